@@ -1,0 +1,3 @@
+from nethealth import cli
+
+raise SystemExit(cli.main())

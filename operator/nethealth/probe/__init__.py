@@ -1,0 +1,13 @@
+"""The probe: runs in a Job on the target pod's node and measures its network from inside.
+
+Layers (each module one concern):
+  types      values passed between the layers below (this is the contract)
+  podnetns   find a pod's network namespace from its UID by scanning /proc/*/cgroup
+  netns      run a function inside another network namespace without leaking into the caller
+  measure    non-blocking connect() attempts spread over a window, pinned round-robin to CPUs
+  evidence   netlink (pyroute2) and /proc facts gathered inside the target namespace
+  kernels    data table of kernel releases known to carry networking regressions
+  classify   pure: measurements + evidence -> class and ranked hints
+  report     pure: result -> versioned JSON (compact form fits the termination message) and text
+  command    the `nethealth probe` CLI that wires them together
+"""
