@@ -1,0 +1,84 @@
+"""Pure: whether a NetHealthCheck can run here, and the status that says so.
+
+A check is refused (``Ready=False``) when its spec fails the model's checks, or when it
+asks for a ``namespaceSelector`` outside the operator's own namespace: only an
+administrator, who controls that namespace, may reach into other namespaces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from nethealth import conditions, model
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Acceptance:
+    ready: bool
+    reason: model.Reason
+    message: str
+
+
+def judge(
+    *,
+    check: model.NetHealthCheck,
+    operator_namespace: str,
+    selected_pods: int,
+) -> Acceptance:
+    if check.spec.namespace_selector is not None and check.namespace != operator_namespace:
+        return Acceptance(
+            ready=False,
+            reason=model.Reason.NAMESPACE_SELECTOR_NOT_ALLOWED,
+            message=(
+                f"spec.namespaceSelector is honoured only in the operator's namespace"
+                f" {operator_namespace!r}; remove it or move this check there"
+            ),
+        )
+    if selected_pods == 0:
+        return Acceptance(
+            ready=True,
+            reason=model.Reason.NO_PODS_SELECTED,
+            message=f"spec.selector {check.spec.selector.as_query()!r} matches no pods yet",
+        )
+    return Acceptance(
+        ready=True,
+        reason=model.Reason.RUNNING,
+        message=f"{selected_pods} pod(s) selected",
+    )
+
+
+def invalid(error: model.SpecError) -> Acceptance:
+    return Acceptance(ready=False, reason=model.Reason.INVALID_SPEC, message=str(error))
+
+
+def status_patch(
+    *,
+    acceptance: Acceptance,
+    status: Mapping[str, Any],
+    generation: int | None,
+    selected_pods: int | None,
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    """The status fields this verdict owns, merged onto the current status."""
+    patch: dict[str, Any] = {
+        "observedGeneration": generation,
+        "conditions": conditions.set_condition(
+            status.get("conditions") or (),
+            type=model.ConditionType.READY,
+            status="True" if acceptance.ready else "False",
+            reason=acceptance.reason,
+            message=acceptance.message,
+            generation=generation,
+            now=now,
+        ),
+    }
+    if selected_pods is not None:
+        summary = dict(status.get("summary") or {})
+        for key in ("selected", "healthy", "suspect", "degraded", "remediated", "inconclusive"):
+            summary.setdefault(key, 0)
+        summary["selected"] = selected_pods
+        patch["summary"] = summary
+    return patch

@@ -1,0 +1,67 @@
+"""The operator's settings: read once from the environment into a frozen value.
+
+Every knob an administrator may turn lives here, with its environment variable, so the
+Helm chart and the docs have one place to look. kopf's own settings are applied in
+``configure_kopf`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_NAMESPACE = "nethealth-system"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the operator cannot use."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    namespace: str  # where the operator runs: the only place a namespaceSelector is honoured
+    probe_image: str  # the image of probe Jobs unless a check overrides it
+    max_concurrent_jobs: int  # a cluster-wide cap on probe Jobs in flight
+    field_manager: str  # the server-side apply manager name; Argo CD users ignore its fields
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be an integer >= {minimum}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be an integer >= {minimum}")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    return Settings(
+        namespace=env.get("NETHEALTH_NAMESPACE") or DEFAULT_NAMESPACE,
+        probe_image=env.get("NETHEALTH_PROBE_IMAGE") or "localhost/nethealth/nethealth:dev",
+        max_concurrent_jobs=_int(env, "NETHEALTH_MAX_CONCURRENT_JOBS", 20, minimum=1),
+        field_manager="nethealth-operator",
+    )
+
+
+def configure_kopf(*, kopf_settings: Any, settings: Settings) -> None:
+    """Applies our choices to kopf's settings (typed ``Any``: kopf ships no stubs for mypy).
+
+    Progress and diff-base live in ``status.kopf`` rather than annotations: a GitOps tool
+    diffs metadata and spec, never status, so the operator's bookkeeping can't show up as
+    drift in Argo CD.
+    """
+    import kopf  # noqa: PLC0415 - the probe image must not import kopf on its path
+
+    kopf_settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf")
+    kopf_settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage()
+    kopf_settings.posting.reporting_component = settings.field_manager
+    kopf_settings.peering.standalone = True
+    kopf_settings.watching.server_timeout = 300
+    kopf_settings.watching.client_timeout = 330

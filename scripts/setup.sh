@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks: Debian packages for the node, the Python venv with
+# the project, the kubenode binary (Go build, cached) and the local images (cached).
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables
+              debootstrap conntrack iproute2 gcc libc6-dev util-linux)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian enables and starts containerd on install; the harness runs its own instance.
+if systemctl is-active --quiet containerd 2>/dev/null; then systemctl stop containerd || true; fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,lint,cluster]'
+
+if [ "${1:-}" != "--no-cluster" ]; then
+  .venv/bin/nethealth cluster build
+fi

@@ -1,0 +1,57 @@
+"""Test tiers: tests/unit is pure; tests/netns needs root and real namespaces; tests/e2e
+needs the real single-node cluster (root as well).
+
+Outside CI a tier whose prerequisites are missing is skipped with the reason; in CI
+(``CI=true``) it fails instead, because a silently skipped tier is a green build that
+tested nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+
+import pytest
+
+TIERS_NEEDING_ROOT = ("netns", "e2e")
+HERE = pathlib.Path(__file__).parent
+
+
+def _tier_of(item: pytest.Item) -> str | None:
+    try:
+        relative = pathlib.Path(str(item.path)).relative_to(HERE)
+    except ValueError:
+        return None
+    return relative.parts[0] if relative.parts else None
+
+
+def _missing_prerequisite(tier: str) -> str | None:
+    if tier in TIERS_NEEDING_ROOT and os.geteuid() != 0:
+        return f"tests/{tier} needs root (real network namespaces)"
+    if tier in TIERS_NEEDING_ROOT and shutil.which("ip") is None:
+        return f"tests/{tier} needs iproute2's `ip`"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    del config
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    for item in items:
+        tier = _tier_of(item)
+        if tier in TIERS_NEEDING_ROOT:
+            item.add_marker(getattr(pytest.mark, tier))
+            reason = _missing_prerequisite(tier)
+            if reason is None:
+                continue
+            if in_ci:
+                item.user_properties.append(("missing", reason))
+            else:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_missing_prerequisite(request: pytest.FixtureRequest) -> None:
+    for key, reason in request.node.user_properties:
+        if key == "missing":
+            pytest.fail(f"missing prerequisite in CI: {reason}")

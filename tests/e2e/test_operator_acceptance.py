@@ -1,0 +1,176 @@
+"""The operator, run as its own process against the real API server, accepts checks.
+
+These tests start ``nethealth operator`` exactly as a user would (the console script,
+the cluster's kubeconfig) and watch what it writes into ``status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, utils
+
+from nethealth import crd, model
+
+OPERATOR_NAMESPACE = "nethealth-system"
+
+
+@pytest.fixture(scope="module")
+def crd_installed(api_client):
+    api = client.ApiextensionsV1Api(api_client)
+    body = crd.manifest()
+    try:
+        api.create_custom_resource_definition(body)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        current = api.read_custom_resource_definition(body["metadata"]["name"])
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        api.replace_custom_resource_definition(body["metadata"]["name"], body)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = api.read_custom_resource_definition(body["metadata"]["name"])
+        if any(c.type == "Established" and c.status == "True" for c in got.status.conditions or []):
+            return
+        time.sleep(0.2)
+    pytest.fail("CRD never became Established")
+
+
+@pytest.fixture(scope="module")
+def operator_process(cluster, crd_installed, tmp_path_factory) -> Iterator[subprocess.Popen[bytes]]:
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "NETHEALTH_NAMESPACE": OPERATOR_NAMESPACE,
+    }
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nethealth", "operator", "--verbose"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(FileNotFoundError):
+            sys.stderr.write(log.read_text()[-4000:])
+
+
+def _check_body(
+    name: str, *, namespace_selector: dict[str, object] | None = None
+) -> dict[str, object]:
+    spec: dict[str, object] = {
+        "selector": {"matchLabels": {"app": name}},
+        "targets": [{"name": "gateway", "host": "198.51.100.1", "port": 80}],
+    }
+    if namespace_selector is not None:
+        spec["namespaceSelector"] = namespace_selector
+    return {
+        "apiVersion": model.API_VERSION,
+        "kind": model.KIND,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def _wait_for_ready(api, *, namespace: str, name: str, generation: int) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    obj: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        obj = api.get_namespaced_custom_object(
+            model.GROUP, model.VERSION, namespace, model.PLURAL, name
+        )
+        status = obj.get("status") or {}
+        if status.get("observedGeneration") == generation:
+            return obj
+        time.sleep(0.5)
+    pytest.fail(f"operator never observed generation {generation}: {obj.get('status')}")
+
+
+def _ready(obj: dict[str, object]) -> dict[str, object]:
+    status = obj["status"]
+    assert isinstance(status, dict)
+    return next(c for c in status["conditions"] if c["type"] == "Ready")
+
+
+def test_a_check_gets_ready_with_the_selected_pod_count(api_client, namespace, operator_process):
+    utils.create_from_dict(
+        api_client,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "app-0", "labels": {"app": "app"}},
+            "spec": {
+                "containers": [
+                    {"name": "c", "image": "does-not-matter", "imagePullPolicy": "Never"}
+                ]
+            },
+        },
+        namespace=namespace,
+    )
+    api = client.CustomObjectsApi(api_client)
+    created = api.create_namespaced_custom_object(
+        model.GROUP, model.VERSION, namespace, model.PLURAL, _check_body("app")
+    )
+    obj = _wait_for_ready(
+        api, namespace=namespace, name="app", generation=created["metadata"]["generation"]
+    )
+    ready = _ready(obj)
+    assert ready["status"] == "True"
+    assert ready["reason"] == model.Reason.RUNNING
+    assert obj["status"]["summary"]["selected"] == 1
+
+
+def test_a_namespace_selector_outside_the_operator_namespace_is_refused(
+    api_client, namespace, operator_process
+):
+    api = client.CustomObjectsApi(api_client)
+    body = _check_body("wide", namespace_selector={"matchLabels": {"team": "a"}})
+    created = api.create_namespaced_custom_object(
+        model.GROUP, model.VERSION, namespace, model.PLURAL, body
+    )
+    obj = _wait_for_ready(
+        api, namespace=namespace, name="wide", generation=created["metadata"]["generation"]
+    )
+    ready = _ready(obj)
+    assert ready["status"] == "False"
+    assert ready["reason"] == model.Reason.NAMESPACE_SELECTOR_NOT_ALLOWED
+    assert "spec.namespaceSelector" in ready["message"]
+
+
+def test_an_edit_is_observed_under_its_new_generation(api_client, namespace, operator_process):
+    api = client.CustomObjectsApi(api_client)
+    created = api.create_namespaced_custom_object(
+        model.GROUP, model.VERSION, namespace, model.PLURAL, _check_body("edit")
+    )
+    _wait_for_ready(
+        api, namespace=namespace, name="edit", generation=created["metadata"]["generation"]
+    )
+    patched = api.patch_namespaced_custom_object(
+        model.GROUP,
+        model.VERSION,
+        namespace,
+        model.PLURAL,
+        "edit",
+        {"spec": {"threshold": {"failureRate": 0.3}}},
+    )
+    assert patched["metadata"]["generation"] > created["metadata"]["generation"]
+    obj = _wait_for_ready(
+        api, namespace=namespace, name="edit", generation=patched["metadata"]["generation"]
+    )
+    assert _ready(obj)["reason"] == model.Reason.NO_PODS_SELECTED

@@ -1,0 +1,80 @@
+import datetime
+
+import pytest
+
+from nethealth import acceptance, model
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+def _check(*, namespace="apps", namespace_selector=None):
+    spec = {
+        "selector": {"matchLabels": {"app": "homeassistant"}},
+        "targets": [{"name": "gw", "host": "198.51.100.7", "port": 80}],
+    }
+    if namespace_selector is not None:
+        spec["namespaceSelector"] = namespace_selector
+    return model.parse(
+        {
+            "apiVersion": "nethealth.io/v1alpha1",
+            "kind": "NetHealthCheck",
+            "metadata": {"name": "ha", "namespace": namespace, "generation": 3},
+            "spec": spec,
+        }
+    )
+
+
+def test_a_namespace_selector_outside_the_operator_namespace_is_refused_by_name():
+    verdict = acceptance.judge(
+        check=_check(namespace="apps", namespace_selector={"matchLabels": {"x": "y"}}),
+        operator_namespace="nethealth-system",
+        selected_pods=3,
+    )
+    assert not verdict.ready
+    assert verdict.reason == model.Reason.NAMESPACE_SELECTOR_NOT_ALLOWED
+    assert "spec.namespaceSelector" in verdict.message
+    assert "nethealth-system" in verdict.message
+
+
+def test_a_namespace_selector_in_the_operator_namespace_is_accepted():
+    verdict = acceptance.judge(
+        check=_check(namespace="nethealth-system", namespace_selector={"matchLabels": {"x": "y"}}),
+        operator_namespace="nethealth-system",
+        selected_pods=3,
+    )
+    assert verdict.ready
+    assert verdict.reason == model.Reason.RUNNING
+
+
+def test_no_selected_pods_is_ready_but_says_the_selector_matches_nothing():
+    verdict = acceptance.judge(
+        check=_check(), operator_namespace="nethealth-system", selected_pods=0
+    )
+    assert verdict.ready
+    assert verdict.reason == model.Reason.NO_PODS_SELECTED
+    assert "app=homeassistant" in verdict.message
+
+
+def test_an_invalid_spec_makes_ready_false_with_the_field_in_the_message():
+    with pytest.raises(model.SpecError) as info:
+        model.parse_spec({"selector": {"matchLabels": {"a": "b"}}, "targets": []})
+    verdict = acceptance.invalid(info.value)
+    assert not verdict.ready
+    assert verdict.reason == model.Reason.INVALID_SPEC
+    assert "spec.targets" in verdict.message
+
+
+def test_the_status_patch_records_the_generation_and_selected_count():
+    verdict = acceptance.judge(
+        check=_check(), operator_namespace="nethealth-system", selected_pods=2
+    )
+    patch = acceptance.status_patch(
+        acceptance=verdict, status={}, generation=3, selected_pods=2, now=NOW
+    )
+    assert patch["observedGeneration"] == 3
+    assert patch["summary"]["selected"] == 2
+    assert patch["summary"]["degraded"] == 0
+    (ready,) = patch["conditions"]
+    assert ready["type"] == "Ready"
+    assert ready["status"] == "True"
+    assert ready["observedGeneration"] == 3

@@ -1,0 +1,16 @@
+import pytest
+
+from nethealth import settings
+
+
+def test_defaults_apply_when_the_environment_is_empty():
+    result = settings.from_env({})
+    assert result.namespace == settings.DEFAULT_NAMESPACE
+    assert result.max_concurrent_jobs == 20
+    assert result.field_manager == "nethealth-operator"
+
+
+@pytest.mark.parametrize("raw", ["zero", "0", "-3", "1.5"])
+def test_a_bad_job_limit_names_the_variable_and_what_is_allowed(raw):
+    with pytest.raises(settings.SettingsError, match="NETHEALTH_MAX_CONCURRENT_JOBS.*integer >= 1"):
+        settings.from_env({"NETHEALTH_MAX_CONCURRENT_JOBS": raw})
