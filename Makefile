@@ -17,6 +17,7 @@ lint:
 	$(VENV)/ruff check operator tests benchmarks
 	$(VENV)/ruff format --check operator tests benchmarks
 	$(VENV)/mypy
+	$(VENV)/lint-imports
 	$(VENV)/nethealth crd --check
 
 test: setup lint

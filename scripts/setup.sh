@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables
-              debootstrap conntrack iproute2 gcc libc6-dev util-linux)
+              debootstrap conntrack iproute2 gcc libc6-dev binutils util-linux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
