@@ -7,6 +7,7 @@ Layers (each module one concern):
   measure    non-blocking connect() attempts spread over a window, pinned round-robin to CPUs
   evidence   netlink (pyroute2) and /proc facts gathered inside the target namespace
   kernels    data table of kernel releases known to carry networking regressions
+  stats      pure: the failure test, per-CPU tallies, time blocks, runs test for bursts
   classify   pure: measurements + evidence -> class and ranked hints
   report     pure: result -> versioned JSON (compact form fits the termination message) and text
   command    the `nethealth probe` CLI that wires them together

@@ -114,3 +114,193 @@ class Verdict:
     klass: ProbeClass
     reason: str
     hints: tuple[Hint, ...] = ()
+
+
+# --- Evidence and kernel assessment (appended by the evidence/classify/report layers) ---
+
+# Route cache flags of an IPv4 route lookup (rtm_flags): a unicast destination whose
+# looked-up route carries LOCAL|BROADCAST is the kernel's broadcast-route-cache regression
+# (or a broadcast entry in the local table); `ip route get` shows them as `cache <local,brd>`.
+RTCF_LOCAL: int = 0x80000000
+RTCF_BROADCAST: int = 0x10000000
+RTM_F_CLONED: int = 0x200
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """A target with the IP literal it resolved to: what evidence is gathered for."""
+
+    name: str  # Target.name
+    address: str
+    port: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RouteLookup:
+    """One RTM_GETROUTE answer for an endpoint, as the kernel gave it on one CPU."""
+
+    target: str  # Endpoint.name
+    address: str
+    kind: str  # "plain", "flow" (TCP flow key: ipproto tcp + dport) or "fib_match"
+    cpu: int | None  # None when the lookup was not pinned
+    type: str  # "unicast", "broadcast", "local", "unreachable", ... or "" when it failed
+    flags: int = 0  # rtm_flags: RTCF_* cache flags for IPv4 (not for fib_match)
+    gateway: str | None = None
+    dev: str | None = None
+    errno: int = 0  # the lookup's error (ENETUNREACH for an unreachable rule/route)
+
+    @property
+    def broadcast_flagged(self) -> bool:
+        return self.type == "broadcast" or bool(self.flags & RTCF_BROADCAST)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouteLookup:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PolicyRule:
+    """A non-default policy routing rule (`ip rule`)."""
+
+    family: int
+    priority: int
+    action: str  # "lookup", "unreachable", "prohibit", "blackhole", "goto", "nop"
+    table: int = 0
+    selectors: tuple[str, ...] = ()  # e.g. ("ipproto 6", "dport 80"); empty matches all
+
+    @property
+    def text(self) -> str:
+        """The rule the way `ip rule` prints it, so a person can find and delete it."""
+        parts = [f"pref {self.priority}", *self.selectors]
+        parts.append(f"lookup {self.table}" if self.action == "lookup" else self.action)
+        return " ".join(parts)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyRule:
+        return cls(**{**data, "selectors": tuple(data.get("selectors", ()))})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RouteEntry:
+    """A route table entry worth reporting (defaults, and entries that refuse traffic)."""
+
+    family: int
+    table: int  # 254 main, 255 local
+    type: str
+    dst: str  # CIDR; "default" for /0
+    gateway: str | None = None
+    dev: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouteEntry:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InterfaceAddress:
+    family: int
+    address: str
+    prefixlen: int
+    dev: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InterfaceAddress:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Neighbour:
+    address: str
+    dev: str | None
+    state: str  # "REACHABLE", "STALE", "FAILED", "INCOMPLETE", ...
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Neighbour:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Membership:
+    """A multicast group joined in the namespace (IGMP / MLD)."""
+
+    family: int
+    dev: str
+    group: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Membership:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class UdpSocket:
+    """A UDP socket that may send broadcasts: bound to a discovery port or the wildcard."""
+
+    family: int
+    address: str
+    port: int
+    inode: int
+    owners: tuple[str, ...] = ()  # "pid/comm" of processes holding it, when visible
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UdpSocket:
+        return cls(**{**data, "owners": tuple(data.get("owners", ()))})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """What the target namespace looked like right after the measurement."""
+
+    kernel_release: str = ""
+    kernel_version: str = ""  # /proc/version, for distribution package versions
+    cpus: tuple[int, ...] = ()
+    lookups: tuple[RouteLookup, ...] = ()
+    rules: tuple[PolicyRule, ...] = ()
+    routes: tuple[RouteEntry, ...] = ()
+    addresses: tuple[InterfaceAddress, ...] = ()
+    neighbours: tuple[Neighbour, ...] = ()
+    counters: dict[str, int] = dataclasses.field(default_factory=dict)  # deltas, nstat names
+    memberships: tuple[Membership, ...] = ()
+    udp_sockets: tuple[UdpSocket, ...] = ()
+    notes: tuple[str, ...] = ()  # limits of what could be seen
+    errors: tuple[str, ...] = ()  # parts that could not be gathered, and why
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        return cls(
+            kernel_release=data.get("kernel_release", ""),
+            kernel_version=data.get("kernel_version", ""),
+            cpus=tuple(data.get("cpus", ())),
+            lookups=tuple(RouteLookup.from_dict(x) for x in data.get("lookups", ())),
+            rules=tuple(PolicyRule.from_dict(x) for x in data.get("rules", ())),
+            routes=tuple(RouteEntry.from_dict(x) for x in data.get("routes", ())),
+            addresses=tuple(InterfaceAddress.from_dict(x) for x in data.get("addresses", ())),
+            neighbours=tuple(Neighbour.from_dict(x) for x in data.get("neighbours", ())),
+            counters=dict(data.get("counters", {})),
+            memberships=tuple(Membership.from_dict(x) for x in data.get("memberships", ())),
+            udp_sockets=tuple(UdpSocket.from_dict(x) for x in data.get("udp_sockets", ())),
+            notes=tuple(data.get("notes", ())),
+            errors=tuple(data.get("errors", ())),
+        )
+
+
+class KernelStatus(enum.StrEnum):
+    """Whether a kernel carries a known regression."""
+
+    AFFECTED = "Affected"
+    FIXED = "Fixed"  # a release of an affected series that has the fix
+    NOT_AFFECTED = "NotAffected"  # never had the faulty change
+    UNKNOWN = "Unknown"  # the release does not say (vendor kernel, unparsable)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KernelAssessment:
+    """A kernel release checked against the known-bad table."""
+
+    release: str  # as given (uname -r)
+    version: str | None  # the upstream version the verdict is based on, e.g. "6.1.149"
+    status: KernelStatus
+    issue: str  # stable id of the regression, e.g. "ipv4-broadcast-route-cache"
+    fixed_in: str | None = None  # the first fixed release of the same series
+    detail: str = ""  # how the version was read, or why it is unknown
+    source: str = ""  # where the table row comes from

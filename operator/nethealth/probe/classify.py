@@ -1,0 +1,719 @@
+"""Pure: measurements + evidence + kernel -> where the fault lies, and ranked hints.
+
+The class comes from *which namespaces fail* to reach each target, compared on the same
+node at the same time:
+
+    target   control (fresh pod)   host      class
+    ok       -                     -         Healthy
+    fails    ok                    any       PodNamespace  (the seed: only this pod)
+    fails    fails                 ok        NodeNetwork   (the node's pod plumbing)
+    fails    fails                 fails     Upstream      (destination or the path beyond)
+    fails    missing               any       Inconclusive  (pod vs node cannot be told)
+    fails    fails                 missing   Inconclusive  (node vs upstream cannot be told)
+
+"Fails" is `stats.Tally.failing`: clearly above a healthy path's background loss. With
+several targets the most local fault wins (PodNamespace > NodeNetwork > Upstream), since
+a fault closer to the pod is the one the operator can act on.
+
+Hints explain *why*; each rule below looks at the evidence and returns scored hints,
+and the scores rank them. Scores are coarse on purpose: 90s for a cause seen directly
+(a rule that refuses the target's flow, a poisoned cached route on a bad kernel), 60-80
+for strong circumstantial evidence, below 50 for context.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+from nethealth.probe import stats, types
+
+MIN_ATTEMPTS: Final = 10
+
+SSDP_MDNS_GROUPS: Final = {
+    "239.255.255.250": "SSDP", "224.0.0.251": "mDNS", "ff02::c": "SSDP", "ff02::fb": "mDNS",
+}  # fmt: skip
+FIX_COMMIT: Final = '5189446ba995 ("net: ipv4: fix regression in local-broadcast routes")'
+# The errno a connect() gets from each refusing rule action / route type.
+ERRNO_OF_ACTION: Final = {
+    "unreachable": errno.ENETUNREACH, "prohibit": errno.EACCES, "blackhole": errno.EINVAL,
+}  # fmt: skip
+PATH_HINTS: Final = {
+    errno.ECONNREFUSED: (
+        "PathRefused",
+        "The destination answers with a reset: nothing listens on that port, or a firewall "
+        "on the way rejects it. Check the service and its endpoints.",
+    ),
+    errno.ETIMEDOUT: (
+        "PathTimeout",
+        "Nothing answers: packets are dropped on the way or the destination is down. Check "
+        "firewalls, the destination and the route beyond the node.",
+    ),
+    errno.EHOSTUNREACH: (
+        "PathHostUnreachable",
+        "A router or the node reports the host unreachable (ICMP), or its address does not "
+        "resolve on the link. Check the route and the destination's link.",
+    ),
+}
+_CLASS_PRECEDENCE: Final = (
+    types.ProbeClass.POD_NAMESPACE,
+    types.ProbeClass.NODE_NETWORK,
+    types.ProbeClass.UPSTREAM,
+    types.ProbeClass.INCONCLUSIVE,
+    types.ProbeClass.HEALTHY,
+)
+_ROLE_WORDS: Final = {
+    types.Role.TARGET: "the target pod",
+    types.Role.CONTROL: "a fresh pod",
+    types.Role.HOST: "the host",
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Context:
+    """Everything a hint rule may look at."""
+
+    klass: types.ProbeClass
+    target: types.Measurement | None
+    others: dict[types.Role, types.Measurement]
+    evidence: types.Evidence | None
+    kernel: types.KernelAssessment | None
+
+    @property
+    def target_attempts(self) -> tuple[types.Attempt, ...]:
+        return self.target.attempts if self.target else ()
+
+    @property
+    def failures(self) -> list[types.Attempt]:
+        return [a for a in self.target_attempts if not a.ok]
+
+    def failures_with(self, code: int, *, family: int | None = None) -> int:
+        """Failed attempts that ended with ``code`` (to addresses of ``family``, if given)."""
+        return sum(
+            1
+            for a in self.failures
+            if a.final_errno == code and (family is None or _family_of(a.address) == family)
+        )
+
+    @property
+    def kernel_affected(self) -> bool:
+        return self.kernel is not None and self.kernel.status == types.KernelStatus.AFFECTED
+
+
+Scored = tuple[int, types.Hint]
+HintRule = Callable[[Context], Iterable[Scored]]
+
+
+def classify(
+    *,
+    measurements: Sequence[types.Measurement],
+    evidence: types.Evidence | None,
+    kernel: types.KernelAssessment | None,
+    min_attempts: int = MIN_ATTEMPTS,
+) -> types.Verdict:
+    """Where the fault lies, why we think so, and ranked hints at the cause."""
+    by_role = {m.role: m for m in measurements}
+    target = by_role.get(types.Role.TARGET)
+    klass, reason = _class(by_role=by_role, min_attempts=min_attempts)
+    context = Context(
+        klass=klass,
+        target=target,
+        others={r: m for r, m in by_role.items() if r != types.Role.TARGET},
+        evidence=evidence,
+        kernel=kernel,
+    )
+    return types.Verdict(klass=klass, reason=reason, hints=rank_hints(context))
+
+
+# --- the class -------------------------------------------------------------------------
+
+
+def _class(
+    *, by_role: dict[types.Role, types.Measurement], min_attempts: int
+) -> tuple[types.ProbeClass, str]:
+    target = by_role.get(types.Role.TARGET)
+    if target is None:
+        return types.ProbeClass.INCONCLUSIVE, "the target namespace was not measured"
+    if target.error:
+        return (
+            types.ProbeClass.INCONCLUSIVE,
+            f"the target namespace was not measured: {target.error}",
+        )
+    names = _target_names(by_role.values())
+    if not names or not target.attempts:
+        return (
+            types.ProbeClass.INCONCLUSIVE,
+            "no connect attempts were made in the target namespace",
+        )
+    verdicts = [_target_class(name, by_role=by_role, min_attempts=min_attempts) for name in names]
+    klass = min((k for k, _ in verdicts), key=_CLASS_PRECEDENCE.index)
+    relevant = [why for k, why in verdicts if k == klass]
+    return klass, "; ".join(relevant)
+
+
+def _target_names(measurements: Iterable[types.Measurement]) -> list[str]:
+    names: dict[str, None] = {}
+    for measurement in measurements:
+        for attempt in measurement.attempts:
+            names.setdefault(attempt.target, None)
+    return list(names)
+
+
+def _target_class(
+    name: str, *, by_role: dict[types.Role, types.Measurement], min_attempts: int
+) -> tuple[types.ProbeClass, str]:
+    tallies = {
+        role: stats.tally(a for a in m.attempts if a.target == name)
+        for role, m in by_role.items()
+        if not m.error
+    }
+    target = tallies[types.Role.TARGET]
+    if target.attempts < min_attempts:
+        return types.ProbeClass.INCONCLUSIVE, (
+            f"{name}: only {target.attempts} attempts in the target namespace,"
+            f" at least {min_attempts} are needed to tell failure from noise"
+        )
+    if not target.failing:
+        return types.ProbeClass.HEALTHY, f"{name}: {_describe(types.Role.TARGET, target)}"
+    control = _usable(tallies.get(types.Role.CONTROL), min_attempts=min_attempts)
+    host = _usable(tallies.get(types.Role.HOST), min_attempts=min_attempts)
+    said = [_describe(types.Role.TARGET, target)]
+    said += [
+        _describe(role, t)
+        for role, t in ((types.Role.CONTROL, control), (types.Role.HOST, host))
+        if t
+    ]
+    if control is None:
+        missing = _why_missing(
+            types.Role.CONTROL, by_role=by_role, tallies=tallies, min_attempts=min_attempts
+        )
+        return types.ProbeClass.INCONCLUSIVE, (
+            f"{name}: {', '.join(said)}; {missing}, so a pod fault cannot be told from a node fault"
+        )
+    if not control.failing:
+        return (
+            types.ProbeClass.POD_NAMESPACE,
+            f"{name}: {', '.join(said)}: only the target pod fails",
+        )
+    if host is None:
+        missing = _why_missing(
+            types.Role.HOST, by_role=by_role, tallies=tallies, min_attempts=min_attempts
+        )
+        return types.ProbeClass.INCONCLUSIVE, (
+            f"{name}: {', '.join(said)}; {missing}, so a node fault cannot be told from an"
+            " upstream one"
+        )
+    if not host.failing:
+        return types.ProbeClass.NODE_NETWORK, (
+            f"{name}: {', '.join(said)}: pods on this node fail, the node itself does not"
+        )
+    return types.ProbeClass.UPSTREAM, f"{name}: {', '.join(said)}: every namespace fails"
+
+
+def _usable(t: stats.Tally | None, *, min_attempts: int) -> stats.Tally | None:
+    return t if t is not None and t.attempts >= min_attempts else None
+
+
+def _why_missing(
+    role: types.Role,
+    *,
+    by_role: dict[types.Role, types.Measurement],
+    tallies: dict[types.Role, stats.Tally],
+    min_attempts: int,
+) -> str:
+    measurement = by_role.get(role)
+    if measurement is None:
+        return f"{_ROLE_WORDS[role]} was not measured"
+    if measurement.error:
+        return f"{_ROLE_WORDS[role]} could not be measured ({measurement.error})"
+    count = tallies[role].attempts
+    return f"{_ROLE_WORDS[role]} made only {count} attempts (need {min_attempts})"
+
+
+def _describe(role: types.Role, t: stats.Tally) -> str:
+    text = f"{t.failures}/{t.attempts} failed in {_ROLE_WORDS[role]}"
+    if t.errnos:
+        top = ", ".join(f"{stats.errno_name(code)} {count}" for code, count in t.errnos[:3])
+        text += f" ({top})"
+    return text
+
+
+# --- hints -------------------------------------------------------------------------------
+
+
+def rank_hints(context: Context) -> tuple[types.Hint, ...]:
+    scored: list[Scored] = []
+    for rule in HINT_RULES:
+        scored.extend(rule(context))
+    scored.sort(key=lambda item: -item[0])  # stable: rule order breaks ties
+    seen: set[tuple[str, str]] = set()
+    hints: list[types.Hint] = []
+    for _, hint in scored:
+        if (hint.code, hint.evidence) not in seen:
+            seen.add((hint.code, hint.evidence))
+            hints.append(hint)
+    return tuple(hints)
+
+
+def _kernel_broadcast_route_cache(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    unreachable = ctx.failures_with(errno.ENETUNREACH, family=socket.AF_INET)
+    poisoned = _poisoned_lookups(ev) if ev else []
+    disagreeing = _disagreeing_cpus(ev) if ev else []
+    failing_cpus, clean_cpus = stats.cpu_split(ctx.target_attempts)
+    per_cpu = bool(failing_cpus and clean_cpus)
+    no_routes = ev.counters.get("IpOutNoRoutes") if ev else None
+    not_routing = no_routes is not None and unreachable > 0 and no_routes < unreachable / 2
+    direct = bool(poisoned or disagreeing)
+    # A broadcast entry in the local table refuses connects without OutNoRoutes too; when
+    # one covers a target it is the explanation, not the kernel.
+    entry = ev is not None and any(
+        r.type == "broadcast" and _covers(r.dst, a.address) for r in ev.routes for a in ctx.failures
+    )
+    indirect = ctx.kernel_affected and unreachable > 0 and (not_routing or per_cpu) and not entry
+    if not (direct or indirect):
+        return
+    facts: list[str] = []
+    if ctx.kernel:
+        facts.append(_kernel_fact(ctx.kernel))
+    if poisoned:
+        look = poisoned[0]
+        via = f" via {look.gateway}" if look.gateway else ""
+        facts.append(
+            f"on CPU {look.cpu} a {look.kind} lookup of {look.address} returned broadcast{via}"
+            f" with flags {look.flags:#x} (cache <local,brd>) while its FIB entry is unicast"
+        )
+    if disagreeing:
+        facts.append(f"route lookups differ between CPUs for {', '.join(disagreeing)}")
+    if unreachable:
+        facts.append(f"{unreachable} connects failed with ENETUNREACH")
+    if not_routing:
+        facts.append(f"IpOutNoRoutes rose by only {no_routes}, so no routing rule refused them")
+    if per_cpu:
+        facts.append(f"failures on CPU {_cpus(failing_cpus)}, none on CPU {_cpus(clean_cpus)}")
+    if ctx.kernel_affected and direct:
+        score = 100
+    elif ctx.kernel_affected:
+        score = 90
+    elif ctx.kernel is None or ctx.kernel.status == types.KernelStatus.UNKNOWN:
+        score = 75
+    else:
+        score = 55  # the picture of the bug on a kernel not known to have it
+    yield (
+        score,
+        types.Hint(
+            code="KernelBroadcastRouteCache",
+            evidence="; ".join(facts),
+            advice=_kernel_advice(ctx.kernel),
+        ),
+    )
+
+
+def _kernel_fact(kernel: types.KernelAssessment) -> str:
+    if kernel.status == types.KernelStatus.AFFECTED:
+        return (
+            f"kernel {kernel.release} ({kernel.version}) has the IPv4 broadcast route cache"
+            f" regression, fixed in {kernel.fixed_in}"
+        )
+    if kernel.status == types.KernelStatus.UNKNOWN:
+        return f"kernel {kernel.release}: version unknown ({kernel.detail})"
+    return f"kernel {kernel.release} is not known to have the regression ({kernel.status})"
+
+
+def _kernel_advice(kernel: types.KernelAssessment | None) -> str:
+    target = kernel.fixed_in if kernel and kernel.fixed_in else "a release with the fix"
+    return (
+        f"Upgrade the node's kernel to {target} or later (fix {FIX_COMMIT}). Until then stop"
+        " broadcast senders in the pod, e.g. SSDP discovery (M-SEARCH to"
+        " 255.255.255.255:1900; Home Assistant's ssdp integration): each broadcast can"
+        " poison a CPU's cached route, and a cache flush only helps until the next one."
+        " hostNetwork may not help: the bug is in the node's kernel (host-networked Home"
+        " Assistant OS was hit too), and it carries the fault into the node's namespace."
+    )
+
+
+def _poisoned_lookups(ev: types.Evidence) -> list[types.RouteLookup]:
+    """Cached lookups that say broadcast while the FIB entry for the address does not."""
+    fib_broadcast = {
+        look.address for look in ev.lookups if look.kind == "fib_match" and look.type == "broadcast"
+    }
+    return [
+        look
+        for look in ev.lookups
+        if look.kind != "fib_match"
+        and look.broadcast_flagged
+        and look.address not in fib_broadcast
+        and not _is_broadcast_address(look.address, ev)
+    ]
+
+
+def _is_broadcast_address(address: str, ev: types.Evidence) -> bool:
+    if ":" in address:
+        return False
+    ip = ipaddress.ip_address(address)
+    if ip == ipaddress.ip_address("255.255.255.255"):
+        return True
+    for a in ev.addresses:
+        if a.family == socket.AF_INET and a.prefixlen < 31:
+            network = ipaddress.ip_network(f"{a.address}/{a.prefixlen}", strict=False)
+            if ip == network.broadcast_address:
+                return True
+    return False
+
+
+def _disagreeing_cpus(ev: types.Evidence) -> list[str]:
+    answers: dict[tuple[str, str], set[tuple[str, int, int]]] = {}
+    for look in ev.lookups:
+        if look.kind == "fib_match" or look.cpu is None:
+            continue
+        cache_bits = look.flags & (types.RTCF_LOCAL | types.RTCF_BROADCAST)
+        answers.setdefault((look.address, look.kind), set()).add(
+            (look.type, cache_bits, look.errno)
+        )
+    return sorted({address for (address, _), seen in answers.items() if len(seen) > 1})
+
+
+def _policy_rules(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    if ev is None:
+        return
+    for rule in ev.rules:
+        if rule.action not in ERRNO_OF_ACTION:
+            continue
+        code = ERRNO_OF_ACTION[rule.action]
+        failed = ctx.failures_with(code, family=rule.family)
+        hidden = _hidden_by_flow_key(ev, family=rule.family)
+        facts = [f"policy rule '{rule.text}' ({_family(rule.family)}) refuses matching traffic"]
+        if hidden:
+            facts.append(
+                f"a TCP flow-key lookup of {hidden} fails with {stats.errno_name(code)} while a"
+                " plain lookup says unicast"
+            )
+        if failed:
+            facts.append(f"{failed} connects failed with {stats.errno_name(code)}")
+        no_routes = ev.counters.get(
+            "IpOutNoRoutes" if rule.family == socket.AF_INET else "Ip6OutNoRoutes"
+        )
+        if no_routes:
+            facts.append(f"OutNoRoutes rose by {no_routes}")
+        score = 95 if failed and hidden else 85 if failed or hidden else 40
+        yield (
+            score,
+            types.Hint(
+                code=f"PolicyRule{rule.action.capitalize()}",
+                evidence="; ".join(facts),
+                advice=(
+                    f"Remove the rule in the pod's namespace (`ip {_family_flag(rule.family)} rule"
+                    f" del pref {rule.priority}`) and find what adds it: a CNI plugin, an init"
+                    " container or sidecar, or the application itself with NET_ADMIN. A plain"
+                    " `ip route get` does not show it; `ip route get <dst> ipproto tcp dport"
+                    " <port>` does."
+                ),
+            ),
+        )
+
+
+def _hidden_by_flow_key(ev: types.Evidence, *, family: int) -> str | None:
+    plain_ok = {
+        (look.address, look.cpu)
+        for look in ev.lookups
+        if look.kind == "plain" and not look.errno and look.type == "unicast"
+    }
+    for look in ev.lookups:
+        is_family = (":" in look.address) == (family == socket.AF_INET6)
+        if (
+            look.kind == "flow"
+            and look.errno
+            and is_family
+            and (look.address, look.cpu) in plain_ok
+        ):
+            return look.address
+    return None
+
+
+_ROUTE_HINTS: Final = {
+    "broadcast": ("LocalTableBroadcastEntry", errno.ENETUNREACH),
+    "blackhole": ("BlackholeRoute", errno.EINVAL),
+    "unreachable": ("UnreachableRoute", errno.ENETUNREACH),
+    "prohibit": ("ProhibitRoute", errno.EACCES),
+}
+
+
+def _refusing_routes(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    if ev is None:
+        return
+    addresses = sorted({a.address for a in ctx.target_attempts} | {x.address for x in ev.lookups})
+    for entry in ev.routes:
+        if entry.type not in _ROUTE_HINTS:
+            continue
+        code, expected = _ROUTE_HINTS[entry.type]
+        covered = [a for a in addresses if _covers(entry.dst, a)]
+        failed = ctx.failures_with(expected)
+        facts = [f"{entry.type} route {entry.dst} in table {_table(entry.table)}"]
+        if covered:
+            facts.append(f"it covers the target address {', '.join(covered)}")
+        if failed:
+            facts.append(f"{failed} connects failed with {stats.errno_name(expected)}")
+        score = 95 if covered and failed else 70 if covered else 35
+        dev = f" dev {entry.dev}" if entry.dev else ""
+        yield (
+            score,
+            types.Hint(
+                code=code,
+                evidence="; ".join(facts),
+                advice=(
+                    f"Delete it in the pod's namespace (`ip route del {entry.type} {entry.dst}{dev}"
+                    f" table {_table(entry.table)}`) and find what adds it (a CNI plugin, an init"
+                    " container, the application with NET_ADMIN)."
+                ),
+            ),
+        )
+
+
+def _missing_default_route(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    if ev is None:
+        return
+    families = {_family_of(x.address) for x in ev.lookups}
+    families |= {_family_of(a.address) for a in ctx.failures}
+    defaults = {r.family for r in ev.routes if r.dst == "default" and r.table == 254}
+    for family in sorted(families - defaults):
+        failed_lookups = sorted({
+            x.address for x in ev.lookups
+            if x.kind == "plain" and x.errno and _family_of(x.address) == family
+        })  # fmt: skip
+        failed = sum(1 for a in ctx.failures if _family_of(a.address) == family)
+        if not failed_lookups and not failed:
+            continue
+        facts = [f"no {_family(family)} default route in the main table"]
+        if failed_lookups:
+            facts.append(f"route lookups of {', '.join(failed_lookups)} fail")
+        if failed:
+            facts.append(f"{failed} {_family(family)} connects failed")
+        yield (
+            (80 if failed_lookups else 50),
+            types.Hint(
+                code="MissingDefaultRoute",
+                evidence="; ".join(facts),
+                advice=(
+                    "The pod has no way out for this address family: the CNI did not install"
+                    " (or something removed) the default route. Recreate the pod; if it recurs,"
+                    " check the CNI plugin's logs and anything in the pod with NET_ADMIN."
+                ),
+            ),
+        )
+
+
+def _gateway_neighbour_failed(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    if ev is None:
+        return
+    gateways = {x.gateway for x in ev.lookups if x.gateway} | {
+        r.gateway for r in ev.routes if r.gateway
+    }
+    path_failures = sum(
+        1 for a in ctx.failures if a.final_errno in (errno.EHOSTUNREACH, errno.ETIMEDOUT)
+    )
+    for neighbour in ev.neighbours:
+        if neighbour.address in gateways and neighbour.state in ("FAILED", "INCOMPLETE"):
+            yield (
+                (75 if path_failures else 30),
+                types.Hint(
+                    code="GatewayNeighbourFailed",
+                    evidence=(
+                        f"the gateway {neighbour.address} on {neighbour.dev} is {neighbour.state}"
+                        f" in the neighbour table; {path_failures} connects timed out or"
+                        " found no host"
+                    ),
+                    advice=(
+                        "The pod cannot resolve its gateway's link address. With Calico the node"
+                        " answers for 169.254.1.1 by proxy ARP: check proxy_arp on the host side"
+                        " of the pod's veth and that the node routes 169.254.1.1 elsewhere."
+                    ),
+                ),
+            )
+
+
+def _broadcast_senders(ctx: Context) -> Iterable[Scored]:
+    ev = ctx.evidence
+    if ev is None or not ctx.failures_with(errno.ENETUNREACH, family=socket.AF_INET):
+        return
+    sockets = [s for s in ev.udp_sockets if s.port in (1900, 5353)]
+    groups = [m for m in ev.memberships if m.group in SSDP_MDNS_GROUPS]
+    if not sockets and not groups:
+        return
+    facts = []
+    if sockets:
+        facts.append("UDP sockets " + ", ".join(_socket_text(s) for s in sockets[:4]))
+    if groups:
+        joined = sorted({f"{m.group} ({SSDP_MDNS_GROUPS[m.group]})" for m in groups})
+        facts.append("multicast groups " + ", ".join(joined))
+    yield (
+        (60 if ctx.kernel_affected else 35),
+        types.Hint(
+            code="BroadcastSenders",
+            evidence="; ".join(facts),
+            advice=(
+                "SSDP and mDNS discovery send broadcasts (M-SEARCH to 255.255.255.255:1900) and"
+                " join groups, which invalidates route caches. On a kernel with the broadcast"
+                " route cache regression each broadcast can poison a CPU's route; disable the"
+                " discovery (e.g. Home Assistant's ssdp integration) to confirm."
+            ),
+        ),
+    )
+
+
+def _socket_text(s: types.UdpSocket) -> str:
+    address = f"[{s.address}]" if ":" in s.address else s.address
+    owners = f" ({', '.join(s.owners[:2])})" if s.owners else ""
+    return f"{address}:{s.port}{owners}"
+
+
+def _per_cpu_failures(ctx: Context) -> Iterable[Scored]:
+    failing, clean = stats.cpu_split(ctx.target_attempts)
+    if not failing or not clean:
+        return
+    counts = stats.per_cpu(ctx.target_attempts)
+    shown = ", ".join(f"CPU {c}: {counts[c].failures}/{counts[c].attempts}" for c in counts)
+    yield (
+        65,
+        types.Hint(
+            code="PerCpuFailures",
+            evidence=f"failures depend on the CPU the connect ran on ({shown})",
+            advice=(
+                "Failures that follow the CPU point at per-CPU kernel state, above all the IPv4"
+                " output route cache: see KernelBroadcastRouteCache and check the node's kernel."
+            ),
+        ),
+    )
+
+
+def _bursty_failures(ctx: Context) -> Iterable[Scored]:
+    attempts = ctx.target_attempts
+    if not stats.is_bursty(attempts):
+        return
+    found = stats.blocks(attempts)
+    shown = ", ".join(f"{b.start:.1f}-{b.end:.1f} s" for b in found[:4])
+    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+    z = stats.runs_z(attempts) or 0.0
+    yield (
+        45,
+        types.Hint(
+            code="BurstyFailures",
+            evidence=(
+                f"failures come in {len(found)} blocks ({shown}{more}), clustered beyond"
+                f" chance (runs test z={z:.1f})"
+            ),
+            advice=(
+                "Something switches the fault on and off: a process adding and removing rules or"
+                " routes, or route cache invalidations (route changes, multicast joins) and"
+                " broadcasts for the kernel bug. Match the block times against the pod's logs."
+            ),
+        ),
+    )
+
+
+def _path_errors(ctx: Context) -> Iterable[Scored]:
+    failing = [m for m in (ctx.target, *ctx.others.values()) if m is not None]
+    counts: dict[int, int] = {}
+    for measurement in failing:
+        for attempt in measurement.attempts:
+            if attempt.final_errno in PATH_HINTS:
+                counts[attempt.final_errno] = counts.get(attempt.final_errno, 0) + 1
+    for code, count in sorted(counts.items(), key=lambda item: -item[1]):
+        name, advice = PATH_HINTS[code]
+        score = 80 if ctx.klass == types.ProbeClass.UPSTREAM else 40
+        roles = [
+            m.role.value for m in failing
+            if any(a.final_errno == code for a in m.attempts)
+        ]  # fmt: skip
+        yield (
+            score,
+            types.Hint(
+                code=name,
+                evidence=(
+                    f"{count} connects ended with {stats.errno_name(code)} (in {', '.join(roles)})"
+                ),
+                advice=advice,
+            ),
+        )
+
+
+def _unexplained_local_refusals(ctx: Context) -> Iterable[Scored]:
+    local = [a for a in ctx.failures if a.local]
+    if not local or ctx.klass != types.ProbeClass.POD_NAMESPACE:
+        return
+    ev = ctx.evidence
+    explained = ev is not None and (
+        any(r.action in ERRNO_OF_ACTION for r in ev.rules)
+        or any(r.type in _ROUTE_HINTS for r in ev.routes)
+        or _poisoned_lookups(ev)
+        or _disagreeing_cpus(ev)
+    )
+    if explained:
+        return
+    codes = sorted({stats.errno_name(a.final_errno) for a in local})
+    yield (
+        30,
+        types.Hint(
+            code="TransientLocalRefusal",
+            evidence=(
+                f"{len(local)} connects were refused inside the pod ({', '.join(codes)}) but no"
+                " rule, route or cached route refusing them was present when evidence was taken"
+            ),
+            advice=(
+                "The refusing state comes and goes. Probe again while it fails, and look for a"
+                " process in the pod that changes rules or routes, or a kernel route cache fault."
+            ),
+        ),
+    )
+
+
+HINT_RULES: Final[tuple[HintRule, ...]] = (
+    _kernel_broadcast_route_cache,
+    _policy_rules,
+    _refusing_routes,
+    _missing_default_route,
+    _gateway_neighbour_failed,
+    _path_errors,
+    _per_cpu_failures,
+    _broadcast_senders,
+    _bursty_failures,
+    _unexplained_local_refusals,
+)
+
+
+# --- small words -------------------------------------------------------------------------
+
+
+def _family_of(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def _cpus(cpus: Sequence[int]) -> str:
+    return ", ".join(str(c) for c in cpus)
+
+
+def _family(family: int) -> str:
+    return "IPv6" if family == socket.AF_INET6 else "IPv4"
+
+
+def _family_flag(family: int) -> str:
+    return "-6" if family == socket.AF_INET6 else "-4"
+
+
+def _table(table: int) -> str:
+    return {254: "main", 255: "local", 253: "default"}.get(table, str(table))
+
+
+def _covers(dst: str, address: str) -> bool:
+    if dst == "default":
+        return False
+    network = ipaddress.ip_network(dst, strict=False)
+    ip = ipaddress.ip_address(address)
+    return ip.version == network.version and ip in network
