@@ -1,0 +1,95 @@
+"""Status conditions in the metav1.Condition shape, and the types and reasons this operator
+uses: one list, so that handlers, tests and documentation use the same words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+
+from nethealth import schema
+
+
+class ConditionStatus(enum.StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(enum.StrEnum):
+    READY = "Ready"  # the check runs (False: it cannot, the reason says why)
+    DEGRADED = "Degraded"  # some selected pod is degraded
+    REMEDIATION_BLOCKED = "RemediationBlocked"
+    REMEDIATED = "Remediated"
+    REMEDIATION_INEFFECTIVE = "RemediationIneffective"
+    REMEDIATION_REVERTED = "RemediationReverted"
+
+
+class Reason(enum.StrEnum):
+    """Condition reasons (CamelCase, as metav1.Condition requires)."""
+
+    # Ready
+    RUNNING = "Running"
+    INVALID_SPEC = "InvalidSpec"
+    NAMESPACE_SELECTOR_NOT_ALLOWED = "NamespaceSelectorNotAllowed"
+    NO_PODS_SELECTED = "NoPodsSelected"
+    TARGET_UNRESOLVABLE = "TargetUnresolvable"
+    # Degraded
+    PODS_DEGRADED = "PodsDegraded"
+    NO_PODS_DEGRADED = "NoPodsDegraded"
+    # Remediation
+    PAUSED = "Paused"
+    MODE_OFF = "ModeOff"
+    DRY_RUN = "DryRun"
+    NOT_REMEDIABLE = "NotRemediable"
+    CLASS_NOT_ELIGIBLE = "ClassNotEligible"
+    POD_SECURITY_FORBIDS = "PodSecurityForbidsHostNetwork"
+    HOST_PORT_CONFLICT = "HostPortConflict"
+    ROLLOUT_WOULD_DEADLOCK = "RolloutWouldDeadlock"
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+    COOLDOWN = "Cooldown"
+    MOST_PODS_DEGRADED = "MostPodsDegraded"
+    VERIFIED = "Verified"
+    STILL_FAILING = "StillFailing"
+    REVERTED_BY_OTHER_MANAGER = "RevertedByOtherManager"
+
+
+CONDITION_TYPE = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Condition:
+    """A metav1.Condition."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str
+    last_transition_time: datetime.datetime
+    observed_generation: int | None
+
+
+CONDITION = schema.Obj(
+    cls=Condition,
+    props={
+        "type": schema.Prop(
+            required=True,
+            node=schema.Str(max_length=316, pattern=CONDITION_TYPE, hint="a CamelCase type"),
+        ),
+        "status": schema.Prop(required=True, node=schema.Choice(choices=ConditionStatus)),
+        "reason": schema.Prop(
+            required=True,
+            node=schema.Str(
+                max_length=1024, min_length=1, pattern=CONDITION_REASON, hint="a CamelCase reason"
+            ),
+        ),
+        "message": schema.Prop(required=True, node=schema.Str(max_length=32768)),
+        "last_transition_time": schema.Prop(required=True, node=schema.Timestamp()),
+        "observed_generation": schema.Prop(node=schema.Int(minimum=0)),
+    },
+)
