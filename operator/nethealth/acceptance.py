@@ -82,3 +82,8 @@ def status_patch(
         summary["selected"] = selected_pods
         patch["summary"] = summary
     return patch
+
+
+def changed_fields(*, current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the fields whose value differs: an unchanged status costs no API write."""
+    return {key: value for key, value in wanted.items() if current.get(key) != value}

@@ -28,13 +28,27 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 async def accept(
     body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any, **_: Any
 ) -> None:
+    await _reconcile(body=body, status=status, patch=patch, logger=logger)
+
+
+# Pods come and go without the check changing: recount them now and then. Issue 5's
+# probe scheduling replaces this with the real per-interval run.
+@kopf.timer(model.GROUP, model.VERSION, model.PLURAL, interval=20, initial_delay=5, idle=5)
+async def recount(
+    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any, **_: Any
+) -> None:
+    await _reconcile(body=body, status=status, patch=patch, logger=logger)
+
+
+async def _reconcile(
+    *, body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any
+) -> None:
     generation = body.metadata.get("generation")
     selected: int | None = None
     try:
         check = model.parse(body)
     except model.SpecError as error:
         verdict = acceptance.invalid(error)
-        kopf.warn(body, reason=verdict.reason, message=verdict.message)
     else:
         selected = await kube.count_pods(
             namespace=check.namespace, label_selector=check.spec.selector.as_query()
@@ -42,13 +56,16 @@ async def accept(
         verdict = acceptance.judge(
             check=check, operator_namespace=SETTINGS.namespace, selected_pods=selected
         )
-    logger.info("%s: %s", verdict.reason, verdict.message)
-    patch.status.update(
-        acceptance.status_patch(
-            acceptance=verdict,
-            status=status,
-            generation=generation,
-            selected_pods=selected,
-            now=datetime.datetime.now(datetime.UTC),
-        )
+    wanted = acceptance.status_patch(
+        acceptance=verdict,
+        status=status,
+        generation=generation,
+        selected_pods=selected,
+        now=datetime.datetime.now(datetime.UTC),
     )
+    changes = acceptance.changed_fields(current=status, wanted=wanted)
+    if changes:
+        logger.info("%s: %s", verdict.reason, verdict.message)
+        if not verdict.ready:
+            kopf.warn(body, reason=verdict.reason, message=verdict.message)
+        patch.status.update(changes)

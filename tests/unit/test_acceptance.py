@@ -78,3 +78,33 @@ def test_the_status_patch_records_the_generation_and_selected_count():
     assert ready["type"] == "Ready"
     assert ready["status"] == "True"
     assert ready["observedGeneration"] == 3
+
+
+def test_an_unchanged_verdict_produces_no_status_write():
+    verdict = acceptance.judge(
+        check=_check(), operator_namespace="nethealth-system", selected_pods=2
+    )
+    first = acceptance.status_patch(
+        acceptance=verdict, status={}, generation=3, selected_pods=2, now=NOW
+    )
+    later = acceptance.status_patch(
+        acceptance=verdict,
+        status=first,
+        generation=3,
+        selected_pods=2,
+        now=NOW + datetime.timedelta(hours=1),
+    )
+    assert acceptance.changed_fields(current=first, wanted=later) == {}
+
+
+def test_a_changed_count_writes_only_the_summary():
+    verdict = acceptance.judge(
+        check=_check(), operator_namespace="nethealth-system", selected_pods=2
+    )
+    first = acceptance.status_patch(
+        acceptance=verdict, status={}, generation=3, selected_pods=2, now=NOW
+    )
+    later = acceptance.status_patch(
+        acceptance=verdict, status=first, generation=3, selected_pods=5, now=NOW
+    )
+    assert set(acceptance.changed_fields(current=first, wanted=later)) == {"summary"}

@@ -1,0 +1,51 @@
+"""`nethealth demo`, the README's first command, works against a real cluster.
+
+The session's node plays the user's cluster (``--use-kubeconfig``), so the test covers
+everything the demo does after the cluster is up: CRD, demo objects, operator, status.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from kubernetes import client
+
+DEMO_NAMESPACE = "t-demo"
+
+
+def test_the_demo_applies_its_objects_and_the_operator_reports_on_them(cluster, api_client):
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nethealth",
+                "demo",
+                "--use-kubeconfig",
+                "--namespace",
+                DEMO_NAMESPACE,
+                "--duration",
+                "25",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "applied Deployment/nethealth-demo" in done.stdout
+        assert "applied NetHealthCheck/nethealth-demo" in done.stdout
+        # The operator saw the check and counted the demo's pod.
+        assert "nethealth-demo: selected=1" in done.stdout, done.stdout + done.stderr
+        assert "Ready=True" in done.stdout
+    finally:
+        core = client.CoreV1Api(api_client)
+        try:
+            core.delete_namespace(DEMO_NAMESPACE)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
