@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 SUBCOMMANDS: dict[str, str] = {
     "operator": "nethealth.commands.operator",
@@ -28,8 +29,19 @@ def _load(module_name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
+USAGE_ERROR = 64  # EX_USAGE: not 2, which the probe uses for "inconclusive"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 everywhere: subparsers are built from this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nethealth",
         description="Detect, diagnose and remediate pod networking the cluster cannot see.",
     )

@@ -27,3 +27,10 @@ def test_the_probe_path_does_not_import_kopf_or_the_kubernetes_client():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_option_is_a_usage_error_not_an_inconclusive_probe(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["probe", "--bogus"])
+    assert info.value.code == cli.USAGE_ERROR
+    assert "--bogus" in capsys.readouterr().err

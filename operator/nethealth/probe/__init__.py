@@ -10,5 +10,7 @@ Layers (each module one concern):
   stats      pure: the failure test, per-CPU tallies, time blocks, runs test for bursts
   classify   pure: measurements + evidence -> class and ranked hints
   report     pure: result -> versioned JSON (compact form fits the termination message) and text
-  command    the `nethealth probe` CLI that wires them together
+  sampling   evidence taken a few times during the window, so a toggling fault is seen
+  orchestrate  argument checks, namespace lookup, measuring and evidence, the document
+  command    the `nethealth probe` CLI: argparse, output, exit codes
 """

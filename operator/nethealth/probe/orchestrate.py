@@ -1,0 +1,376 @@
+"""One probe run: locate the namespaces, measure them together, gather evidence, judge.
+
+The order matters. Counters are snapshotted in the target namespace before the
+measurement so their deltas belong to it; the three namespaces are measured at the same
+time so that their attempts compare; evidence (route lookups per CPU, rules, tables) is
+gathered right after, while the fault is most likely still there. Every failure to do
+one of these steps ends in an ``Inconclusive`` result that says which step failed and
+why — never in a network verdict the probe could not back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import math
+import os
+import time
+from collections.abc import Sequence
+from typing import Any, Final, TypeVar
+
+import nethealth
+from nethealth.probe import (
+    classify,
+    evidence,
+    kernels,
+    measure,
+    netns,
+    podnetns,
+    report,
+    sampling,
+    types,
+)
+
+N = TypeVar("N", int, float)
+
+MAX_ATTEMPTS: Final = 10_000
+MAX_TARGETS: Final = 32
+# Children need a moment to fork and enter their namespaces before the common start.
+_START_DELAY: Final = 0.3
+_EVIDENCE_TIMEOUT: Final = 30.0
+
+
+class UsageError(ValueError):
+    """The command line is wrong; the message names the flag and what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Located:
+    """The target namespace and how it was found (for the report)."""
+
+    netns: str
+    how: str  # "pod-uid", "pid" or "netns"
+    process: podnetns.PodProcess | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Request:
+    pod_uid: str | None
+    container_ids: tuple[str, ...]
+    pid: int | None
+    netns: str | None
+    control_netns: str
+    host_netns: str
+    targets: tuple[types.Target, ...]
+    attempts: int
+    spread: float
+    timeout: float
+
+
+def request_from(
+    *,
+    pod_uid: str | None,
+    container_ids: Sequence[str],
+    pid: str | None,
+    netns: str | None,
+    control_netns: str,
+    host_netns: str,
+    targets: Sequence[str],
+    attempts: str,
+    spread: str,
+    timeout: str,
+) -> Request:
+    """Validate the command line's values; raise `UsageError` naming the flag."""
+    given = [
+        flag
+        for flag, value in (("--pod-uid", pod_uid), ("--pid", pid), ("--netns", netns))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise UsageError(
+            "give exactly one of --pod-uid, --pid, --netns"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
+    if container_ids and pod_uid is None:
+        raise UsageError("--container-id needs --pod-uid")
+    if not targets:
+        raise UsageError("give at least one --target [NAME=]HOST:PORT")
+    if len(targets) > MAX_TARGETS:
+        raise UsageError(f"--target: at most {MAX_TARGETS} targets (got {len(targets)})")
+    try:
+        uid = podnetns.normalize_uid(pod_uid) if pod_uid is not None else None
+        cids = tuple(podnetns.normalize_container_id(c) for c in container_ids)
+        parsed = tuple(measure.parse_target(t) for t in targets)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    names = [t.name for t in parsed]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--target: names must be unique (got {', '.join(names)})")
+    return Request(
+        pod_uid=uid,
+        container_ids=cids,
+        pid=_number("--pid", pid, kind=int, low=1, high=2**22) if pid is not None else None,
+        netns=netns,
+        control_netns=control_netns,
+        host_netns=host_netns,
+        targets=parsed,
+        attempts=_number("--attempts", attempts, kind=int, low=1, high=MAX_ATTEMPTS),
+        spread=_number("--spread", spread, kind=float, low=0.0, high=3600.0),
+        timeout=_number("--timeout", timeout, kind=float, low=0.001, high=60.0),
+    )
+
+
+def _number(flag: str, text: str, *, kind: type[N], low: N, high: N) -> N:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or math.isnan(value) or not low <= value <= high:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise UsageError(f"{flag} {text!r}: expected {what} from {low} to {high}")
+    return value
+
+
+class Inconclusive(Exception):
+    """A step of the run failed; the message is the result's reason."""
+
+
+def locate(request: Request) -> Located:
+    """The target namespace's path; raise `Inconclusive` saying why it was not found."""
+    if request.netns is not None:
+        return Located(netns=_existing(request.netns, flag="--netns"), how="netns")
+    if request.pid is not None:
+        path = f"/proc/{request.pid}/ns/net"
+        if not os.path.exists(f"/proc/{request.pid}"):
+            raise Inconclusive(
+                f"--pid {request.pid}: no such process (does the probe have hostPID?)"
+            )
+        return Located(netns=path, how="pid")
+    assert request.pod_uid is not None
+    try:
+        process = podnetns.find(pod_uid=request.pod_uid, container_ids=request.container_ids)
+    except podnetns.PodNotFoundError as e:
+        raise Inconclusive(str(e)) from None
+    return Located(netns=process.netns, how="pod-uid", process=process)
+
+
+def _existing(path: str, *, flag: str) -> str:
+    if not os.path.exists(path):
+        raise Inconclusive(f"{flag} {path}: no such network namespace")
+    return path
+
+
+def resolve(targets: Sequence[types.Target]) -> tuple[types.Endpoint, ...]:
+    """Resolve names once, here (the probe's namespace), so all namespaces use one address."""
+    try:
+        return tuple(measure.resolve(t) for t in targets)
+    except LookupError as e:
+        raise Inconclusive(str(e)) from None
+
+
+def probe(request: Request) -> dict[str, Any]:
+    """Run the probe; the full result document (its ``class`` is the classification)."""
+    started = now()
+    kernel = kernels.assess_running()
+    document = functools.partial(_document, request=request, started=started, kernel=kernel)
+    located: Located | None = None
+    try:
+        located = locate(request)
+        endpoints = resolve(request.targets)
+        before = _counters(located.netns)
+    except Inconclusive as e:
+        return document(located=located, reason=str(e))
+    measurements, samples = _measure(request, located=located, endpoints=endpoints, before=before)
+    final = _final_evidence(located, endpoints=endpoints, before=before)
+    if final is None or not os.path.exists(located.netns):
+        return document(located=located, measurements=measurements, reason=_vanished(located))
+    found = sampling.choose(final=final, samples=samples)
+    verdict = classify.classify(measurements=measurements, evidence=found, kernel=kernel)
+    return document(located=located, measurements=measurements, evidence=found, verdict=verdict)
+
+
+def _measure(
+    request: Request,
+    *,
+    located: Located,
+    endpoints: tuple[types.Endpoint, ...],
+    before: dict[str, int],
+) -> tuple[tuple[types.Measurement, ...], list[tuple[float, types.Evidence]]]:
+    """All namespaces at once, with evidence sampled in the target during the window."""
+    start_at = time.monotonic() + _START_DELAY
+    plan = measure.Plan(
+        endpoints=endpoints,
+        attempts=request.attempts,
+        spread=request.spread,
+        timeout=request.timeout,
+        start_at=start_at,
+    )
+    sampler = netns.spawn(
+        located.netns,
+        sampling.sample,
+        endpoints,
+        before,
+        start_at,
+        start_at + request.spread,
+        sampling.interval(request.spread),
+    )
+    distinct, duplicates = _distinct(_namespaces(request, located))
+    try:
+        measured = measure.across(namespaces=distinct, plan=plan)
+        samples = _samples(sampler)
+    finally:
+        sampler.close()
+    by_role = {m.role: m for m in (*measured, *duplicates)}
+    return tuple(by_role[role] for role in types.Role if role in by_role), samples
+
+
+def _final_evidence(
+    located: Located, *, endpoints: tuple[types.Endpoint, ...], before: dict[str, int]
+) -> types.Evidence | None:
+    """Evidence right after the window; None if the namespace is gone."""
+    if not os.path.exists(located.netns):
+        return None
+    try:
+        raw = netns.run_in(
+            located.netns, evidence.gather, endpoints, before, timeout=_EVIDENCE_TIMEOUT
+        )
+    except netns.NetnsError as e:
+        if not os.path.exists(located.netns):
+            return None
+        return types.Evidence(errors=(f"evidence: {e}",))
+    return types.Evidence.from_dict(raw)
+
+
+def _namespaces(request: Request, located: Located) -> dict[types.Role, str]:
+    return {
+        types.Role.TARGET: located.netns,
+        types.Role.CONTROL: request.control_netns,
+        types.Role.HOST: request.host_netns,
+    }
+
+
+def _distinct(
+    namespaces: dict[types.Role, str],
+) -> tuple[dict[types.Role, str], list[types.Measurement]]:
+    """Measure each namespace once; a role that is the same namespace as an earlier one
+    (the probe started without hostPID, or inside the target pod) is reported as not
+    measured, because comparing a namespace with itself would prove nothing."""
+    seen: dict[tuple[int, int], types.Role] = {}
+    distinct: dict[types.Role, str] = {}
+    duplicates: list[types.Measurement] = []
+    for role, path in namespaces.items():
+        identity = _identity(path)
+        if identity is not None and identity in seen:
+            error = f"{path} is the same network namespace as the {seen[identity].value}'s"
+            duplicates.append(types.Measurement(role=role, netns=path, error=error))
+            continue
+        if identity is not None:
+            seen[identity] = role
+        distinct[role] = path
+    return distinct, duplicates
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:  # measuring it will say what is wrong
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _counters(path: str) -> dict[str, int]:
+    """Counters before the window; also the first proof that the namespace can be entered."""
+    try:
+        counters: dict[str, int] = netns.run_in(path, evidence.snapshot_counters, timeout=10.0)
+    except netns.NetnsError as e:
+        raise Inconclusive(f"cannot enter the target namespace: {e}") from None
+    return counters
+
+
+def _samples(sampler: netns.Child) -> list[tuple[float, types.Evidence]]:
+    try:
+        raw = sampler.wait(timeout=_EVIDENCE_TIMEOUT)
+    except netns.NetnsError:
+        return []  # the final gathering reports what went wrong, if it persists
+    return [(float(doc.get("at", 0.0)), types.Evidence.from_dict(doc)) for doc in raw]
+
+
+def _vanished(located: Located) -> str:
+    who = f" (process {located.process.pid} exited)" if located.process else ""
+    return f"the target network namespace {located.netns} vanished during the run{who}"
+
+
+def inconclusive(reason: str, *, started: datetime.datetime) -> dict[str, Any]:
+    """The result of a run that could not start (bad command line) or crashed."""
+    return report.build(
+        verdict=types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=reason),
+        measurements=(),
+        evidence=None,
+        kernel=None,
+        targets=(),
+        started=started,
+        finished=now(),
+        probe_info=_info(),
+    )
+
+
+def _document(
+    *,
+    request: Request,
+    started: datetime.datetime,
+    located: Located | None,
+    kernel: types.KernelAssessment,
+    measurements: Sequence[types.Measurement] = (),
+    evidence: types.Evidence | None = None,
+    verdict: types.Verdict | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    if verdict is None:
+        verdict = types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=reason or "")
+    return report.build(
+        verdict=verdict,
+        measurements=measurements,
+        evidence=evidence,
+        kernel=kernel,
+        targets=request.targets,
+        started=started,
+        finished=now(),
+        probe_info=_info(request=request, located=located),
+    )
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _info(*, request: Request | None = None, located: Located | None = None) -> dict[str, Any]:
+    """Facts about the run for the report's ``probe`` section."""
+    info: dict[str, Any] = {"version": nethealth.__version__}
+    if node := os.environ.get("NODE_NAME"):
+        info["node"] = node
+    if request is not None:
+        info["options"] = {
+            "attempts": request.attempts,
+            "spread": request.spread,
+            "timeout": request.timeout,
+            "controlNetns": request.control_netns,
+            "hostNetns": request.host_netns,
+        }
+    if located is not None:
+        info["located"] = _located(located)
+    return info
+
+
+def _located(located: Located) -> dict[str, Any]:
+    found: dict[str, Any] = {"how": located.how, "netns": located.netns}
+    if located.process is not None:
+        process = located.process
+        found.update(
+            pid=process.pid,
+            podUid=process.pod_uid,
+            containerId=process.container_id,
+            command=process.command,
+            sandbox=process.sandbox,
+        )
+    return found

@@ -1,0 +1,15 @@
+"""Fixtures for the real-kernel tier: a fresh Calico-like node per test, always torn down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import topology as topology_module
+
+
+@pytest.fixture
+def node() -> Iterator[topology_module.Topology]:
+    """A node with a target pod, a fresh control pod and a listening server."""
+    with topology_module.calico_node() as built:
+        yield built
