@@ -114,19 +114,28 @@ def cpu_split(attempts: Iterable[types.Attempt]) -> tuple[list[int], list[int]]:
 
 
 def blocks(attempts: Iterable[types.Attempt]) -> list[Block]:
-    """Runs of consecutive failures in time order, with their first and last times."""
-    found: list[Block] = []
-    current: list[types.Attempt] = []
+    """Runs of consecutive failures per target, in time order of their start.
+
+    Per target, because attempts at several targets interleave: a healthy target's
+    successes between a failing target's attempts would otherwise chop one outage into
+    one-attempt "blocks".
+    """
+    by_target: dict[str, list[types.Attempt]] = {}
     for attempt in sorted(attempts, key=lambda a: a.at):
-        if not attempt.ok:
-            current.append(attempt)
-            continue
+        by_target.setdefault(attempt.target, []).append(attempt)
+    found: list[Block] = []
+    for series in by_target.values():
+        current: list[types.Attempt] = []
+        for attempt in series:
+            if not attempt.ok:
+                current.append(attempt)
+                continue
+            if current:
+                found.append(_block(current))
+                current = []
         if current:
             found.append(_block(current))
-            current = []
-    if current:
-        found.append(_block(current))
-    return found
+    return sorted(found, key=lambda b: b.start)
 
 
 def _block(run: Sequence[types.Attempt]) -> Block:
