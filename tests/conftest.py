@@ -12,9 +12,16 @@ import os
 import pathlib
 import shutil
 
+import hypothesis
 import pytest
 
 TIERS_NEEDING_ROOT = ("netns", "e2e")
+
+# The same examples on every run: a property test that finds a new counterexample on one
+# CI run and not on the next is a flaky build, not a finding. No deadline: two shared
+# cores make timings meaningless.
+hypothesis.settings.register_profile("nethealth", derandomize=True, deadline=None)
+hypothesis.settings.load_profile("nethealth")
 HERE = pathlib.Path(__file__).parent
 
 
