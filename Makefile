@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup demo test lint unit netns e2e clean
+.PHONY: setup demo test lint unit netns e2e kernel clean
 
 setup:
 	scripts/setup.sh
@@ -31,6 +31,9 @@ netns:
 
 e2e:
 	$(VENV)/pytest tests/e2e
+
+kernel:
+	$(VENV)/pytest tests/kernel
 
 clean:
 	-$(VENV)/nethealth cluster down

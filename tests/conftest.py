@@ -15,7 +15,7 @@ import shutil
 import hypothesis
 import pytest
 
-TIERS_NEEDING_ROOT = ("netns", "e2e")
+TIERS_NEEDING_ROOT = ("netns", "e2e", "kernel")
 
 # The same examples on every run: a property test that finds a new counterexample on one
 # CI run and not on the next is a flaky build, not a finding. No deadline: two shared
