@@ -15,6 +15,7 @@ def source(tmp_path, monkeypatch) -> pathlib.Path:
     module.mkdir()
     for name in build.SOURCE_FILES:
         (module / name).write_text(f"{name} contents\n")
+    (module / "go.mod").write_text("module x\n\nrequire k8s.io/kubernetes v1.36.3\n")
     monkeypatch.setenv(build.SOURCE_ENV, str(module))
     return module
 
@@ -50,3 +51,12 @@ def test_a_failed_build_names_its_log_and_leaves_no_binary(source, tmp_path):
     with pytest.raises(build.BuildError, match=r"building kubenode failed .*build\.log"):
         build.ensure_kubenode(cache=cache)
     assert build.cached_kubenode(cache=cache) is None
+
+
+def test_the_binary_is_stamped_with_the_kubernetes_release_it_is_built_from(tmp_path):
+    (tmp_path / "go.mod").write_text("module x\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes v1.36.3\n")
+    version = build.kubernetes_version(tmp_path)
+    assert version == "v1.36.3"
+    flags = build.ldflags(version)
+    assert "-X k8s.io/component-base/version.gitVersion=v1.36.3" in flags
+    assert "-X k8s.io/component-base/version.gitMinor=36" in flags

@@ -19,13 +19,17 @@ import dataclasses
 import hashlib
 import os
 import pathlib
+import re
 import subprocess
 import time
 
 CACHE_ENV = "NETHEALTH_CACHE"
 SOURCE_ENV = "NETHEALTH_KUBENODE_SRC"
 SOURCE_FILES = ("go.mod", "go.sum", "main.go")
-BUILD_FLAGS = ("-trimpath", "-ldflags=-s -w")
+BUILD_FLAGS = ("-trimpath",)
+# Stamped like an official release; unstamped, the components call themselves
+# v0.0.0-master and kubectl cannot parse the server version.
+VERSION_PACKAGE = "k8s.io/component-base/version"
 BINARY_NAME = "kubenode"
 
 
@@ -89,8 +93,25 @@ def cache_key(*, source: pathlib.Path, toolchain: str) -> str:
         data = (source / name).read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
-    digest.update(f"{toolchain}\0{' '.join(BUILD_FLAGS)}".encode())
+    flags = " ".join([*BUILD_FLAGS, ldflags(kubernetes_version(source))])
+    digest.update(f"{toolchain}\0{flags}".encode())
     return digest.hexdigest()[:24]
+
+
+def kubernetes_version(source: pathlib.Path) -> str:
+    """The ``k8s.io/kubernetes`` version that ``go.mod`` requires, e.g. ``v1.36.3``."""
+    match = re.search(
+        r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v\S+)", (source / "go.mod").read_text(), re.M
+    )
+    if match is None:
+        raise BuildError(f"{source / 'go.mod'} does not require k8s.io/kubernetes")
+    return match.group(1)
+
+
+def ldflags(version: str) -> str:
+    major, minor = version.lstrip("v").split(".")[:2]
+    stamps = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    return " ".join(["-s -w", *(f"-X {VERSION_PACKAGE}.{k}={v}" for k, v in stamps.items())])
 
 
 def binary_path(*, cache: pathlib.Path, key: str) -> pathlib.Path:
@@ -110,7 +131,8 @@ def ensure_kubenode(*, cache: pathlib.Path | None = None) -> Built:
     # build never leaves a truncated binary that a later run would trust.
     partial = target.with_name(f".{BINARY_NAME}.{os.getpid()}")
     log = target.with_name("build.log")
-    command = ["go", "build", *BUILD_FLAGS, "-o", str(partial), "."]
+    flags = [*BUILD_FLAGS, f"-ldflags={ldflags(kubernetes_version(source))}"]
+    command = ["go", "build", *flags, "-o", str(partial), "."]
     with log.open("wb") as output:
         result = subprocess.run(
             command,
