@@ -107,14 +107,6 @@ def test_probe_names_the_kernel_bug_with_the_per_cpu_evidence(
     assert f"failures on CPU {POISONED_CPU}, none on CPU {CLEAN_CPU}" in evidence
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="classify.py ranks PerCpuFailures (65) above KernelBroadcastRouteCache (55) on a"
-    " kernel whose version says fixed (6.1.192; /proc/version is even misread as 12.2.0,"
-    " the compiler's Debian version), although the probe saw the cached broadcast route"
-    " directly; and a RTM_F_FIB_MATCH lookup on the poisoned CPU reports broadcast too,"
-    " so the 'FIB entry is unicast' check drops that evidence. Reported to the lead.",
-)
 def test_probe_ranks_the_kernel_bug_first(regression_run: vmrun.ScenarioRun) -> None:
     codes = hint_codes(regression_run.step("poisoned"))
     assert codes[0] == "KernelBroadcastRouteCache", codes

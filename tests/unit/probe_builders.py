@@ -96,6 +96,33 @@ def healthy_lookups(cpus: Sequence[int] = (0, 1)) -> tuple[types.RouteLookup, ..
     return tuple(lookup(kind, cpu=cpu) for cpu in cpus for kind in ("plain", "flow", "fib_match"))
 
 
+def poisoned_on(*poisoned: int, cpus: Sequence[int] = (0, 1)) -> tuple[types.RouteLookup, ...]:
+    """Lookups as the regression VM (tests/kernel) answered them on each CPU.
+
+    On a poisoned CPU the plain and flow-key lookups return the cached broadcast route via
+    the gateway (flags 0x90000200, `cache <local,brd>`), and the FIB-match lookup says
+    broadcast too: the kernel takes its type from the cached route. Other CPUs: unicast.
+    """
+    return tuple(
+        lookup(
+            kind,
+            cpu=cpu,
+            type="broadcast" if cpu in poisoned else "unicast",
+            flags=BROADCAST_FLAGS if cpu in poisoned else types.RTM_F_CLONED,
+        )
+        for cpu in cpus
+        for kind in ("plain", "flow", "fib_match")
+    )
+
+
+# The regression VM's kernel: Debian's 6.1.192 source with the fix taken out, built by
+# hand, so its /proc/version names no kernel package, only gcc's ("Debian 12.2.0-14").
+VM_RELEASE = "6.1.192-nethealth-regression"
+VM_PROC_VERSION = (
+    "Linux version 6.1.192-nethealth-regression (root@vm) (gcc (Debian 12.2.0-14+deb12u1)"
+    " 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP Thu Nov 26 04:45:09 UTC 2026"
+)
+
 DEFAULT_ROUTE = types.RouteEntry(
     family=2, table=254, type="unicast", dst="default", gateway=GATEWAY, dev="eth0"
 )

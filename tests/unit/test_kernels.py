@@ -6,6 +6,7 @@ import os
 import pathlib
 
 import pytest
+from probe_builders import VM_PROC_VERSION
 
 from nethealth.probe import kernels, types
 
@@ -83,11 +84,67 @@ def test_debian_package_version_comes_from_proc_version():
     assert "/proc/version" in bad.detail
 
 
-def test_compiler_package_in_proc_version_is_not_taken_for_the_kernel():
-    only_compiler = "Linux version 6.1.0-39-amd64 (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP"
-    # "Debian 12.2.0" names gcc; with the kernel's own entry missing, the last match is
-    # still not a kernel series in the table, so nothing is claimed about it.
-    assert kernels.assess("6.1.0-39-amd64", proc_version=only_compiler).status != Status.AFFECTED
+# /proc/version as real kernels print it. A kernel built by hand on Debian names only
+# the compiler's package ("Debian 12.2.0-14"), which is no kernel version at all.
+SELF_BUILT_6_1_192 = VM_PROC_VERSION  # the regression VM's, as the probe read it there
+SELF_BUILT_6_1_149 = SELF_BUILT_6_1_192.replace("6.1.192", "6.1.149")
+DEBIAN_BACKPORT_6_12_43 = (
+    "Linux version 6.12.43+deb12-amd64 (debian-kernel@lists.debian.org) (x86_64-linux-gnu-gcc-12"
+    " (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP"
+    " PREEMPT_DYNAMIC Debian 6.12.43-1~bpo12+1 (2025-09-06)"
+)
+DEBIAN_EXPERIMENTAL_6_17_RC3 = (
+    "Linux version 6.17-rc3-amd64 (debian-kernel@lists.debian.org) (x86_64-linux-gnu-gcc-14"
+    " (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) #1 SMP"
+    " PREEMPT_DYNAMIC Debian 6.17~rc3-1~exp1 (2025-08-25)"
+)
+UBUNTU_6_8_0_45 = (
+    "Linux version 6.8.0-45-generic (buildd@lcy02-amd64-075) (x86_64-linux-gnu-gcc-13 (Ubuntu"
+    " 13.2.0-23ubuntu4) 13.2.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #45-Ubuntu SMP"
+    " PREEMPT_DYNAMIC Fri Aug 30 12:02:04 UTC 2024"
+)
+
+
+@pytest.mark.parametrize(
+    ("release", "proc_version", "version", "status"),
+    [
+        ("6.1.0-39-amd64", DEBIAN_6_1_149, "6.1.149", Status.AFFECTED),
+        ("6.1.0-40-amd64", DEBIAN_6_1_150, "6.1.150", Status.FIXED),
+        ("6.12.43+deb12-amd64", DEBIAN_BACKPORT_6_12_43, "6.12.43", Status.AFFECTED),
+        ("6.17-rc3-amd64", DEBIAN_EXPERIMENTAL_6_17_RC3, "6.17-rc3", Status.AFFECTED),
+        # Self-built: gcc's "Debian 12.2.0-14" is not the kernel; uname -r decides.
+        ("6.1.192-nethealth-regression", SELF_BUILT_6_1_192, "6.1.192", Status.FIXED),
+        ("6.1.149-nethealth-regression", SELF_BUILT_6_1_149, "6.1.149", Status.AFFECTED),
+        # Ubuntu's /proc/version has no package version: the ABI name tells nothing.
+        ("6.8.0-45-generic", UBUNTU_6_8_0_45, None, Status.UNKNOWN),
+        ("6.1.0-39-amd64", SELF_BUILT_6_1_192.replace("6.1.192-nethealth-regression",
+                                                      "6.1.0-39-amd64"), None, Status.UNKNOWN),
+    ],
+    ids=["debian-bad", "debian-fixed", "debian-backport", "debian-experimental-rc",
+         "self-built-fixed", "self-built-bad", "ubuntu-abi-name", "debian-abi-without-banner"],
+)  # fmt: skip
+def test_proc_version_gives_the_kernels_own_package_version_never_the_compilers(
+    release, proc_version, version, status
+):
+    assessment = kernels.assess(release, proc_version=proc_version)
+    assert (assessment.version, assessment.status) == (version, status)
+    assert "12.2.0" not in (assessment.version or "")
+
+
+def test_a_debian_version_of_another_series_than_uname_is_ignored():
+    # A /proc/version that does not belong to the running kernel (a copied file, a
+    # mismatched container mount) must not decide: uname -r does, and the detail says why.
+    assessment = kernels.assess("6.12.45", proc_version=DEBIAN_6_1_149)
+    assert (assessment.version, assessment.status) == ("6.12.45", Status.FIXED)
+    assert "/proc/version names Debian 6.1.149, not the series of 6.12.45" in assessment.detail
+
+
+def test_a_version_signature_of_another_series_than_uname_is_ignored():
+    assessment = kernels.assess(
+        "6.8.0-45-generic", version_signature="Ubuntu 6.12.0-1001.1-generic 6.12.43"
+    )
+    assert assessment.status == Status.UNKNOWN
+    assert "not the series of 6.8.0-45-generic" in assessment.detail
 
 
 def test_ubuntu_upstream_version_comes_from_the_version_signature():
@@ -120,10 +177,14 @@ def test_each_rows_edges_are_assessed_as_the_table_says():
 
 
 def test_running_kernel_is_read_from_uname_and_proc(tmp_path: pathlib.Path):
-    (tmp_path / "version").write_text(DEBIAN_6_1_149)
+    # A Debian banner of the running kernel's own series, at a patch level no release has.
+    major, minor, *_ = kernels.parse(os.uname().release) or (0, 0)
+    banner = f"Linux version x (gcc (Debian 12.2.0-14) 12.2.0) #1 SMP Debian {major}.{minor}.999-1"
+    (tmp_path / "version").write_text(f"{banner} (2025-08-28)\n")
     assessment = kernels.assess_running(proc=tmp_path)
     assert assessment.release == os.uname().release
-    assert (assessment.version, assessment.status) == ("6.1.149", Status.AFFECTED)
+    assert assessment.version == f"{major}.{minor}.999"
+    assert "/proc/version" in assessment.detail
 
 
 def test_running_kernel_without_proc_files_falls_back_to_uname(tmp_path: pathlib.Path):

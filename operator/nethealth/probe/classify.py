@@ -17,8 +17,9 @@ a fault closer to the pod is the one the operator can act on.
 
 Hints explain *why*; each rule below looks at the evidence and returns scored hints,
 and the scores rank them. Scores are coarse on purpose: 90s for a cause seen directly
-(a rule that refuses the target's flow, a poisoned cached route on a bad kernel), 60-80
-for strong circumstantial evidence, below 50 for context.
+(a rule that refuses the target's flow, a poisoned cached route on the CPUs that fail,
+whatever the kernel's version says), 60-80 for strong circumstantial evidence, below 50
+for context.
 """
 
 from __future__ import annotations
@@ -259,58 +260,173 @@ def rank_hints(context: Context) -> tuple[types.Hint, ...]:
     return tuple(hints)
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _CacheSighting:
+    """What the evidence and the attempts say about poisoned per-CPU cached routes."""
+
+    poisoned: list[types.RouteLookup]  # cached broadcast answers for unicast destinations
+    disagreeing: list[str]  # addresses whose cached lookups differ between CPUs
+    failing_cpus: list[int]
+    clean_cpus: list[int]
+    unreachable: int  # IPv4 connects that failed with ENETUNREACH
+    no_routes: int | None  # the IpOutNoRoutes delta, None when not read
+
+    @property
+    def direct(self) -> bool:
+        return bool(self.poisoned or self.disagreeing)
+
+    @property
+    def per_cpu(self) -> bool:
+        return bool(self.failing_cpus and self.clean_cpus)
+
+    @property
+    def not_routing(self) -> bool:
+        """ENETUNREACH without OutNoRoutes: no routing decision refused the connects."""
+        if self.no_routes is None or not self.unreachable:
+            return False
+        return self.no_routes < self.unreachable / 2
+
+    @property
+    def poisoned_cpus(self) -> set[int]:
+        return {look.cpu for look in self.poisoned if look.cpu is not None and _cached_brd(look)}
+
+    def confirmed(self, lookups: Sequence[types.RouteLookup]) -> bool:
+        """The bug seen at work: a cached broadcast route on some CPUs only, and the
+        connects failing with ENETUNREACH exactly there, without OutNoRoutes rising."""
+        poisoned = self.poisoned_cpus
+        addresses = {look.address for look in self.poisoned}
+        sampled = {x.cpu for x in lookups if x.cpu is not None and x.address in addresses}
+        rising = self.no_routes is not None and self.no_routes >= self.unreachable / 2
+        return (
+            bool(poisoned)
+            and poisoned < sampled
+            and bool(self.failing_cpus)
+            and set(self.failing_cpus) <= poisoned
+            and self.unreachable > 0
+            and not rising
+        )
+
+
 def _kernel_broadcast_route_cache(ctx: Context) -> Iterable[Scored]:
     ev = ctx.evidence
-    unreachable = ctx.failures_with(errno.ENETUNREACH, family=socket.AF_INET)
-    poisoned = _poisoned_lookups(ev) if ev else []
-    disagreeing = _disagreeing_cpus(ev) if ev else []
     failing_cpus, clean_cpus = stats.cpu_split(ctx.target_attempts)
-    per_cpu = bool(failing_cpus and clean_cpus)
-    no_routes = ev.counters.get("IpOutNoRoutes") if ev else None
-    not_routing = no_routes is not None and unreachable > 0 and no_routes < unreachable / 2
-    direct = bool(poisoned or disagreeing)
+    seen = _CacheSighting(
+        poisoned=_poisoned_lookups(ev) if ev else [],
+        disagreeing=_disagreeing_cpus(ev) if ev else [],
+        failing_cpus=failing_cpus,
+        clean_cpus=clean_cpus,
+        unreachable=ctx.failures_with(errno.ENETUNREACH, family=socket.AF_INET),
+        no_routes=ev.counters.get("IpOutNoRoutes") if ev else None,
+    )
     # A broadcast entry in the local table refuses connects without OutNoRoutes too; when
     # one covers a target it is the explanation, not the kernel.
     entry = ev is not None and any(
         r.type == "broadcast" and _covers(r.dst, a.address) for r in ev.routes for a in ctx.failures
     )
-    indirect = ctx.kernel_affected and unreachable > 0 and (not_routing or per_cpu) and not entry
-    if not (direct or indirect):
+    indirect = (
+        ctx.kernel_affected and seen.unreachable > 0 and (seen.not_routing or seen.per_cpu)
+        and not entry
+    )  # fmt: skip
+    if not (seen.direct or indirect):
         return
-    facts: list[str] = []
-    if ctx.kernel:
-        facts.append(_kernel_fact(ctx.kernel))
-    if poisoned:
-        look = poisoned[0]
-        via = f" via {look.gateway}" if look.gateway else ""
-        facts.append(
-            f"on CPU {look.cpu} a {look.kind} lookup of {look.address} returned broadcast{via}"
-            f" with flags {look.flags:#x} (cache <local,brd>) while its FIB entry is unicast"
-        )
-    if disagreeing:
-        facts.append(f"route lookups differ between CPUs for {', '.join(disagreeing)}")
-    if unreachable:
-        facts.append(f"{unreachable} connects failed with ENETUNREACH")
-    if not_routing:
-        facts.append(f"IpOutNoRoutes rose by only {no_routes}, so no routing rule refused them")
-    if per_cpu:
-        facts.append(f"failures on CPU {_cpus(failing_cpus)}, none on CPU {_cpus(clean_cpus)}")
-    if ctx.kernel_affected and direct:
-        score = 100
+    confirmed = ev is not None and seen.confirmed(ev.lookups)
+    if confirmed:
+        # Seen at work: distributions and local builds carry the regression under
+        # versions the table calls fixed, so the version does not get a say.
+        score = 100 if ctx.kernel_affected else 90
     elif ctx.kernel_affected:
-        score = 90
+        # Known bad, but the poisoned CPU was not caught (the cache was clean again, or
+        # that CPU was not sampled): strong, yet below a sighting.
+        score = 85 if seen.direct else 80
     elif ctx.kernel is None or ctx.kernel.status == types.KernelStatus.UNKNOWN:
         score = 75
     else:
-        score = 55  # the picture of the bug on a kernel not known to have it
+        score = 55  # the picture of the bug, not lined up with the failures
     yield (
         score,
         types.Hint(
             code="KernelBroadcastRouteCache",
-            evidence="; ".join(facts),
+            evidence="; ".join(_sighting_facts(ctx, seen=seen, ev=ev)),
             advice=_kernel_advice(ctx.kernel),
         ),
     )
+
+
+def _sighting_facts(ctx: Context, *, seen: _CacheSighting, ev: types.Evidence | None) -> list[str]:
+    facts: list[str] = []
+    if ctx.kernel and ctx.kernel_affected:
+        facts.append(_kernel_fact(ctx.kernel))
+    told: set[str] = set()
+    if seen.poisoned and ev is not None:
+        look = _example(seen.poisoned)
+        told.add(look.address)
+        facts.append(_poison_fact(look, poisoned=seen.poisoned, ev=ev, disagree=seen.disagreeing))
+    others = [a for a in seen.disagreeing if a not in told]
+    if others:
+        facts.append(f"route lookups differ between CPUs for {', '.join(others)}")
+    if seen.per_cpu:
+        facts.append(_per_cpu_fact(ctx, failing=seen.failing_cpus, clean=seen.clean_cpus))
+    elif seen.unreachable:
+        facts.append(f"{seen.unreachable} connects failed with ENETUNREACH")
+    if seen.not_routing:
+        facts.append(
+            f"IpOutNoRoutes rose by only {seen.no_routes}, so no routing rule refused them"
+        )
+    if ctx.kernel and not ctx.kernel_affected:
+        facts.append(_kernel_fact(ctx.kernel))
+    return facts
+
+
+def _example(poisoned: Sequence[types.RouteLookup]) -> types.RouteLookup:
+    """The lookup a person can repeat: a plain one (`ip route get`) if there is one."""
+    return min(poisoned, key=lambda look: (look.kind != "plain", look.cpu or 0))
+
+
+def _poison_fact(
+    look: types.RouteLookup,
+    *,
+    poisoned: Sequence[types.RouteLookup],
+    ev: types.Evidence,
+    disagree: Sequence[str],
+) -> str:
+    """'on CPU 0 a plain lookup of X returned broadcast via G cache <local,brd> (flags
+    0x90000200), CPU 1 unicast': the poisoned answer next to the other CPUs' answers."""
+    same = [x for x in poisoned if x.address == look.address and x.kind == look.kind]
+    bad_cpus = sorted({x.cpu for x in same if x.cpu is not None})
+    via = f" via {look.gateway}" if look.gateway else ""
+    cache = " cache <local,brd>" if _cached_brd(look) else ""
+    where = f"on CPU {_cpus(bad_cpus)} " if bad_cpus else ""
+    text = (
+        f"{where}a {look.kind} lookup of {look.address} returned broadcast{via}{cache}"
+        f" (flags {look.flags:#x})"
+    )
+    elsewhere = [
+        f"CPU {x.cpu} {x.type or stats.errno_name(x.errno)}"
+        for x in ev.lookups
+        if x.address == look.address and x.kind == look.kind and x.cpu not in bad_cpus
+        and x.cpu is not None
+    ]  # fmt: skip
+    if elsewhere:
+        text += ", " + ", ".join(elsewhere)
+    else:
+        text += " while the local table has no broadcast entry for it"
+    if look.address in disagree:
+        text = f"route lookups differ between CPUs: {text}"
+    return text
+
+
+def _per_cpu_fact(ctx: Context, *, failing: Sequence[int], clean: Sequence[int]) -> str:
+    """'failures on CPU 0, none on CPU 1: 20/20 connects on CPU 0 failed with ENETUNREACH,
+    0/20 on CPU 1'."""
+    counts = stats.per_cpu(ctx.target_attempts)
+    shown = [
+        f"{counts[cpu].count(errno.ENETUNREACH)}/{counts[cpu].attempts}"
+        + (" connects" if i == 0 else "")
+        + f" on CPU {cpu}"
+        + (" failed with ENETUNREACH" if i == 0 else "")
+        for i, cpu in enumerate([*failing, *clean])
+    ]
+    return f"failures on CPU {_cpus(failing)}, none on CPU {_cpus(clean)}: {', '.join(shown)}"
 
 
 def _kernel_fact(kernel: types.KernelAssessment) -> str:
@@ -321,34 +437,80 @@ def _kernel_fact(kernel: types.KernelAssessment) -> str:
         )
     if kernel.status == types.KernelStatus.UNKNOWN:
         return f"kernel {kernel.release}: version unknown ({kernel.detail})"
-    return f"kernel {kernel.release} is not known to have the regression ({kernel.status})"
+    version = f" ({kernel.version})" if kernel.version else ""
+    return f"kernel {kernel.release}{version} is not in the known-bad table ({kernel.status})"
 
 
 def _kernel_advice(kernel: types.KernelAssessment | None) -> str:
-    target = kernel.fixed_in if kernel and kernel.fixed_in else "a release with the fix"
+    if kernel is not None and kernel.status == types.KernelStatus.AFFECTED:
+        target = kernel.fixed_in or "a release with the fix"
+        upgrade = f"Upgrade the node's kernel to {target} or later (fix {FIX_COMMIT})."
+    else:
+        release = f"Kernel {kernel.release}" if kernel else "The node's kernel"
+        placed = (
+            "could not be placed in the known-bad table"
+            if kernel is None or kernel.status == types.KernelStatus.UNKNOWN
+            else "is not a release in the known-bad table"
+        )
+        # Only reached with the bug seen in the route cache: without a sighting a kernel
+        # that is not known bad gets no hint at all.
+        upgrade = (
+            f"{release} {placed}, but its route cache shows the bug: distribution kernels and"
+            " local builds can carry the regression (9e30ecf23b1b) as a backport or patch"
+            f" without the fix. Upgrade the node's kernel to a build that has {FIX_COMMIT},"
+            " or ask its vendor for it."
+        )
     return (
-        f"Upgrade the node's kernel to {target} or later (fix {FIX_COMMIT}). Until then stop"
-        " broadcast senders in the pod, e.g. SSDP discovery (M-SEARCH to"
-        " 255.255.255.255:1900; Home Assistant's ssdp integration): each broadcast can"
-        " poison a CPU's cached route, and a cache flush only helps until the next one."
-        " hostNetwork may not help: the bug is in the node's kernel (host-networked Home"
-        " Assistant OS was hit too), and it carries the fault into the node's namespace."
+        f"{upgrade} Until then stop broadcast senders in the pod, e.g. SSDP discovery"
+        " (M-SEARCH to 255.255.255.255:1900; Home Assistant's ssdp integration): each"
+        " broadcast can poison a CPU's cached route, and a cache flush only helps until the"
+        " next one. hostNetwork may not help: the bug is in the node's kernel (host-networked"
+        " Home Assistant OS was hit too), and it carries the fault into the node's namespace."
     )
 
 
+def _cached_brd(look: types.RouteLookup) -> bool:
+    bits = types.RTCF_LOCAL | types.RTCF_BROADCAST
+    return look.flags & bits == bits
+
+
 def _poisoned_lookups(ev: types.Evidence) -> list[types.RouteLookup]:
-    """Cached lookups that say broadcast while the FIB entry for the address does not."""
-    fib_broadcast = {
-        look.address for look in ev.lookups if look.kind == "fib_match" and look.type == "broadcast"
-    }
+    """Cached lookups that say broadcast for a destination whose FIB entry is not broadcast."""
+    real = _fib_broadcast(ev)
     return [
         look
         for look in ev.lookups
         if look.kind != "fib_match"
         and look.broadcast_flagged
-        and look.address not in fib_broadcast
+        and look.address not in real
         and not _is_broadcast_address(look.address, ev)
     ]
+
+
+def _fib_broadcast(ev: types.Evidence) -> set[str]:
+    """Looked-up addresses that really have a broadcast entry in the FIB.
+
+    An RTM_F_FIB_MATCH answer cannot tell on its own: the kernel takes its type from the
+    route the lookup resolved to (route.c, ``fri.type = rt->rt_type``), cached routes
+    included, so on a poisoned CPU it says broadcast too. A real entry is in the route
+    dump (it is always reported when it covers a target). Without a dump, a FIB-match
+    broadcast answer counts as an entry only when every CPU gives it; broadcast on some
+    CPUs only is a poisoned per-CPU cache.
+    """
+    addresses = {look.address for look in ev.lookups}
+    entries = {
+        address
+        for address in addresses
+        if any(r.type == "broadcast" and _covers(r.dst, address) for r in ev.routes)
+    }
+    dumped = bool(ev.routes) and not any(e.startswith("routes:") for e in ev.errors)
+    if dumped:
+        return entries
+    answers: dict[str, list[bool]] = {}
+    for look in ev.lookups:
+        if look.kind == "fib_match":
+            answers.setdefault(look.address, []).append(look.type == "broadcast")
+    return entries | {address for address, said in answers.items() if all(said)}
 
 
 def _is_broadcast_address(address: str, ev: types.Evidence) -> bool:

@@ -10,10 +10,18 @@ bad window is a few releases per series; the table below lists them with their s
 
 Only the upstream version decides. Distribution kernels hide it: Debian and Ubuntu
 report an ABI name (``6.1.0-38-amd64``, ``6.8.0-45-generic``) in ``uname -r`` and put the
-package version into ``/proc/version`` (``... Debian 6.1.149-1 (2025-08-...)``) or
-``/proc/version_signature`` (``Ubuntu 6.8.0-45.45-generic 6.8.12``); enterprise kernels
-(RHEL, SUSE) backport selectively, so their numbers say nothing. When the version cannot
-be read the answer is `KernelStatus.UNKNOWN`, never a guess.
+package version into ``/proc/version`` (``... #1 SMP PREEMPT_DYNAMIC Debian 6.1.149-1
+(2025-08-28)``) or ``/proc/version_signature`` (``Ubuntu 6.8.0-45.45-generic 6.8.12``);
+enterprise kernels (RHEL, SUSE) backport selectively, so their numbers say nothing. When
+the version cannot be read the answer is `KernelStatus.UNKNOWN`, never a guess.
+
+/proc/version names the *compiler's* package too (``gcc-12 (Debian 12.2.0-14) 12.2.0``),
+and a kernel built by hand on Debian has only that one: taking any ``Debian X.Y.Z`` read
+such a kernel as 12.2.0. So only the kernel's own build banner counts (after ``#N``, a
+package version and its date), and only when its series matches ``uname -r``'s;
+otherwise ``uname -r`` decides. The table is a guide, not proof: a local or distribution
+build can carry the regression without its version saying so, which is why the
+classifier trusts a poisoned route it sees over this module's verdict.
 """
 
 from __future__ import annotations
@@ -118,7 +126,12 @@ _UPSTREAM = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:-rc(\d+))?")
 _ABI_NAME = re.compile(r"^\d+\.\d+\.0-\d+(?:\.\d+)?-[a-z]")
 # Enterprise kernels: numbers do not map onto upstream stable releases.
 _VENDOR = re.compile(r"\.el\d|\.uek|-\d{6}\.\d|\.amzn\d|\.an\d|\.oe\d|\.ky\d")
-_DEBIAN = re.compile(r"Debian (\d+\.\d+\.\d+)")
+# The kernel's build banner: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.149-1 (2025-08-28)", also
+# backports ("6.12.38-1~bpo12+1") and experimental -rc packages ("6.17~rc4-1~exp1"). The
+# compiler's "(Debian 12.2.0-14)" comes before "#" and has no date, so it never matches.
+_DEBIAN = re.compile(
+    r"#\d+[^()#]*?\bDebian (\d+\.\d+(?:\.\d+)?)(?:~rc(\d+))?-\S+ \(\d{4}-\d{2}-\d{2}\)"
+)
 _SIGNATURE = re.compile(r"\s(\d+\.\d+\.\d+)\s*$")
 
 
@@ -147,17 +160,35 @@ def upstream_version(
     release = release.strip()
     if not release:
         return None, "no kernel release given"
+    notes: list[str] = []
     if version_signature and (match := _SIGNATURE.search(version_signature)):
-        return match.group(1), f"upstream version from /proc/version_signature: {match.group(1)}"
-    if proc_version and (found := _DEBIAN.findall(proc_version)):
-        # The last match is the kernel package; earlier ones name the compiler's package.
-        return found[-1], f"Debian package version from /proc/version: {found[-1]}"
+        found = match.group(1)
+        if _same_series(found, release):
+            return found, f"upstream version from /proc/version_signature: {found}"
+        notes.append(f"/proc/version_signature names {found}, not the series of {release}")
+    if proc_version and (match := _DEBIAN.search(proc_version)):
+        base, rc = match.groups()
+        found = f"{base}-rc{rc}" if rc else base
+        if _same_series(found, release):
+            return found, f"Debian package version from /proc/version: {found}"
+        notes.append(f"/proc/version names Debian {found}, not the series of {release}")
+    text, detail = _from_release(release)
+    return text, "; ".join([detail, *notes])
+
+
+def _same_series(version: str, release: str) -> bool:
+    """A distribution's version belongs to the running kernel: same major.minor."""
+    found, running = parse(version), parse(release)
+    return found is not None and running is not None and found[:2] == running[:2]
+
+
+def _from_release(release: str) -> tuple[str | None, str]:
     if _VENDOR.search(release):
         return None, f"{release} is a vendor kernel with selective backports"
     if _ABI_NAME.match(release):
         return None, (
             f"{release} is a distribution ABI name; its patch level is in /proc/version"
-            " (Debian) or /proc/version_signature (Ubuntu), which were not available"
+            " (Debian) or /proc/version_signature (Ubuntu), which did not name it"
         )
     if parse(release) is None:
         return None, f"cannot read a version from kernel release {release!r}"
