@@ -30,6 +30,19 @@ mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
 mount -t tmpfs -o mode=755 tmpfs /host/run
 mkdir -p /host/tmp/results /host/run/netns
+# Host folders shared at their own path (nethealth.share=TAG:PATH on the kernel command
+# line), mounted over the fresh tmpfs: the project's checkout may live under /tmp.
+for item in $(cat /proc/cmdline); do
+  case "$item" in
+    nethealth.share=*)
+      spec=${item#nethealth.share=}
+      tag=${spec%%:*}
+      dir=${spec#*:}
+      mkdir -p "/host$dir" 2>/dev/null
+      mount -t 9p -o "$opts,ro,cache=loose" "$tag" "/host$dir" || { say "cannot mount $tag at $dir"; finish 97; }
+      ;;
+  esac
+done
 mount -t 9p -o "$opts" results /host/tmp/results || { say "cannot mount results"; finish 97; }
 [ -f /host/tmp/results/job.sh ] || { say "no job.sh in the results folder"; finish 98; }
 

@@ -83,7 +83,7 @@ def job_script() -> str:
 def run_scenario(flavour: kernel.Flavour) -> ScenarioRun:
     """Get the kernel (cached or built), boot it, run the scenario, read its record."""
     built = kernel.ensure(flavour)
-    with vm.boot(image=built.image, job=job_script(), timeout=VM_TIMEOUT) as run:
+    with vm.boot(image=built.image, job=job_script(), timeout=VM_TIMEOUT, shares=[REPO]) as run:
         if run.timed_out or run.exit_code != 0:
             log = run.read("job.log") if (run.results / "job.log").exists() else ""
             what = "timed out" if run.timed_out else f"failed (exit {run.exit_code})"

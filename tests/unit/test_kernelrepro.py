@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from nethealth.kernelrepro import assets, initramfs, kernel
+from nethealth.kernelrepro import assets, initramfs, kernel, vm
 
 CHECKED_IN = pathlib.Path(__file__).resolve().parents[2] / "kernelrepro"
 
@@ -101,3 +101,30 @@ def test_the_initramfs_unpacks_to_init_busybox_and_a_console_node(tmp_path):
 def test_the_initramfs_is_reproducible():
     members = initramfs.members(init=b"init", busybox=b"busybox")
     assert initramfs.archive(members) == initramfs.archive(members)
+
+
+def test_a_shared_folder_is_mounted_at_its_own_path_inside_the_vm(tmp_path):
+    argv = vm.qemu_argv(
+        image=tmp_path / "bzImage",
+        initrd=tmp_path / "initrd",
+        results=tmp_path / "results",
+        cpus=2,
+        memory_mib=512,
+        shares=[pathlib.Path("/tmp/ci/clone")],
+    )
+    assert (
+        "local,id=share0,path=/tmp/ci/clone,security_model=none,readonly=on,multidevs=remap" in argv
+    )
+    assert "nethealth.share=share0:/tmp/ci/clone" in argv[argv.index("-append") + 1]
+
+
+def test_a_share_path_that_the_kernel_command_line_cannot_carry_is_refused(tmp_path):
+    with pytest.raises(vm.VmError, match="without spaces"):
+        vm.qemu_argv(
+            image=tmp_path / "k",
+            initrd=tmp_path / "i",
+            results=tmp_path / "r",
+            cpus=2,
+            memory_mib=512,
+            shares=[pathlib.Path("/tmp/a b")],
+        )

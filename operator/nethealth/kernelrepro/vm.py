@@ -60,9 +60,32 @@ class Run:
 
 
 def qemu_argv(
-    *, image: pathlib.Path, initrd: pathlib.Path, results: pathlib.Path, cpus: int, memory_mib: int
+    *,
+    image: pathlib.Path,
+    initrd: pathlib.Path,
+    results: pathlib.Path,
+    cpus: int,
+    memory_mib: int,
+    shares: Sequence[pathlib.Path] = (),
 ) -> list[str]:
-    """The qemu command line: microvm, serial console on stdout, two 9p shares."""
+    """The qemu command line: microvm, serial console on stdout, 9p shares.
+
+    ``shares`` are host folders mounted read-only at the same path inside the VM, over
+    the fresh tmpfs that the VM puts on /tmp and /run: a checkout under /tmp (CI's clone
+    may be one) would otherwise be invisible there.
+    """
+    extra: list[str] = []
+    append = "console=ttyS0 reboot=t panic=-1 loglevel=4"
+    for index, share in enumerate(shares):
+        if not share.is_absolute() or any(c.isspace() or c == ":" for c in str(share)):
+            raise VmError(f"share {share}: must be an absolute path without spaces or ':'")
+        tag = f"share{index}"
+        fsdev = f"local,id={tag},path={share},security_model=none,readonly=on,multidevs=remap"
+        extra += [
+            "-fsdev", fsdev,
+            "-device", f"virtio-9p-device,fsdev={tag},mount_tag={tag}",
+        ]  # fmt: skip
+        append += f" nethealth.share={tag}:{share}"
     return [
         QEMU,
         "-M", "microvm,acpi=off",
@@ -73,11 +96,12 @@ def qemu_argv(
         "-serial", "stdio",
         "-kernel", str(image),
         "-initrd", str(initrd),
-        "-append", "console=ttyS0 reboot=t panic=-1 loglevel=4",
+        "-append", append,
         "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
         "-device", "virtio-9p-device,fsdev=hostroot,mount_tag=hostroot",
         "-fsdev", f"local,id=results,path={results},security_model=none",
         "-device", "virtio-9p-device,fsdev=results,mount_tag=results",
+        *extra,
     ]  # fmt: skip
 
 
@@ -90,6 +114,7 @@ def boot(
     cpus: int = 2,
     memory_mib: int = 1024,
     timeout: float = DEFAULT_TIMEOUT,
+    shares: Sequence[pathlib.Path] = (),
 ) -> Iterator[Run]:
     """Boot ``image``, run ``job`` (a shell script, run as root inside the host's root
     filesystem with the results folder at /tmp/results) and yield what it left.
@@ -109,7 +134,12 @@ def boot(
             (results / name).write_bytes(data)
         initrd = initramfs.write(workdir / "initramfs.cpio.gz", init=assets.read(assets.INIT))
         argv = qemu_argv(
-            image=image, initrd=initrd, results=results, cpus=cpus, memory_mib=memory_mib
+            image=image,
+            initrd=initrd,
+            results=results,
+            cpus=cpus,
+            memory_mib=memory_mib,
+            shares=shares,
         )
         yield _run(argv, results=results, timeout=timeout)
     finally:
