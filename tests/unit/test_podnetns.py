@@ -113,10 +113,16 @@ def test_malformed_container_id_is_rejected_naming_the_flag():
 # --- scanning a /proc tree -------------------------------------------------------------
 
 
-def _process(proc: pathlib.Path, *, pid: int, cgroup: str, argv: list[str]) -> None:
+def _process(
+    proc: pathlib.Path, *, pid: int, cgroup: str, argv: list[str], started: int | None = None
+) -> None:
     directory = proc / str(pid)
     directory.mkdir()
     (directory / "cgroup").write_text(cgroup)
+    if started is not None:
+        # The real layout: "pid (comm) state ppid ..." with starttime as field 22.
+        rest = ["S", "1", *["0"] * 17, str(started), "0"]
+        (directory / "stat").write_text(f"{pid} ({argv[0]}) {' '.join(rest)}\n")
     (directory / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
     (directory / "comm").write_text(pathlib.PurePath(argv[0]).name[:15] + "\n")
 
@@ -177,3 +183,13 @@ def test_a_process_that_vanished_during_the_scan_is_skipped(proc):
     (proc / "55" / "cmdline").unlink()  # what the kernel shows once a process is gone
     found = podnetns.find(pod_uid=UID, proc=str(proc))
     assert found.pid == 60
+
+
+def test_the_longest_running_process_wins_even_after_pid_wraparound(tmp_path):
+    root = tmp_path / "proc"
+    root.mkdir()
+    cgroup = f"0::/kubepods/burstable/pod{UID}/{APP}\n"
+    _process(root, pid=31000, cgroup=cgroup, argv=["sh"], started=1_000)
+    # A shell loop's short-lived child, born after PIDs wrapped: a lower PID, but younger.
+    _process(root, pid=210, cgroup=cgroup, argv=["sleep"], started=9_000)
+    assert podnetns.find(pod_uid=UID, proc=str(root)).pid == 31000

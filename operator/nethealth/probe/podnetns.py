@@ -59,6 +59,7 @@ class PodProcess:
     container_id: str | None
     command: str  # argv[0], to tell an application from the sandbox in the report
     sandbox: bool  # the pause container: only used when no other process was found
+    started: int = 0  # start time in clock ticks since boot (/proc/PID/stat field 22)
 
     @property
     def netns(self) -> str:
@@ -145,6 +146,7 @@ def find(*, pod_uid: str, container_ids: Sequence[str] = (), proc: str = "/proc"
                 container_id=cgroup.container_id,
                 command=command,
                 sandbox=os.path.basename(command) in _SANDBOX_COMMANDS,
+                started=_start_time(proc=proc, pid=pid),
             )
         )
     if candidates:
@@ -161,8 +163,12 @@ def find(*, pod_uid: str, container_ids: Sequence[str] = (), proc: str = "/proc"
 
 
 def choose(candidates: Iterable[PodProcess]) -> PodProcess:
-    """Prefer an application process over the sandbox; the oldest (lowest PID) of those."""
-    return min(candidates, key=lambda p: (p.sandbox, p.container_id is None, p.pid))
+    """Prefer an application process over the sandbox; the longest-running of those.
+
+    By start time, not PID: PIDs wrap (pid_max is often 32768), and a short-lived child
+    (a shell loop's ``sleep 1``) that exits mid-run would make the namespace look gone.
+    """
+    return min(candidates, key=lambda p: (p.sandbox, p.container_id is None, p.started, p.pid))
 
 
 def _matches(container_id: str | None, wanted: Sequence[str]) -> bool:
@@ -183,6 +189,17 @@ def _read(path: str) -> str:
             return f.read()
     except OSError:  # the process exited, or it is not ours to read
         return ""
+
+
+def _start_time(*, proc: str, pid: int) -> int:
+    """Clock ticks since boot when the process started; huge when unknown (least preferred)."""
+    stat = _read(f"{proc}/{pid}/stat")
+    # The command (field 2) may contain spaces and parentheses: split after the last ")".
+    fields = stat.rpartition(")")[2].split()
+    try:
+        return int(fields[19])  # field 22 overall; fields[0] is field 3 (state)
+    except (IndexError, ValueError):
+        return 2**63
 
 
 def _command(*, proc: str, pid: int) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno
-from typing import Any
+from typing import Any, Self
 
 
 class Role(enum.StrEnum):
@@ -40,6 +40,14 @@ LOCAL_ERRNOS: frozenset[int] = frozenset(
 PATH_ERRNOS: frozenset[int] = frozenset({errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EHOSTUNREACH})
 
 
+class _FlatRecord:
+    """A value whose JSON form is its fields as they are (no nested values to rebuild)."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        return cls(**data)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Target:
     """A TCP destination to probe; ``host`` is an IPv4/IPv6 literal or a DNS name."""
@@ -50,7 +58,7 @@ class Target:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Attempt:
+class Attempt(_FlatRecord):
     """One non-blocking connect() the way an application makes it."""
 
     target: str  # Target.name
@@ -69,10 +77,6 @@ class Attempt:
     def local(self) -> bool:
         """The kernel refused it at once, before any packet left: a local verdict."""
         return self.immediate_errno != 0 and self.final_errno in LOCAL_ERRNOS
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Attempt:
-        return cls(**data)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -136,7 +140,7 @@ class Endpoint:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RouteLookup:
+class RouteLookup(_FlatRecord):
     """One RTM_GETROUTE answer for an endpoint, as the kernel gave it on one CPU."""
 
     target: str  # Endpoint.name
@@ -152,10 +156,6 @@ class RouteLookup:
     @property
     def broadcast_flagged(self) -> bool:
         return self.type == "broadcast" or bool(self.flags & RTCF_BROADCAST)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RouteLookup:
-        return cls(**data)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,7 +181,7 @@ class PolicyRule:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RouteEntry:
+class RouteEntry(_FlatRecord):
     """A route table entry worth reporting (defaults, and entries that refuse traffic)."""
 
     family: int
@@ -191,45 +191,29 @@ class RouteEntry:
     gateway: str | None = None
     dev: str | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RouteEntry:
-        return cls(**data)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class InterfaceAddress:
+class InterfaceAddress(_FlatRecord):
     family: int
     address: str
     prefixlen: int
     dev: str | None = None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InterfaceAddress:
-        return cls(**data)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Neighbour:
+class Neighbour(_FlatRecord):
     address: str
     dev: str | None
     state: str  # "REACHABLE", "STALE", "FAILED", "INCOMPLETE", ...
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Neighbour:
-        return cls(**data)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Membership:
+class Membership(_FlatRecord):
     """A multicast group joined in the namespace (IGMP / MLD)."""
 
     family: int
     dev: str
     group: str
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Membership:
-        return cls(**data)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
