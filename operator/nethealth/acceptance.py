@@ -38,10 +38,14 @@ def judge(
             ),
         )
     if selected_pods == 0:
+        # Not ready: nothing is measured, and saying Ready would hide a selector typo.
         return Acceptance(
-            ready=True,
+            ready=False,
             reason=model.Reason.NO_PODS_SELECTED,
-            message=f"spec.selector {check.spec.selector.as_query()!r} matches no pods yet",
+            message=(
+                f"spec.selector {check.spec.selector.as_query()!r} matches no pod that can be"
+                " measured (Running, with an IP, on a Ready node)"
+            ),
         )
     return Acceptance(
         ready=True,

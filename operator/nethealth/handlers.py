@@ -1,71 +1,72 @@
-"""kopf handlers: thin. Parse the body, ask the pure modules, write the status.
+"""kopf handlers: thin. Watch events feed the supervisor of the per-check loops.
 
 Importing this module registers the handlers with kopf's default registry, which is
 what ``kopf.run`` (see ``commands/operator.py``) serves.
+
+Why a watch-event handler and our own per-check tasks rather than ``kopf.daemon``: kopf
+puts a finalizer on every object that has a daemon or timer, so deleting a check would
+hang while the operator is down, and the operator would write to ``metadata`` of a
+GitOps-managed object. A raw event handler needs no finalizer; the probe Jobs carry an
+owner reference, so the garbage collector removes them with the check.
 """
 
 from __future__ import annotations
 
-import datetime
+import asyncio
+import os
+import socket
 from typing import Any
 
 import kopf
 
-from nethealth import acceptance, kube, model
+from nethealth import leadership, metrics, model, runner
 from nethealth import settings as settings_module
 
 SETTINGS = settings_module.from_env()
+OBSERVER = metrics.Observer()
+SUPERVISOR: runner.Supervisor | None = None
+METRICS_SERVER: Any = None
+ELECTION: asyncio.Task[None] | None = None
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def start(settings: kopf.OperatorSettings, logger: Any, **_: Any) -> None:
+    global SUPERVISOR, METRICS_SERVER, ELECTION  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
-
-
-@kopf.on.resume(model.GROUP, model.VERSION, model.PLURAL)
-@kopf.on.create(model.GROUP, model.VERSION, model.PLURAL)
-@kopf.on.update(model.GROUP, model.VERSION, model.PLURAL, field="spec")
-async def accept(
-    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any, **_: Any
-) -> None:
-    await _reconcile(body=body, status=status, patch=patch, logger=logger)
-
-
-# Pods come and go without the check changing: recount them now and then. Issue 5's
-# probe scheduling replaces this with the real per-interval run.
-@kopf.timer(model.GROUP, model.VERSION, model.PLURAL, interval=20, initial_delay=5, idle=5)
-async def recount(
-    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any, **_: Any
-) -> None:
-    await _reconcile(body=body, status=status, patch=patch, logger=logger)
-
-
-async def _reconcile(
-    *, body: kopf.Body, status: kopf.Status, patch: kopf.Patch, logger: Any
-) -> None:
-    generation = body.metadata.get("generation")
-    selected: int | None = None
-    try:
-        check = model.parse(body)
-    except model.SpecError as error:
-        verdict = acceptance.invalid(error)
+    SUPERVISOR = runner.Supervisor(settings=SETTINGS, observer=OBSERVER)
+    if SETTINGS.leader_election:
+        ELECTION = asyncio.create_task(
+            leadership.lead(
+                namespace=SETTINGS.namespace,
+                identity=f"{socket.gethostname()}-{os.getpid()}",
+                on_elected=SUPERVISOR.activate,
+                on_deposed=SUPERVISOR.deactivate,
+            )
+        )
     else:
-        selected = await kube.count_pods(
-            namespace=check.namespace, label_selector=check.spec.selector.as_query()
-        )
-        verdict = acceptance.judge(
-            check=check, operator_namespace=SETTINGS.namespace, selected_pods=selected
-        )
-    wanted = acceptance.status_patch(
-        acceptance=verdict,
-        status=status,
-        generation=generation,
-        selected_pods=selected,
-        now=datetime.datetime.now(datetime.UTC),
-    )
-    changes = acceptance.changed_fields(current=status, wanted=wanted)
-    if changes:
-        logger.info("%s: %s", verdict.reason, verdict.message)
-        if not verdict.ready:
-            kopf.warn(body, reason=verdict.reason, message=verdict.message)
-        patch.status.update(changes)
+        SUPERVISOR.activate()
+    if SETTINGS.metrics_port:
+        METRICS_SERVER = await metrics.serve(observer=OBSERVER, port=SETTINGS.metrics_port)
+        logger.info("metrics on :%d/metrics, liveness on /healthz", SETTINGS.metrics_port)
+
+
+@kopf.on.cleanup()
+async def stop(**_: Any) -> None:
+    if ELECTION is not None:
+        ELECTION.cancel()
+    if SUPERVISOR is not None:
+        await SUPERVISOR.stop()
+    if METRICS_SERVER is not None:
+        await METRICS_SERVER.cleanup()
+
+
+@kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)
+async def observe(event: kopf.RawEvent, **_: Any) -> None:
+    if SUPERVISOR is None:
+        return
+    body = event["object"]
+    if event["type"] == "DELETED":
+        SUPERVISOR.gone(body["metadata"]["uid"])
+        OBSERVER.check_gone(f"{body['metadata']['namespace']}/{body['metadata']['name']}")
+    else:
+        SUPERVISOR.seen(body)

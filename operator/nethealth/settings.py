@@ -12,7 +12,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import nethealth
+
 DEFAULT_NAMESPACE = "nethealth-system"
+# The image the project's own build produces (devcluster.images.NETHEALTH_IMAGE).
+DEFAULT_PROBE_IMAGE = f"localhost/nethealth/nethealth:{nethealth.__version__}"
 
 
 class SettingsError(ValueError):
@@ -25,6 +29,8 @@ class Settings:
     probe_image: str  # the image of probe Jobs unless a check overrides it
     max_concurrent_jobs: int  # a cluster-wide cap on probe Jobs in flight
     field_manager: str  # the server-side apply manager name; Argo CD users ignore its fields
+    metrics_port: int  # /metrics and /healthz; 0 turns the endpoint off
+    leader_election: bool  # hold a Lease in `namespace`; needed with more than one replica
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -44,10 +50,30 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         namespace=env.get("NETHEALTH_NAMESPACE") or DEFAULT_NAMESPACE,
-        probe_image=env.get("NETHEALTH_PROBE_IMAGE") or "localhost/nethealth/nethealth:dev",
+        probe_image=env.get("NETHEALTH_PROBE_IMAGE") or DEFAULT_PROBE_IMAGE,
         max_concurrent_jobs=_int(env, "NETHEALTH_MAX_CONCURRENT_JOBS", 20, minimum=1),
         field_manager="nethealth-operator",
+        metrics_port=_port(env, "NETHEALTH_METRICS_PORT", 8080),
+        leader_election=_bool(env, "NETHEALTH_LEADER_ELECTION", default=False),
     )
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: must be true or false")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default, minimum=0)
+    if value > 65535:
+        raise SettingsError(f"{name}={value}: must be a port number 1-65535, or 0 (off)")
+    return value
 
 
 def configure_kopf(*, kopf_settings: Any, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from kubernetes import client
 DEMO_NAMESPACE = "t-demo"
 
 
-def test_the_demo_applies_its_objects_and_the_operator_reports_on_them(cluster, api_client):
+def test_the_demo_shows_its_pod_healthy_then_degraded_by_an_injected_fault(cluster, api_client):
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     try:
         done = subprocess.run(
@@ -28,12 +28,13 @@ def test_the_demo_applies_its_objects_and_the_operator_reports_on_them(cluster, 
                 "--namespace",
                 DEMO_NAMESPACE,
                 "--duration",
-                "25",
+                "150",
+                "--inject-fault",
             ],
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=240,
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
@@ -42,6 +43,10 @@ def test_the_demo_applies_its_objects_and_the_operator_reports_on_them(cluster, 
         # The operator saw the check and counted the demo's pod.
         assert "nethealth-demo: selected=1" in done.stdout, done.stdout + done.stderr
         assert "Ready=True" in done.stdout
+        # The demo pod was measured Healthy, the fault went in, and the check saw it.
+        assert "=Healthy" in done.stdout, done.stdout
+        assert "injecting an on/off fault" in done.stdout
+        assert "Degraded: pod t-demo/nethealth-demo" in done.stdout, done.stdout
     finally:
         core = client.CoreV1Api(api_client)
         try:

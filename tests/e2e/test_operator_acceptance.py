@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client, utils
 
 from nethealth import crd, model
+from nethealth.devcluster import images
 
 OPERATOR_NAMESPACE = "nethealth-system"
 
@@ -49,6 +50,8 @@ def operator_process(cluster, crd_installed, tmp_path_factory) -> Iterator[subpr
         **os.environ,
         "KUBECONFIG": str(cluster.kubeconfig),
         "NETHEALTH_NAMESPACE": OPERATOR_NAMESPACE,
+        "NETHEALTH_PROBE_IMAGE": images.NETHEALTH_IMAGE,
+        "NETHEALTH_METRICS_PORT": "0",
     }
     with log.open("wb") as sink:
         proc = subprocess.Popen(
@@ -108,21 +111,40 @@ def _ready(obj: dict[str, object]) -> dict[str, object]:
     return next(c for c in status["conditions"] if c["type"] == "Ready")
 
 
-def test_a_check_gets_ready_with_the_selected_pod_count(api_client, namespace, operator_process):
-    utils.create_from_dict(
-        api_client,
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app-0", "labels": {"app": "app"}},
-            "spec": {
-                "containers": [
-                    {"name": "c", "image": "does-not-matter", "imagePullPolicy": "Never"}
-                ]
-            },
+def _pod(name: str, *, app: str, image: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": app}},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": image,
+                    "imagePullPolicy": "Never",
+                    "command": ["sleep", "3600"],
+                }
+            ],
         },
-        namespace=namespace,
+    }
+
+
+def test_a_check_gets_ready_counting_only_pods_that_can_be_measured(
+    api_client, namespace, operator_process
+):
+    utils.create_from_dict(
+        api_client, _pod("app-0", app="app", image=images.WORKLOAD_IMAGE), namespace=namespace
     )
+    # Never starts (no such image): left out of the denominator, not counted as selected.
+    utils.create_from_dict(
+        api_client, _pod("app-1", app="app", image="does-not-matter"), namespace=namespace
+    )
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + 60
+    while core.read_namespaced_pod("app-0", namespace).status.phase != "Running":
+        assert time.monotonic() < deadline, "the workload pod never ran"
+        time.sleep(0.3)
     api = client.CustomObjectsApi(api_client)
     created = api.create_namespaced_custom_object(
         model.GROUP, model.VERSION, namespace, model.PLURAL, _check_body("app")
@@ -133,7 +155,7 @@ def test_a_check_gets_ready_with_the_selected_pod_count(api_client, namespace, o
     ready = _ready(obj)
     assert ready["status"] == "True"
     assert ready["reason"] == model.Reason.RUNNING
-    assert obj["status"]["summary"]["selected"] == 1
+    assert ready["message"] == "1 pod(s) selected"
 
 
 def test_a_namespace_selector_outside_the_operator_namespace_is_refused(

@@ -46,11 +46,11 @@ def test_a_namespace_selector_in_the_operator_namespace_is_accepted():
     assert verdict.reason == model.Reason.RUNNING
 
 
-def test_no_selected_pods_is_ready_but_says_the_selector_matches_nothing():
+def test_no_selected_pods_is_not_ready_and_names_the_selector():
     verdict = acceptance.judge(
         check=_check(), operator_namespace="nethealth-system", selected_pods=0
     )
-    assert verdict.ready
+    assert not verdict.ready
     assert verdict.reason == model.Reason.NO_PODS_SELECTED
     assert "app=homeassistant" in verdict.message
 

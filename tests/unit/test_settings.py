@@ -1,6 +1,7 @@
 import pytest
 
 from nethealth import settings
+from nethealth.devcluster import images
 
 
 def test_defaults_apply_when_the_environment_is_empty():
@@ -15,3 +16,18 @@ def test_a_bad_job_limit_names_the_variable_and_what_is_allowed(raw):
     expected = r"NETHEALTH_MAX_CONCURRENT_JOBS.*integer >= 1"
     with pytest.raises(settings.SettingsError, match=expected):
         settings.from_env({"NETHEALTH_MAX_CONCURRENT_JOBS": raw})
+
+
+def test_the_metrics_port_defaults_to_8080_and_0_turns_it_off():
+    assert settings.from_env({}).metrics_port == 8080
+    assert settings.from_env({"NETHEALTH_METRICS_PORT": "0"}).metrics_port == 0
+
+
+@pytest.mark.parametrize("raw", ["http", "-1", "70000"])
+def test_a_bad_metrics_port_names_the_variable(raw):
+    with pytest.raises(settings.SettingsError, match="NETHEALTH_METRICS_PORT"):
+        settings.from_env({"NETHEALTH_METRICS_PORT": raw})
+
+
+def test_the_default_probe_image_is_the_one_the_project_builds():
+    assert settings.from_env({}).probe_image == images.NETHEALTH_IMAGE

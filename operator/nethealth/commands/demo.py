@@ -10,6 +10,7 @@ kubectl; ``nethealth cluster down`` removes it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pathlib
 import signal
@@ -36,6 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="stop the operator after this long (default: run until Ctrl-C)",
     )
     parser.add_argument("--namespace", default=DEMO_NAMESPACE, help="where the demo lives")
+    parser.add_argument(
+        "--inject-fault",
+        action="store_true",
+        help="once the demo pod is Healthy, toggle a policy rule in its network namespace"
+        " (as root, on this node) so that the check shows it going Degraded",
+    )
 
 
 def _examples_dir() -> pathlib.Path:
@@ -81,15 +88,89 @@ def _summarize(obj: dict[str, Any]) -> str:
     ready: dict[str, Any] = next(
         (c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {}
     )
-    return (
+    degraded: dict[str, Any] = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Degraded"), {}
+    )
+    pods = " ".join(f"{p['name']}={p['state']}" for p in status.get("pods") or [])
+    line = (
         f"{obj['metadata']['name']}: selected={summary.get('selected', '-')}"
         f" degraded={summary.get('degraded', '-')} Ready={ready.get('status', '?')}"
         f" ({ready.get('reason', 'no status yet')}: {ready.get('message', '')})"
     )
+    if pods:
+        line += f"\n  pods: {pods}"
+    if degraded.get("status") == "True":
+        line += f"\n  Degraded: {degraded.get('message', '')}"
+    return line
+
+
+def _healthy_pod_uid(
+    checks: list[dict[str, Any]], *, kubeconfig: str, namespace: str
+) -> str | None:
+    """The uid of the demo's pod once the check reports it Healthy (then a fault shows)."""
+    from nethealth import kube  # noqa: PLC0415
+
+    for check in checks:
+        for pod in (check.get("status") or {}).get("pods") or []:
+            if pod.get("state") == "Healthy":
+                return kube.read_pod_uid(
+                    kubeconfig=kubeconfig, namespace=namespace, name=pod["name"]
+                )
+    return None
+
+
+def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Popen[bytes]) -> str:
+    """Prints the checks' status as it changes (and injects the fault when asked)."""
+    from nethealth import kube, model  # noqa: PLC0415
+
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    last = ""
+    with contextlib.ExitStack() as fault:
+        injected = False
+        try:
+            while operator.poll() is None and (deadline is None or time.monotonic() < deadline):
+                checks = kube.read_custom_objects(
+                    group=model.GROUP,
+                    version=model.VERSION,
+                    plural=model.PLURAL,
+                    namespace=args.namespace,
+                    kubeconfig=kubeconfig,
+                )
+                text = "\n".join(_summarize(c) for c in checks)
+                if text != last:
+                    print(text, flush=True)
+                    last = text
+                if args.inject_fault and not injected:
+                    injected = _inject(fault, checks=checks, kubeconfig=kubeconfig, args=args)
+                time.sleep(2)
+        except KeyboardInterrupt:
+            pass
+    return last
+
+
+def _inject(
+    stack: contextlib.ExitStack[bool | None],
+    *,
+    checks: list[dict[str, Any]],
+    kubeconfig: str,
+    args: argparse.Namespace,
+) -> bool:
+    uid = _healthy_pod_uid(checks, kubeconfig=kubeconfig, namespace=args.namespace)
+    if uid is None:
+        return False
+    from nethealth import faults  # noqa: PLC0415
+
+    print(
+        "demo: injecting an on/off fault (TCP port 443 unreachable, toggled every 2 s) into"
+        " the demo pod's network namespace",
+        flush=True,
+    )
+    stack.enter_context(faults.on_off(pod_uid=uid, port=443))
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
-    from nethealth import crd, kube, model  # noqa: PLC0415
+    from nethealth import crd, kube  # noqa: PLC0415
 
     if args.use_kubeconfig:
         kubeconfig = os.environ.get("KUBECONFIG") or str(pathlib.Path.home() / ".kube/config")
@@ -116,28 +197,17 @@ def run(args: argparse.Namespace) -> int:
     ):
         print(f"demo: applied {applied} in {args.namespace}")
     print("demo: running the operator (Ctrl-C stops it) ...")
+    from nethealth.devcluster import images  # noqa: PLC0415
+
+    env = {**os.environ, "KUBECONFIG": kubeconfig}
+    env.setdefault("NETHEALTH_PROBE_IMAGE", images.NETHEALTH_IMAGE)
+    env.setdefault("NETHEALTH_METRICS_PORT", "0")  # a demo needs no scrape endpoint
     operator = subprocess.Popen(
         [sys.executable, "-m", "nethealth", "operator", "--namespace", args.namespace],
-        env={**os.environ, "KUBECONFIG": kubeconfig},
+        env=env,
     )
-    deadline = None if args.duration is None else time.monotonic() + args.duration
-    last = ""
     try:
-        while operator.poll() is None and (deadline is None or time.monotonic() < deadline):
-            checks = kube.read_custom_objects(
-                group=model.GROUP,
-                version=model.VERSION,
-                plural=model.PLURAL,
-                namespace=args.namespace,
-                kubeconfig=kubeconfig,
-            )
-            text = "\n".join(_summarize(c) for c in checks)
-            if text != last:
-                print(text, flush=True)
-                last = text
-            time.sleep(2)
-    except KeyboardInterrupt:
-        pass
+        last = _watch(args=args, kubeconfig=kubeconfig, operator=operator)
     finally:
         if operator.poll() is None:
             operator.send_signal(signal.SIGINT)

@@ -1,0 +1,270 @@
+"""Pure: the probe Job of one run on one node, as a manifest, and how to recognise it.
+
+One Job per node and run measures every selected pod on that node, so the cost of a run
+grows with nodes, not pods. Inside the Job's pod there is **one container per measured
+pod**, each running ``nethealth probe --pod-uid UID`` unchanged. Chosen over a loop in
+one container because:
+
+- each container has its own termination message of 4096 bytes, so every pod's compact
+  result keeps its full budget (a loop would split 4096 bytes among the pods);
+- the containers run at the same time, over the same ``spread`` window, so a run takes one
+  window however many pods share the node, and all pods see the same moments of a fault;
+- a probe that crashes or hangs spoils only its own pod's result;
+- the probe's CLI and its contract stay as they are.
+
+All containers share the Job pod's own network namespace, which is what the probe uses as
+its *control* (a fresh pod on the same node with the same CNI). More than
+``MAX_CONTAINERS`` pods on one node are split over several Jobs.
+
+The pod needs ``hostPID`` (to find the pods' processes and the node's namespace), uid 0,
+and exactly ``CAP_SYS_ADMIN`` (setns) and ``CAP_SYS_PTRACE`` (open another user's
+``/proc/PID/ns/net``), all others dropped; no service-account token: the probe never
+talks to the API. ``backoffLimit: 0``: a failed probe is a result, not something to
+retry. Tolerating every taint and selecting the node by hostname pins the Job where the
+pods are, whatever the node's taints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from nethealth import model, selection
+
+MAX_CONTAINERS: Final = 16  # per Job; more pods on a node are split over more Jobs
+TTL_SECONDS: Final = 600  # finished Jobs outlive the history pruning only if we are down
+
+LABEL_CHECK: Final = "nethealth.io/check"
+LABEL_CHECK_UID: Final = "nethealth.io/check-uid"
+LABEL_RUN: Final = "nethealth.io/run"
+LABEL_NODE: Final = "nethealth.io/node"  # a hash when the node name is no label value
+ANNOTATION_PODS: Final = "nethealth.io/pods"  # container -> the pod it measures (JSON)
+ANNOTATION_NODE: Final = "nethealth.io/node-name"
+MANAGED_BY: Final = "nethealth-operator"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Owner:
+    """The check a Job belongs to (owner reference and labels)."""
+
+    name: str
+    namespace: str
+    uid: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Measured:
+    """One container of a probe Job: which pod it measures."""
+
+    container: str
+    namespace: str
+    name: str
+    uid: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def run_id(moment: datetime.datetime) -> str:
+    """A run's id: its start time, sortable and a valid label value (``20260101t120000``)."""
+    return moment.astimezone(datetime.UTC).strftime("%Y%m%dt%H%M%S")
+
+
+def check_selector(owner: Owner) -> str:
+    """The label selector of every Job of a check."""
+    return f"{LABEL_CHECK_UID}={owner.uid}"
+
+
+def node_label(node: str) -> str:
+    if len(node) <= 63 and re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", node):
+        return node
+    return "h-" + hashlib.sha256(node.encode()).hexdigest()[:16]
+
+
+def job_name(*, owner: Owner, run: str, node: str, part: int) -> str:
+    """``nhp-<check>-<hash>``: at most 52 characters, so that pod names still fit."""
+    digest = hashlib.sha256(f"{owner.uid}/{run}/{node}/{part}".encode()).hexdigest()[:10]
+    stem = re.sub(r"[^a-z0-9-]", "-", owner.name.lower())[:36].strip("-")
+    return f"nhp-{stem}-{digest}"
+
+
+def plan(
+    *,
+    owner: Owner,
+    spec: model.Spec,
+    selected: selection.Selection,
+    run: str,
+    image: str,
+    namespace: str,
+) -> list[dict[str, Any]]:
+    """The Jobs of one run: one per node (split at MAX_CONTAINERS pods), nodes in order."""
+    manifests = []
+    for node, pods in selected.by_node.items():
+        local = [p for p in pods if p.namespace == namespace]
+        for part, start in enumerate(range(0, len(local), MAX_CONTAINERS)):
+            manifests.append(
+                manifest(
+                    owner=owner,
+                    spec=spec,
+                    node=node,
+                    hostname=selected.hostnames.get(node, node),
+                    pods=local[start : start + MAX_CONTAINERS],
+                    run=run,
+                    part=part,
+                    image=image,
+                )
+            )
+    return manifests
+
+
+def manifest(
+    *,
+    owner: Owner,
+    spec: model.Spec,
+    node: str,
+    hostname: str,
+    pods: Sequence[selection.PodRef],
+    run: str,
+    part: int,
+    image: str,
+) -> dict[str, Any]:
+    """The probe Job for ``pods`` (all on ``node``, in the check's namespace)."""
+    if not pods:
+        raise ValueError("a probe Job needs at least one pod")
+    if len(pods) > MAX_CONTAINERS:
+        raise ValueError(f"at most {MAX_CONTAINERS} pods per Job, got {len(pods)}")
+    measured = [
+        Measured(container=f"probe-{i}", namespace=p.namespace, name=p.name, uid=p.uid)
+        for i, p in enumerate(pods)
+    ]
+    labels = {
+        "app.kubernetes.io/name": "nethealth-probe",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        selection.PROBE_LABEL: "true",
+        LABEL_CHECK: owner.name[:63],
+        LABEL_CHECK_UID: owner.uid,
+        LABEL_RUN: run,
+        LABEL_NODE: node_label(node),
+    }
+    annotations = {
+        ANNOTATION_PODS: json.dumps([dataclasses.asdict(m) for m in measured]),
+        ANNOTATION_NODE: node,
+    }
+    probe = spec.probe
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(owner=owner, run=run, node=node, part=part),
+            "namespace": owner.namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [
+                {
+                    "apiVersion": model.API_VERSION,
+                    "kind": model.KIND,
+                    "name": owner.name,
+                    "uid": owner.uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": max(1, int(probe.deadline.total_seconds())),
+            "ttlSecondsAfterFinished": TTL_SECONDS,
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": {selection.HOSTNAME_LABEL: hostname},
+                    "tolerations": [{"operator": "Exists"}],
+                    "hostPID": True,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 2,
+                    "containers": [_container(m, spec=spec, image=image) for m in measured],
+                },
+            },
+        },
+    }
+
+
+def _container(measured: Measured, *, spec: model.Spec, image: str) -> dict[str, Any]:
+    probe = spec.probe
+    args = ["probe", "--pod-uid", measured.uid, "--output", "json"]
+    for target in spec.targets:
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        args += ["--target", f"{target.name}={host}:{target.port}"]
+    args += [
+        "--attempts",
+        str(probe.attempts),
+        "--spread",
+        f"{probe.spread.total_seconds():g}",
+        "--timeout",
+        f"{probe.timeout.total_seconds():g}",
+    ]
+    container: dict[str, Any] = {
+        "name": measured.container,
+        "image": probe.image or image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": args,
+        "terminationMessagePolicy": "File",
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsGroup": 0,
+            "runAsNonRoot": False,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN", "SYS_PTRACE"]},
+        },
+        "resources": _resources(probe.resources),
+    }
+    return container
+
+
+def _resources(resources: model.Resources | None) -> dict[str, Any]:
+    if resources is None:
+        return {"requests": {"cpu": "10m", "memory": "48Mi"}, "limits": {"memory": "256Mi"}}
+    out: dict[str, Any] = {}
+    for part in ("requests", "limits"):
+        quantities: model.Quantities | None = getattr(resources, part)
+        if quantities is None:
+            continue
+        values = {
+            "cpu": quantities.cpu,
+            "memory": quantities.memory,
+            "ephemeral-storage": quantities.ephemeral_storage,
+        }
+        out[part] = {k: v for k, v in values.items() if v is not None}
+    return out
+
+
+def measured_pods(pod_or_job: Mapping[str, Any]) -> list[Measured]:
+    """Which pod each container measures, from a probe Job's (or its pod's) annotation.
+
+    Raises ValueError when the annotation is missing or malformed.
+    """
+    annotations = (pod_or_job.get("metadata") or {}).get("annotations") or {}
+    raw = annotations.get(ANNOTATION_PODS)
+    if not raw:
+        raise ValueError(f"annotation {ANNOTATION_PODS} is missing")
+    try:
+        items = json.loads(raw)
+        return [
+            Measured(
+                container=str(i["container"]),
+                namespace=str(i["namespace"]),
+                name=str(i["name"]),
+                uid=str(i["uid"]),
+            )
+            for i in items
+        ]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"annotation {ANNOTATION_PODS} is malformed: {exc}") from exc

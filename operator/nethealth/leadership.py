@@ -1,0 +1,61 @@
+"""Holding the operator's Lease: the loop that makes one replica the leader.
+
+``lead`` runs for the life of the process: it reads the Lease, lets ``leases.decide``
+choose, writes, and calls ``on_elected``/``on_deposed`` when leadership changes. A
+leader that cannot renew (API unreachable) steps down before its Lease can expire, so
+two leaders never overlap by more than the API's own latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Callable
+
+from nethealth import kube, leases
+
+logger = logging.getLogger("nethealth.leadership")
+
+
+async def lead(
+    *,
+    namespace: str,
+    identity: str,
+    on_elected: Callable[[], None],
+    on_deposed: Callable[[], None],
+    name: str = leases.LEASE_NAME,
+) -> None:
+    leading = False
+    last_renewal: datetime.datetime | None = None
+    while True:
+        now = datetime.datetime.now(datetime.UTC)
+        try:
+            raw = await kube.read_lease(namespace=namespace, name=name)
+            current = leases.holder(raw)
+            action = leases.decide(current=current, identity=identity, now=now)
+            won = False
+            if action is not leases.Action.FOLLOW:
+                version = (raw or {}).get("metadata", {}).get("resourceVersion")
+                won = await kube.write_lease(
+                    namespace=namespace,
+                    name=name,
+                    spec=leases.spec(identity=identity, now=now, current=current, action=action),
+                    resource_version=version,
+                )
+            if won:
+                last_renewal = now
+            still = won
+        except kube.KubeError as error:
+            logger.warning("lease %s/%s: %s", namespace, name, error)
+            # Keep leading only while the Lease we wrote is surely still ours.
+            margin = datetime.timedelta(seconds=leases.DURATION - 2 * leases.RENEW)
+            still = leading and last_renewal is not None and now - last_renewal < margin
+        if still and not leading:
+            logger.info("elected leader (%s)", identity)
+            on_elected()
+        elif leading and not still:
+            logger.info("no longer the leader (%s)", identity)
+            on_deposed()
+        leading = still
+        await asyncio.sleep(leases.RENEW)

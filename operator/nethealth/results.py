@@ -1,0 +1,208 @@
+"""Pure: a finished probe Job (and its pod) as one ``decision.RunResult`` per measured pod.
+
+Each container of the Job's pod measured one pod and left the probe's compact JSON in its
+termination message (schema in ``probe/report.py``). The document is validated before it
+is believed: the schema, the class, and the target namespace's counts.
+
+Anything that is not a valid measurement is **Inconclusive with a reason**, never a
+network failure: a Job whose pod was never created (Pod Security Admission, quota), an
+image that cannot be pulled, a container that never started, a pod evicted or killed at
+the deadline, a probe that crashed or printed garbage. The decision module keeps the
+pod's state on such a run; the reason goes to status, Events and metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from nethealth import decision, jobs
+from nethealth.probe import report, types
+
+RawJob = Mapping[str, Any]
+RawPod = Mapping[str, Any]
+
+HINT_CHARS: Final = 240
+
+
+class Why(enum.StrEnum):
+    """Why a run was inconclusive: a short, bounded set (metrics label, Event reason)."""
+
+    PROBE = "ProbeInconclusive"  # the probe ran and said it could not measure
+    NOT_CREATED = "PodNotCreated"  # no probe pod: admission (PSA), quota, ...
+    NOT_STARTED = "ContainerNotStarted"  # image pull, config errors
+    NOT_FINISHED = "NotFinished"  # killed at the deadline, evicted, still running
+    BAD_RESULT = "BadResult"  # no, or invalid, termination message
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What one run says about one pod."""
+
+    key: str  # namespace/name of the measured pod
+    run: decision.RunResult
+    hint: str | None = None  # the probe's top hint, "Code: evidence"
+    why: Why | None = None  # set when the run is inconclusive
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.run.klass is types.ProbeClass.INCONCLUSIVE
+
+
+def inconclusive(*, key: str, why: Why, reason: str) -> Outcome:
+    run = decision.RunResult(
+        klass=types.ProbeClass.INCONCLUSIVE, attempts=0, failures=0, reason=reason
+    )
+    return Outcome(key=key, run=run, why=why)
+
+
+def finished(*, job: RawJob, pods: Sequence[RawPod]) -> bool:
+    """The Job has its final answer: it completed or failed, or its pod has ended."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
+            return True
+    return any((p.get("status") or {}).get("phase") in ("Succeeded", "Failed") for p in pods)
+
+
+def collect(
+    *, job: RawJob, pods: Sequence[RawPod], refused: str | None = None
+) -> dict[str, Outcome]:
+    """Each pod the Job measured, with its outcome (keys: namespace/name).
+
+    ``refused`` is the message of the Job's latest ``FailedCreate`` Event, if any: why the
+    API server refused its pod (Pod Security Admission names the offending fields).
+    """
+    measured = jobs.measured_pods(job)
+    pod = _latest(pods)
+    if pod is None:
+        reason = "no probe pod was created" + (
+            f": {refused[:600]}" if refused else _job_failure(job)
+        )
+        return {
+            m.key: inconclusive(key=m.key, why=Why.NOT_CREATED, reason=reason) for m in measured
+        }
+    statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+    pod_reason = _pod_reason(pod)
+    return {
+        m.key: _container_outcome(
+            key=m.key, status=statuses.get(m.container), pod_reason=pod_reason
+        )
+        for m in measured
+    }
+
+
+def _latest(pods: Sequence[RawPod]) -> RawPod | None:
+    if not pods:
+        return None
+    return max(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp", "")))
+
+
+def _job_failure(job: RawJob) -> str:
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            return f": Job failed ({condition.get('reason')}: {condition.get('message', '')})"
+    return " (Pod Security Admission or a quota may refuse it; see the Job's Events)"
+
+
+def _pod_reason(pod: RawPod) -> str:
+    status = pod.get("status") or {}
+    reason, message = status.get("reason"), status.get("message")
+    if not reason:
+        return ""
+    return f"; pod {reason}" + (f": {message}" if message else "")
+
+
+def _container_outcome(*, key: str, status: Mapping[str, Any] | None, pod_reason: str) -> Outcome:
+    if status is None:
+        return inconclusive(
+            key=key, why=Why.NOT_STARTED, reason="the probe container has no status" + pod_reason
+        )
+    state = status.get("state") or {}
+    if "waiting" in state:
+        waiting = state["waiting"] or {}
+        reason = f"the probe container never started: {waiting.get('reason', 'Waiting')}"
+        if waiting.get("message"):
+            reason += f": {waiting['message']}"
+        return inconclusive(key=key, why=Why.NOT_STARTED, reason=reason + pod_reason)
+    if "running" in state:
+        return inconclusive(
+            key=key, why=Why.NOT_FINISHED, reason="the probe was still running" + pod_reason
+        )
+    terminated = state.get("terminated") or {}
+    message = terminated.get("message") or ""
+    if not message.strip():
+        reason = (
+            f"the probe ended without a result (exit {terminated.get('exitCode')},"
+            f" {terminated.get('reason', 'no reason')})"
+        )
+        why = Why.NOT_FINISHED if terminated.get("exitCode") in (137, 143) else Why.BAD_RESULT
+        return inconclusive(key=key, why=why, reason=reason + pod_reason)
+    return parse_document(key=key, text=message)
+
+
+def parse_document(*, key: str, text: str) -> Outcome:
+    """A termination message as an outcome; anything invalid is Inconclusive(BadResult)."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return _bad(key, f"not JSON: {text[:80]!r}")
+    if not isinstance(doc, dict):
+        return _bad(key, "not a JSON object")
+    if doc.get("schema") != report.SCHEMA:
+        return _bad(key, f"schema {str(doc.get('schema'))[:60]!r}, expected {report.SCHEMA}")
+    try:
+        klass = types.ProbeClass(str(doc.get("class")))
+    except ValueError:
+        return _bad(key, f"unknown class {str(doc.get('class'))[:40]!r}")
+    hint = _top_hint(doc)
+    reason = str(doc.get("reason") or "")[:400]
+    target = ((doc.get("namespaces") or {}).get("target")) or {}
+    counts = _counts(target, truncated=bool(doc.get("truncated")))
+    if klass is types.ProbeClass.INCONCLUSIVE:
+        attempts, failures, _ = counts or (0, 0, None)
+        run = decision.RunResult(
+            klass=klass, attempts=attempts, failures=failures, reason=reason or "probe said so"
+        )
+        return Outcome(key=key, run=run, hint=hint, why=Why.PROBE)
+    if counts is None:
+        return _bad(key, "no valid attempts/failures for the target namespace")
+    attempts, failures, blocks = counts
+    run = decision.RunResult(
+        klass=klass, attempts=attempts, failures=failures, failure_blocks=blocks, reason=reason
+    )
+    return Outcome(key=key, run=run, hint=hint)
+
+
+def _bad(key: str, detail: str) -> Outcome:
+    return inconclusive(key=key, why=Why.BAD_RESULT, reason=f"invalid probe result: {detail}")
+
+
+def _counts(target: Mapping[str, Any], *, truncated: bool) -> tuple[int, int, int | None] | None:
+    attempts, failures = target.get("attempts"), target.get("failures")
+    if not (isinstance(attempts, int) and isinstance(failures, int)):
+        return None
+    if isinstance(attempts, bool) or isinstance(failures, bool):
+        return None
+    if not 0 <= failures <= attempts:
+        return None
+    blocks = target.get("blocks")
+    count: int | None = None
+    # compact() keeps only the first three blocks when short of room: then the count is
+    # a lower bound, and "unknown" (most clustered) is the honest reading.
+    if isinstance(blocks, list) and not (truncated and len(blocks) >= 3):
+        count = len(blocks)
+    if count is not None and not min(failures, 1) <= count <= failures:
+        count = None
+    return attempts, failures, count
+
+
+def _top_hint(doc: Mapping[str, Any]) -> str | None:
+    hints = doc.get("hints")
+    if not isinstance(hints, list) or not hints or not isinstance(hints[0], dict):
+        return None
+    code, evidence = str(hints[0].get("code", "")), str(hints[0].get("evidence", ""))
+    text = f"{code}: {evidence}" if evidence else code
+    return text[:HINT_CHARS] or None

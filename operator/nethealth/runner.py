@@ -1,0 +1,533 @@
+"""The loop of one check: select pods, launch probe Jobs, collect, decide, report, prune.
+
+One ``CheckLoop`` per NetHealthCheck, started and stopped by ``Supervisor`` as checks
+appear and disappear (kopf feeds it watch events; see ``handlers``). The decisions are
+made by the pure modules (``selection``, ``jobs``, ``results``, ``decision``, ``status``,
+``events``, ``scheduling``); this module only sequences them and does the I/O through
+``kube``. It imports no kopf, so that it can be driven by anything that supplies the
+check's latest body.
+
+Guarantees worth knowing:
+- one run in flight per check: the loop waits for its run's Jobs before the next;
+- no orphans across restarts: at start the loop lists its check's Jobs (by the check's
+  uid label) and adopts an unfinished run, collecting it instead of launching another;
+  finished Jobs beyond the history are deleted; the owner reference deletes the rest with
+  the check;
+- at most one status write per run, plus one when the spec changes (``observedGeneration``
+  follows an edit within a second, not at the next run);
+- an error in one check's loop is logged and retried after a pause; it never stops the
+  loops of other checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from nethealth import (
+    acceptance,
+    decision,
+    events,
+    jobs,
+    kube,
+    model,
+    results,
+    scheduling,
+    selection,
+)
+from nethealth import settings as settings_module
+from nethealth import status as status_module
+
+POLL_SECONDS: Final = 2.0  # how often a run looks at its Jobs
+TICK_SECONDS: Final = 1.0  # how often an idle loop looks at the spec
+GRACE: Final = datetime.timedelta(seconds=30)  # beyond the deadline before giving up
+ERROR_PAUSE_SECONDS: Final = 10.0
+
+logger = logging.getLogger("nethealth.runner")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+
+@dataclasses.dataclass
+class Memory:
+    """What a check's loop remembers between runs (rebuilt from status after a restart)."""
+
+    records: dict[str, decision.PodRecord] = dataclasses.field(default_factory=dict)
+    views: dict[str, status_module.PodView] = dataclasses.field(default_factory=dict)
+    runs: int = 0
+    last_start: datetime.datetime | None = None
+    last_finish: datetime.datetime | None = None
+    observed: int | None = None  # the generation the status last reported
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Stats:
+    """Counters for tests and metrics: what the loop did."""
+
+    runs: int
+    jobs_created: int
+    status_writes: int
+
+
+class CheckLoop:
+    def __init__(
+        self,
+        *,
+        body: Callable[[], Mapping[str, Any]],
+        settings: settings_module.Settings,
+        budget: scheduling.Budget,
+        observer: Any = None,
+    ) -> None:
+        self._body = body
+        self._settings = settings
+        self._budget = budget
+        self._observer = observer  # metrics.Observer or None
+        self.memory = Memory()
+        self.jobs_created = 0
+        self.status_writes = 0
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        body = self._body()
+        self.memory = self._restore(body)
+        while True:
+            try:
+                await self._adopt()
+                break
+            except kube.KubeError as error:
+                logger.warning("%s: cannot list its Jobs yet: %s", _name(body), error)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+        while True:
+            try:
+                await self._cycle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s: run failed; retrying", _name(self._body()))
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _cycle(self) -> None:
+        body = self._body()
+        try:
+            check = model.parse(body)
+        except model.SpecError as error:
+            await self._report(body=body, verdict=acceptance.invalid(error), views=None)
+            await self._wait_for_change(body)
+            return
+        if check.spec.namespace_selector is not None and check.namespace != (
+            self._settings.namespace
+        ):
+            verdict = acceptance.judge(
+                check=check, operator_namespace=self._settings.namespace, selected_pods=0
+            )
+            await self._report(body=body, verdict=verdict, views=None)
+            await self._wait_for_change(body)
+            return
+        due = scheduling.next_run(
+            last_start=self.memory.last_start,
+            interval=check.spec.probe.interval,
+            now=_now(),
+            seed=check.uid or check.name,
+            run=self.memory.runs,
+        )
+        if self.memory.observed != check.generation:
+            # The spec changed (or this process is new): say so now, not at the next run.
+            pods = await kube.list_pods(
+                namespace=check.namespace, label_selector=check.spec.selector.as_query()
+            )
+            selected = selection.select(pods=pods, nodes=await kube.list_nodes())
+            verdict = acceptance.judge(
+                check=check,
+                operator_namespace=self._settings.namespace,
+                selected_pods=selected.eligible,
+            )
+            await self._report(body=body, verdict=verdict, views=None, next_run=due)
+        while _now() < due:
+            await asyncio.sleep(TICK_SECONDS)
+            latest = self._body()
+            if _generation(latest) != check.generation:
+                return  # re-plan with the new spec (the run time stays)
+        await self._run(check)
+
+    async def _wait_for_change(self, body: Mapping[str, Any]) -> None:
+        generation = _generation(body)
+        while _generation(self._body()) == generation:
+            await asyncio.sleep(TICK_SECONDS)
+
+    # --- one run -------------------------------------------------------------------------
+
+    async def _run(self, check: model.NetHealthCheck) -> None:
+        started = _now()
+        self.memory.last_start = started
+        self.memory.runs += 1
+        assert check.uid is not None
+        owner = jobs.Owner(name=check.name, namespace=check.namespace, uid=check.uid)
+        pods = await kube.list_pods(
+            namespace=check.namespace, label_selector=check.spec.selector.as_query()
+        )
+        nodes = await kube.list_nodes()
+        selected = selection.select(pods=pods, nodes=nodes)
+        verdict = acceptance.judge(
+            check=check,
+            operator_namespace=self._settings.namespace,
+            selected_pods=selected.eligible,
+        )
+        outcomes: dict[str, results.Outcome] = {}
+        if selected.eligible:
+            run = jobs.run_id(started)
+            manifests = jobs.plan(
+                owner=owner,
+                spec=check.spec,
+                selected=selected,
+                run=run,
+                image=self._settings.probe_image,
+                namespace=check.namespace,
+            )
+            outcomes = await self._launch_and_collect(
+                owner=owner, manifests=manifests, deadline=check.spec.probe.deadline
+            )
+        self._decide(check=check, selected=selected, outcomes=outcomes)
+        for notice in events.notices(records=self.memory.records, outcomes=outcomes):
+            await self._notify(check=check, notice=notice)
+        self.memory.last_finish = _now()
+        due = scheduling.next_run(
+            last_start=started,
+            interval=check.spec.probe.interval,
+            now=_now(),
+            seed=check.uid,
+            run=self.memory.runs,
+        )
+        await self._report(
+            body=self._body(), verdict=verdict, views=self.memory.views, next_run=due
+        )
+        await self._prune(owner)
+        if self._observer is not None:
+            self._observer.run_finished(
+                check=f"{check.namespace}/{check.name}",
+                outcomes=outcomes,
+                records=self.memory.records,
+                seconds=(self.memory.last_finish - started).total_seconds(),
+            )
+
+    async def _launch_and_collect(
+        self,
+        *,
+        owner: jobs.Owner,
+        manifests: list[dict[str, Any]],
+        deadline: datetime.timedelta,
+    ) -> dict[str, results.Outcome]:
+        while not self._budget.take(len(manifests)):
+            await asyncio.sleep(POLL_SECONDS)
+        try:
+            for manifest in manifests:
+                if await kube.create_job(manifest):
+                    self.jobs_created += 1
+            names = {m["metadata"]["name"] for m in manifests}
+            return await self._collect(owner=owner, names=names, deadline=deadline)
+        finally:
+            self._budget.give(len(manifests))
+
+    async def _collect(
+        self, *, owner: jobs.Owner, names: set[str], deadline: datetime.timedelta
+    ) -> dict[str, results.Outcome]:
+        """Waits for the Jobs (at most their deadline plus GRACE), then reads every pod's."""
+        give_up = _now() + deadline + GRACE
+        while True:
+            listed = await kube.list_jobs(
+                namespace=owner.namespace, label_selector=jobs.check_selector(owner)
+            )
+            mine = [j for j in listed if j["metadata"]["name"] in names]
+            probe_pods = await kube.list_pods(
+                namespace=owner.namespace, label_selector=jobs.check_selector(owner)
+            )
+            by_job = _pods_by_job(probe_pods)
+            done = all(
+                results.finished(job=j, pods=by_job.get(j["metadata"]["name"], [])) for j in mine
+            )
+            if (done and len(mine) == len(names)) or _now() > give_up:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        outcomes: dict[str, results.Outcome] = {}
+        for job in mine:
+            name = job["metadata"]["name"]
+            pods = by_job.get(name, [])
+            refused = None
+            if not pods:
+                refused = await kube.latest_event_message(
+                    namespace=owner.namespace, kind="Job", name=name, reason="FailedCreate"
+                )
+            try:
+                outcomes.update(results.collect(job=job, pods=pods, refused=refused))
+            except ValueError as error:
+                logger.warning("probe Job %s unreadable: %s", job["metadata"]["name"], error)
+        return outcomes
+
+    async def _adopt(self) -> None:
+        """A run left unfinished by a previous process is collected, not launched again."""
+        body = self._body()
+        uid = (body.get("metadata") or {}).get("uid")
+        if not uid:
+            return
+        owner = jobs.Owner(name=_name(body), namespace=body["metadata"]["namespace"], uid=uid)
+        listed = await kube.list_jobs(
+            namespace=owner.namespace, label_selector=jobs.check_selector(owner)
+        )
+        infos = [_job_info(j) for j in listed]
+        run = scheduling.in_flight(infos)
+        if run is None:
+            await self._prune(owner)
+            return
+        names = {i.name for i in infos if i.run == run}
+        logger.info("%s: adopting unfinished run %s (%d Jobs)", owner.name, run, len(names))
+        try:
+            check = model.parse(body)
+        except model.SpecError:
+            for name in names:
+                await kube.delete_job(namespace=owner.namespace, name=name)
+            return
+        started = datetime.datetime.strptime(run, "%Y%m%dt%H%M%S").replace(tzinfo=datetime.UTC)
+        self.memory.last_start = started
+        self.memory.runs += 1
+        self._budget.used += len(names)
+        try:
+            outcomes = await self._collect(
+                owner=owner, names=names, deadline=check.spec.probe.deadline
+            )
+        finally:
+            self._budget.give(len(names))
+        pods = await kube.list_pods(
+            namespace=check.namespace, label_selector=check.spec.selector.as_query()
+        )
+        selected = selection.select(pods=pods, nodes=await kube.list_nodes())
+        self._decide(check=check, selected=selected, outcomes=outcomes)
+        for notice in events.notices(records=self.memory.records, outcomes=outcomes):
+            await self._notify(check=check, notice=notice)
+        await self._prune(owner)
+
+    def _decide(
+        self,
+        *,
+        check: model.NetHealthCheck,
+        selected: selection.Selection,
+        outcomes: Mapping[str, results.Outcome],
+    ) -> None:
+        refs = {p.key: p for p in selected.pods}
+        runs = {}
+        for key in refs:
+            outcome = outcomes.get(key)
+            if outcome is None:
+                outcome = results.inconclusive(
+                    key=key, why=results.Why.NOT_CREATED, reason="no probe result for this pod"
+                )
+            runs[key] = outcome.run
+        self.memory.records = decision.decide_pods(
+            previous=self.memory.records, runs=runs, threshold=check.spec.threshold
+        )
+        now = _now()
+        views = {}
+        for key, record in self.memory.records.items():
+            outcome = outcomes.get(key)
+            previous = self.memory.views.get(key)
+            hint = outcome.hint if outcome is not None and not outcome.inconclusive else None
+            if hint is None and outcome is not None and outcome.inconclusive:
+                hint = f"inconclusive: {outcome.run.reason}"[: results.HINT_CHARS]
+            if hint is None and previous is not None:
+                hint = previous.hint
+            views[key] = status_module.PodView(
+                ref=refs[key], record=record, hint=hint, last_run=now
+            )
+        self.memory.views = views
+
+    # --- reporting -----------------------------------------------------------------------
+
+    async def _report(
+        self,
+        *,
+        body: Mapping[str, Any],
+        verdict: acceptance.Acceptance,
+        views: Mapping[str, status_module.PodView] | None,
+        next_run: datetime.datetime | None = None,
+    ) -> None:
+        current = body.get("status") or {}
+        generation = _generation(body)
+        wanted = status_module.status_patch(
+            current=current,
+            verdict=verdict,
+            views=views,
+            generation=generation,
+            check_namespace=body["metadata"]["namespace"],
+            now=_now(),
+            last_run=self.memory.last_finish if views is not None else None,
+            next_run=next_run,
+        )
+        changes = status_module.changed_fields(current=current, wanted=wanted)
+        if changes:
+            await kube.patch_check_status(
+                namespace=body["metadata"]["namespace"],
+                name=_name(body),
+                patch=changes,
+                field_manager=self._settings.field_manager,
+            )
+            self.status_writes += 1
+            if not verdict.ready and changes.get("conditions"):
+                await self._notify_check(
+                    body=body, type=events.WARNING, reason=verdict.reason, message=verdict.message
+                )
+        self.memory.observed = generation
+
+    async def _notify(self, *, check: model.NetHealthCheck, notice: events.Notice) -> None:
+        body = self._body()
+        await self._notify_check(
+            body=body, type=notice.type, reason=notice.reason, message=notice.message
+        )
+        view = self.memory.views.get(notice.pod or "")
+        if view is None:
+            return
+        involved = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "namespace": view.ref.namespace,
+            "name": view.ref.name,
+            "uid": view.ref.uid,
+        }
+        await self._post(
+            involved=involved,
+            type=notice.type,
+            reason=notice.reason,
+            message=f"{notice.message} (NetHealthCheck {check.name})",
+        )
+
+    async def _notify_check(
+        self, *, body: Mapping[str, Any], type: str, reason: str, message: str
+    ) -> None:
+        meta = body.get("metadata") or {}
+        involved = {
+            "apiVersion": model.API_VERSION,
+            "kind": model.KIND,
+            "namespace": meta.get("namespace", ""),
+            "name": meta.get("name", ""),
+            "uid": meta.get("uid", ""),
+        }
+        await self._post(involved=involved, type=type, reason=reason, message=message)
+
+    async def _post(
+        self, *, involved: Mapping[str, str], type: str, reason: str, message: str
+    ) -> None:
+        try:
+            await kube.post_event(
+                involved=involved,
+                type=type,
+                reason=reason,
+                message=message,
+                component=self._settings.field_manager,
+            )
+        except kube.KubeError as error:
+            logger.warning("cannot post Event %s: %s", reason, error)  # Events are best effort
+
+    async def _prune(self, owner: jobs.Owner) -> None:
+        listed = await kube.list_jobs(
+            namespace=owner.namespace, label_selector=jobs.check_selector(owner)
+        )
+        for name in scheduling.prune(_job_info(j) for j in listed):
+            await kube.delete_job(namespace=owner.namespace, name=name)
+
+    def _restore(self, body: Mapping[str, Any]) -> Memory:
+        memory = Memory()
+        raw = body.get("status") or {}
+        try:
+            parsed = model.parse_status({k: v for k, v in raw.items() if k != "kopf"})
+        except model.SpecError:
+            return memory
+        memory.records = status_module.records_from_status(
+            parsed, check_namespace=body["metadata"]["namespace"]
+        )
+        memory.last_finish = parsed.last_run_time
+        return memory
+
+
+class Supervisor:
+    """Runs one ``CheckLoop`` per check the watch has seen, stopping it when it is gone."""
+
+    def __init__(self, *, settings: settings_module.Settings, observer: Any = None) -> None:
+        self._settings = settings
+        self._budget = scheduling.Budget(settings.max_concurrent_jobs)
+        self._bodies: dict[str, Mapping[str, Any]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._observer = observer
+        self.active = False  # leading (or alone): only then do loops run
+
+    def activate(self) -> None:
+        """Leadership won (or no election): start the loops of every known check."""
+        self.active = True
+        for body in list(self._bodies.values()):
+            self.seen(body)
+
+    def deactivate(self) -> None:
+        """Leadership lost: stop every loop; a run's Jobs are adopted by the new leader."""
+        self.active = False
+        for uid in list(self._tasks):
+            self.gone(uid, forget=False)
+
+    def seen(self, body: Mapping[str, Any]) -> None:
+        """The latest body of a check (from a watch event): start its loop if new."""
+        uid = body["metadata"]["uid"]
+        self._bodies[uid] = body
+        if body["metadata"].get("deletionTimestamp"):
+            self.gone(uid)
+            return
+        if self.active and uid not in self._tasks:
+            loop = CheckLoop(
+                body=lambda: self._bodies[uid],
+                settings=self._settings,
+                budget=self._budget,
+                observer=self._observer,
+            )
+            self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
+
+    def gone(self, uid: str, *, forget: bool = True) -> None:
+        if forget:
+            self._bodies.pop(uid, None)
+        task = self._tasks.pop(uid, None)
+        if task is not None:
+            task.cancel()
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _name(body: Mapping[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("name", "?"))
+
+
+def _generation(body: Mapping[str, Any]) -> int | None:
+    generation = (body.get("metadata") or {}).get("generation")
+    return generation if isinstance(generation, int) else None
+
+
+def _job_info(job: Mapping[str, Any]) -> scheduling.JobInfo:
+    meta = job.get("metadata") or {}
+    return scheduling.JobInfo(
+        name=meta.get("name", ""),
+        run=(meta.get("labels") or {}).get(jobs.LABEL_RUN, ""),
+        finished=results.finished(job=job, pods=[]),
+    )
+
+
+def _pods_by_job(pods: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for pod in pods:
+        name = ((pod.get("metadata") or {}).get("labels") or {}).get("batch.kubernetes.io/job-name")
+        if name:
+            grouped.setdefault(name, []).append(pod)
+    return grouped

@@ -1,0 +1,185 @@
+"""Pure: the pods' records after a run, as the check's ``status`` (and back).
+
+What a person reads first comes first: ``pods`` is sorted worst first (Degraded,
+Recovering, Suspect, Inconclusive, Unknown, Healthy; higher failure rate first) and bounded
+to ``model.MAX_POD_RESULTS``; the ``Degraded`` condition names the worst pod, its class,
+rate and the probe's top hint. ``Recovering`` pods keep ``Degraded`` True: recovery has
+hysteresis, and a condition that flips back early would tell Argo CD and people the
+problem is over before the decision says so.
+
+The status carries states, not the decision's streak counters; ``records_from_status``
+rebuilds records from it after an operator restart, conservatively (a Suspect pod counts
+one failing run, a Recovering pod one passing run), so a restart never makes a pod
+Degraded or Healthy sooner than it would have been.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+from typing import Any, Final
+
+from nethealth import acceptance, conditions, decision, model, selection
+
+PodState = model.PodState
+
+SEVERITY: Final = {
+    PodState.DEGRADED: 0,
+    PodState.RECOVERING: 1,
+    PodState.SUSPECT: 2,
+    PodState.INCONCLUSIVE: 3,
+    PodState.UNKNOWN: 4,
+    PodState.REMEDIATED: 5,
+    PodState.HEALTHY: 6,
+}
+DEGRADED_STATES: Final = frozenset({PodState.DEGRADED, PodState.RECOVERING})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PodView:
+    """A pod's record with what status shows next to it."""
+
+    ref: selection.PodRef
+    record: decision.PodRecord
+    hint: str | None
+    last_run: datetime.datetime | None
+
+
+def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[model.PodResult]:
+    """Worst first, at most MAX_POD_RESULTS."""
+    ordered = sorted(views.values(), key=_severity_key)
+    return [
+        model.PodResult(
+            name=v.ref.name,
+            namespace=v.ref.namespace if v.ref.namespace != check_namespace else None,
+            node=v.ref.node,
+            state=v.record.state,
+            klass=v.record.klass,
+            failure_rate=(
+                round(v.record.estimate.rate, 4) if v.record.estimate is not None else None
+            ),
+            samples=v.record.samples or None,
+            hint=v.hint,
+            last_run=v.last_run,
+        )
+        for v in ordered[: model.MAX_POD_RESULTS]
+    ]
+
+
+def _severity_key(view: PodView) -> tuple[int, float, str]:
+    rate = view.record.estimate.rate if view.record.estimate is not None else 0.0
+    return SEVERITY[view.record.state], -rate, view.ref.key
+
+
+def summary(views: Mapping[str, PodView]) -> model.Summary:
+    """Counts over every measured pod (not only the bounded list); Unknown counts as
+    inconclusive (no result yet), Recovering as degraded (not yet recovered)."""
+    states = [v.record.state for v in views.values()]
+    return model.Summary(
+        selected=len(states),
+        healthy=states.count(PodState.HEALTHY),
+        suspect=states.count(PodState.SUSPECT),
+        degraded=sum(s in DEGRADED_STATES for s in states),
+        remediated=states.count(PodState.REMEDIATED),
+        inconclusive=sum(s in (PodState.INCONCLUSIVE, PodState.UNKNOWN) for s in states),
+    )
+
+
+def degraded_condition(views: Mapping[str, PodView]) -> tuple[bool, model.Reason, str]:
+    """Whether ``Degraded`` is True, its reason, and a message naming the worst pod."""
+    degraded = sorted(
+        (v for v in views.values() if v.record.state in DEGRADED_STATES), key=_severity_key
+    )
+    if not degraded:
+        return False, model.Reason.NO_PODS_DEGRADED, f"no pod degraded ({len(views)} measured)"
+    worst = degraded[0]
+    rate = worst.record.estimate.rate if worst.record.estimate is not None else None
+    message = (
+        f"pod {worst.ref.key} on node {worst.ref.node} is {worst.record.state}:"
+        f" class {worst.record.klass or 'unknown'}"
+    )
+    if rate is not None:
+        message += f", {rate * 100:.0f} % of {worst.record.samples} connects failed"
+    if worst.hint:
+        message += f"; top hint {worst.hint}"
+    if len(degraded) > 1:
+        message += f" (and {len(degraded) - 1} more pod(s) degraded)"
+    return True, model.Reason.PODS_DEGRADED, message
+
+
+def status_patch(
+    *,
+    current: Mapping[str, Any],
+    verdict: acceptance.Acceptance,
+    views: Mapping[str, PodView] | None,
+    generation: int | None,
+    check_namespace: str,
+    now: datetime.datetime,
+    last_run: datetime.datetime | None,
+    next_run: datetime.datetime | None,
+) -> dict[str, Any]:
+    """The status fields the operator owns; None leaves a field as it is (views None: the
+    pods, summary and Degraded are not touched, e.g. when only the spec changed)."""
+    conds = conditions.set_condition(
+        current.get("conditions") or (),
+        type=model.ConditionType.READY,
+        status="True" if verdict.ready else "False",
+        reason=verdict.reason,
+        message=verdict.message,
+        generation=generation,
+        now=now,
+    )
+    patch: dict[str, Any] = {"observedGeneration": generation}
+    if views is not None:
+        is_degraded, reason, message = degraded_condition(views)
+        conds = conditions.set_condition(
+            conds,
+            type=model.ConditionType.DEGRADED,
+            status="True" if is_degraded else "False",
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
+        status = dataclasses.replace(
+            model.EMPTY_STATUS,
+            pods=tuple(pod_results(views=views, check_namespace=check_namespace)),
+            summary=summary(views),
+        )
+        dumped = model.dump_status(status)
+        patch["pods"] = dumped.get("pods", [])
+        patch["summary"] = dumped["summary"]
+    patch["conditions"] = conds
+    times = model.dump_status(
+        dataclasses.replace(model.EMPTY_STATUS, last_run_time=last_run, next_run_time=next_run)
+    )
+    for key in ("lastRunTime", "nextRunTime"):
+        if key in times:
+            patch[key] = times[key]
+    return patch
+
+
+def changed_fields(*, current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the fields whose value differs: an unchanged status costs no API write."""
+    return {key: value for key, value in wanted.items() if current.get(key) != value}
+
+
+def records_from_status(
+    status: model.Status, *, check_namespace: str
+) -> dict[str, decision.PodRecord]:
+    """Records to continue from after a restart (keys namespace/name); see the docstring."""
+    records = {}
+    for pod in status.pods:
+        if pod.state not in decision.DECISION_STATES:
+            continue
+        key = f"{pod.namespace or check_namespace}/{pod.name}"
+        records[key] = decision.PodRecord(
+            state=pod.state,
+            previous_state=pod.state,
+            failing_runs=1 if pod.state in (PodState.SUSPECT, PodState.DEGRADED) else 0,
+            passing_runs=1 if pod.state in (PodState.HEALTHY, PodState.RECOVERING) else 0,
+            klass=pod.klass,
+            samples=pod.samples or 0,
+        )
+    return records
