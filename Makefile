@@ -11,7 +11,7 @@ setup:
 	scripts/setup.sh
 
 demo: setup
-	$(VENV)/nethealth demo $(if $(USE_KUBECONFIG),--use-kubeconfig)
+	$(VENV)/nethealth demo $(if $(USE_KUBECONFIG),--use-kubeconfig,--inject-fault)
 
 lint:
 	$(VENV)/ruff check operator tests benchmarks
