@@ -1,0 +1,204 @@
+"""Pure: the hostNetwork patch of a workload, the record of what it replaced, and its revert.
+
+The fallback runs a workload in the node's network namespace: ``spec.template.spec``
+``hostNetwork: true`` with ``dnsPolicy: ClusterFirstWithHostNet`` (so cluster DNS still
+works). It is applied with server-side apply, in one write that also records the original
+values in an annotation on the workload (an absent field as ``null``): no crash can leave
+the change without its originals, and the revert restores them exactly.
+
+Only a Deployment (found through its ReplicaSet), StatefulSet or DaemonSet is patched: a
+bare pod would come back unchanged, a Job's pod not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+RawObject = Mapping[str, Any]
+
+FIELD_MANAGER: Final = "nethealth-operator"
+ORIGINAL_ANNOTATION: Final = "nethealth.io/original-network"
+BY_ANNOTATION: Final = "nethealth.io/remediated-by"  # the check's namespace/name
+AT_ANNOTATION: Final = "nethealth.io/remediated-at"
+HOST_DNS_POLICY: Final = "ClusterFirstWithHostNet"
+
+
+class Kind(enum.StrEnum):
+    DEPLOYMENT = "Deployment"
+    STATEFULSET = "StatefulSet"
+    DAEMONSET = "DaemonSet"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, order=True)
+class WorkloadKey:
+    kind: Kind
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotRemediable:
+    """A pod whose owner cannot be patched, and what it is (for the message)."""
+
+    why: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Original:
+    """The pod template's values before the patch; None is "absent"."""
+
+    host_network: bool | None
+    dns_policy: str | None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"hostNetwork": self.host_network, "dnsPolicy": self.dns_policy}, sort_keys=True
+        )
+
+    @classmethod
+    def load(cls, text: str) -> Original:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"annotation {ORIGINAL_ANNOTATION} is not JSON: {exc}") from exc
+        host_network, dns_policy = (data or {}).get("hostNetwork"), (data or {}).get("dnsPolicy")
+        if not isinstance(data, dict) or not (
+            host_network is None or isinstance(host_network, bool)
+        ):
+            raise ValueError(
+                f"annotation {ORIGINAL_ANNOTATION} must be an object with hostNetwork"
+                f" true/false/null and dnsPolicy a string or null, got {text!r}"
+            )
+        if not (dns_policy is None or isinstance(dns_policy, str)):
+            raise ValueError(f"annotation {ORIGINAL_ANNOTATION}: dnsPolicy must be a string")
+        return cls(host_network=host_network, dns_policy=dns_policy)
+
+
+def owner_of(
+    pod: RawObject, *, replicasets: Mapping[str, RawObject]
+) -> WorkloadKey | NotRemediable:
+    """The workload to patch for a pod: Pod -> ReplicaSet -> Deployment, StatefulSet,
+    DaemonSet. ``replicasets`` maps namespace/name to the ReplicaSets the caller read."""
+    meta = pod.get("metadata") or {}
+    namespace = meta.get("namespace", "")
+    ref = _controller(meta)
+    if ref is None:
+        return NotRemediable(why="a bare pod (no controller): it would come back unchanged")
+    kind, name = ref.get("kind", ""), ref.get("name", "")
+    if kind in (Kind.STATEFULSET, Kind.DAEMONSET) and ref.get("apiVersion") == "apps/v1":
+        return WorkloadKey(kind=Kind(kind), namespace=namespace, name=name)
+    if kind == "ReplicaSet":
+        rs = replicasets.get(f"{namespace}/{name}")
+        if rs is None:
+            return NotRemediable(why=f"owned by ReplicaSet {name}, which was not found")
+        parent = _controller(rs.get("metadata") or {})
+        if parent is None or parent.get("kind") != Kind.DEPLOYMENT:
+            return NotRemediable(why=f"owned by ReplicaSet {name} without a Deployment")
+        return WorkloadKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=parent["name"])
+    return NotRemediable(why=f"owned by {kind} {name}, which cannot be patched safely")
+
+
+def _controller(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    refs = meta.get("ownerReferences") or ()
+    return next((r for r in refs if r.get("controller")), None)
+
+
+def original(workload: RawObject) -> Original:
+    spec = pod_spec(workload)
+    return Original(host_network=spec.get("hostNetwork"), dns_policy=spec.get("dnsPolicy"))
+
+
+def patch_body(
+    *, key: WorkloadKey, workload: RawObject, check: str, now: datetime.datetime
+) -> dict[str, Any]:
+    """The server-side apply body: the two fields and the annotations, nothing else; the
+    originals travel in the same write, so no crash can separate them from the change."""
+    annotations = {
+        ORIGINAL_ANNOTATION: original(workload).dump(),
+        BY_ANNOTATION: check,
+        AT_ANNOTATION: now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return _body(
+        key=key,
+        annotations=annotations,
+        pod_spec={"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY},
+    )
+
+
+def revert_body(*, key: WorkloadKey, workload: RawObject) -> dict[str, Any] | None:
+    """The apply body restoring the recorded originals, or None when nothing is recorded.
+
+    Applying it as the same field manager drops the annotations (no longer in the body)
+    and removes ``hostNetwork`` when it was absent before; ``dnsPolicy`` is restored by
+    value, since the API server would otherwise default it to ClusterFirst whatever it was.
+    """
+    text = annotations_of(workload).get(ORIGINAL_ANNOTATION)
+    if text is None:
+        return None
+    before = Original.load(text)
+    pod_spec: dict[str, Any] = {}
+    if before.host_network is not None:
+        pod_spec["hostNetwork"] = before.host_network
+    if before.dns_policy is not None:
+        pod_spec["dnsPolicy"] = before.dns_policy
+    return _body(key=key, annotations=None, pod_spec=pod_spec)
+
+
+def _body(
+    *, key: WorkloadKey, annotations: Mapping[str, str] | None, pod_spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": key.name, "namespace": key.namespace}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": str(key.kind),
+        "metadata": metadata,
+        "spec": {"template": {"spec": dict(pod_spec)}},
+    }
+
+
+def is_patched(workload: RawObject) -> bool:
+    spec = pod_spec(workload)
+    return spec.get("hostNetwork") is True and spec.get("dnsPolicy") == HOST_DNS_POLICY
+
+
+def reverting_manager(workload: RawObject) -> str:
+    """Who changed the fields back: a manager other than ours owning one of them, else the
+    latest other manager that wrote the workload's spec (a removed field has no owner)."""
+    entries = [e for e in _managed_fields(workload) if e.get("manager") != FIELD_MANAGER]
+    template = ("f:spec", "f:template", "f:spec")
+    for entry in entries:
+        fields = _dig(entry.get("fieldsV1") or {}, template)
+        if "f:hostNetwork" in fields or "f:dnsPolicy" in fields:
+            return str(entry.get("manager"))
+    writers = [e for e in entries if "f:spec" in (e.get("fieldsV1") or {})]
+    if writers:
+        return str(max(writers, key=lambda e: str(e.get("time") or "")).get("manager"))
+    return "an unknown manager"
+
+
+def _managed_fields(workload: RawObject) -> list[Mapping[str, Any]]:
+    return list((workload.get("metadata") or {}).get("managedFields") or ())
+
+
+def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    for part in path:
+        data = data.get(part) or {}
+    return data
+
+
+def pod_spec(workload: RawObject) -> Mapping[str, Any]:
+    return ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def annotations_of(workload: RawObject) -> Mapping[str, str]:
+    return (workload.get("metadata") or {}).get("annotations") or {}

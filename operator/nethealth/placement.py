@@ -1,0 +1,145 @@
+"""Pure: what a workload's pods would hold on a node with hostNetwork, and where they land.
+
+With hostNetwork every container port binds on the node's own addresses (the scheduler
+treats each as a host port). Two pods that bind the same port cannot share a node: the
+second never schedules, or crashes when it binds. So before the patch the remediation
+asks: does another pod on the node hold one of these ports; may two replicas share a node
+(no required anti-affinity on the hostname); and would the next RollingUpdate need a
+surge pod on the one node the workload is pinned to, next to the old pod holding the
+ports (the surge never schedules: the rollout deadlocks)?
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from nethealth import netpatch
+
+RawObject = Mapping[str, Any]
+Kind = netpatch.Kind
+HOSTNAME_KEY: Final = "kubernetes.io/hostname"
+
+Port = tuple[str, int]  # (protocol, port) bound on the node
+
+
+def host_ports(pod_spec: Mapping[str, Any], *, host_network: bool) -> set[Port]:
+    """Ports a pod binds on its node: every container port with hostNetwork, else hostPorts."""
+    bound: set[Port] = set()
+    containers = [*(pod_spec.get("containers") or ()), *(pod_spec.get("initContainers") or ())]
+    for container in containers:
+        for port in container.get("ports") or ():
+            number = port.get("containerPort") if host_network else port.get("hostPort")
+            if number:
+                bound.add((port.get("protocol") or "TCP", int(number)))
+    return bound
+
+
+def port_clash(
+    *, key: netpatch.WorkloadKey, workload: RawObject, node_pods: Mapping[str, Sequence[RawObject]]
+) -> str | None:
+    ours = host_ports(netpatch.pod_spec(workload), host_network=True)
+    replicas = replica_count(key=key, workload=workload)
+    if key.kind is not Kind.DAEMONSET and replicas > 1 and not _hostname_anti_affinity(workload):
+        return (
+            f"{replicas} replicas without required podAntiAffinity on {HOSTNAME_KEY}: two"
+            " replicas on one node would bind the same ports; add the anti-affinity first"
+        )
+    selector = (workload.get("spec") or {}).get("selector") or {}
+    for node in sorted(node_pods):
+        for other in node_pods[node]:
+            meta = other.get("metadata") or {}
+            if meta.get("namespace") == key.namespace and _matches(
+                selector, meta.get("labels") or {}
+            ):
+                continue  # the workload's own pods are replaced, not joined
+            spec = other.get("spec") or {}
+            taken = host_ports(spec, host_network=bool(spec.get("hostNetwork")))
+            clash = sorted(ours & taken)
+            if clash:
+                ports = ", ".join(f"{p}/{proto}" for proto, p in clash)
+                return (
+                    f"port(s) {ports} would bind on node {node}, where pod"
+                    f" {meta.get('namespace')}/{meta.get('name')} holds them already"
+                )
+    return None
+
+
+def surge_deadlock(*, key: netpatch.WorkloadKey, workload: RawObject) -> str | None:
+    ours = host_ports(netpatch.pod_spec(workload), host_network=True)
+    spec = workload.get("spec") or {}
+    strategy = spec.get("updateStrategy" if key.kind is Kind.DAEMONSET else "strategy") or {}
+    if key.kind is Kind.STATEFULSET or not ours:
+        return None  # a StatefulSet replaces pod by pod; nothing declared, nothing to clash
+    kind = strategy.get("type") or "RollingUpdate"
+    if kind != "RollingUpdate":
+        return None
+    default_surge = 0 if key.kind is Kind.DAEMONSET else "25%"
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", default_surge)
+    replicas = replica_count(key=key, workload=workload)
+    if _surge(surge, replicas=replicas) == 0:
+        return None
+    pinned = key.kind is Kind.DAEMONSET or _pinned_node(workload)
+    if not pinned:
+        return None
+    ports = ", ".join(f"{p}/{proto}" for proto, p in sorted(ours))
+    return (
+        f"RollingUpdate with maxSurge {surge} on a workload pinned to one node: the surge"
+        f" pod would need port(s) {ports} held by the old pod on that node and never"
+        " schedule; set strategy Recreate, or rollingUpdate maxSurge 0 with maxUnavailable 1"
+    )
+
+
+def _surge(value: Any, *, replicas: int) -> int:
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(replicas * int(value[:-1]) / 100)
+    return int(value)
+
+
+def replica_count(*, key: netpatch.WorkloadKey, workload: RawObject) -> int:
+    if key.kind is Kind.DAEMONSET:
+        return 1  # one per node
+    replicas = (workload.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def _pinned_node(workload: RawObject) -> bool:
+    spec = netpatch.pod_spec(workload)
+    if spec.get("nodeName") or HOSTNAME_KEY in (spec.get("nodeSelector") or {}):
+        return True
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or ()
+    hostnames: set[str] = set()
+    for term in terms:
+        for expr in term.get("matchExpressions") or ():
+            if expr.get("key") == HOSTNAME_KEY and expr.get("operator") == "In":
+                hostnames.update(expr.get("values") or ())
+    return len(hostnames) == 1
+
+
+def _hostname_anti_affinity(workload: RawObject) -> bool:
+    anti = (netpatch.pod_spec(workload).get("affinity") or {}).get("podAntiAffinity") or {}
+    terms = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
+    return any(t.get("topologyKey") == HOSTNAME_KEY for t in terms)
+
+
+def _matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    if not selector:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(_expression(e, labels) for e in selector.get("matchExpressions") or ())
+
+
+def _expression(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    key, op, values = expr.get("key", ""), expr.get("operator"), expr.get("values") or ()
+    if op == "In":
+        return labels.get(key) in values
+    if op == "NotIn":
+        return labels.get(key) not in values
+    if op == "Exists":
+        return key in labels
+    return key not in labels  # DoesNotExist

@@ -1,0 +1,442 @@
+"""Pure: which degraded pods' workloads to move to the node's network, and why not.
+
+The fallback for a pod whose own network namespace is broken is to run its workload in the
+node's namespace (the patch itself: ``netpatch``). It must never make things worse, so
+every candidate passes a preflight first, and each failure is a verdict naming what blocks
+it (a ``RemediationBlocked`` condition and an Event), with nothing changed:
+
+- only a Deployment, StatefulSet or DaemonSet can be patched (``netpatch.owner_of``);
+- only a fault of the pod's own namespace (class ``PodNamespace``, optionally
+  ``NodeNetwork``) is helped by leaving it; most selected pods degraded at once points at
+  the node or upstream, which hostNetwork does not escape; a kernel-bug hint still
+  proceeds, with a warning that the fault may follow the process into the node's namespace;
+- Pod Security Admission ``enforce`` baseline/restricted rejects hostNetwork pods: the
+  rollout would stall with no new pod at all (``warn``/``audit`` only warn);
+- ports and placement (``placement``): a port another pod holds on the node, replicas that
+  may share a node, a surge rollout on a node-pinned workload;
+- blast radius: ``maxRemediatedPods`` per check (pods of the workloads this check has
+  patched count until reverted), a global cap, a cooldown per workload;
+- ``mode`` Off / DryRun / Auto, and ``pauseRequests`` stop anything new. DryRun runs the
+  whole preflight and publishes the exact apply body, so it shows what Auto would do.
+
+Planning is idempotent: a workload carrying the annotation and the patched values needs
+nothing; one carrying the annotation but *not* the values was changed back by another
+manager (Argo CD self-heal, a person): it is reported as ``RevertedByOtherManager``, naming
+the manager, and never patched again while the annotation is there, because re-patching
+would fight GitOps in a loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from nethealth import model, netpatch, placement
+from nethealth.probe import types
+
+RawObject = Mapping[str, Any]
+
+PSA_PREFIX: Final = "pod-security.kubernetes.io/"
+PSA_FORBIDDING: Final = frozenset({"baseline", "restricted"})
+KERNEL_BUG_HINT: Final = "KernelBroadcastRouteCache"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PodFacts:
+    """A measured pod of the check: its decision and the workload that owns it."""
+
+    key: str  # namespace/name
+    node: str
+    state: model.PodState
+    klass: types.ProbeClass | None
+    hint: str | None  # the probe's top hint, "Code: evidence"
+    owner: netpatch.WorkloadKey | netpatch.NotRemediable
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Operator-wide limits (settings), next to the check's own ``spec.remediation``."""
+
+    global_remaining: int | None = None  # pods all checks together may still remediate
+    node_network_eligible: bool = False
+    most_degraded_share: float = 0.5  # more than this share degraded at once: not remediated
+    most_degraded_min_pods: int = 3  # ... when at least this many pods are measured
+
+
+class Outcome(enum.StrEnum):
+    PATCH = "Patch"  # Auto: apply ``Action.body``
+    DRY_RUN = "DryRun"  # publish ``Action.body``; change nothing
+    BLOCKED = "Blocked"  # a preflight or a limit says no; ``reason`` names it
+    APPLIED = "Applied"  # the patch is in place already: nothing to do
+    REVERTED_BY_OTHER = "RevertedByOtherManager"  # changed back by someone else: not fought
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """What the plan says about one workload (or one pod without a workload)."""
+
+    subject: str  # "Deployment/ns/name", or the pod's namespace/name
+    pods: tuple[str, ...]  # its degraded pods
+    outcome: Outcome
+    reason: model.Reason | None
+    message: str
+    warnings: tuple[str, ...] = ()
+    body: Mapping[str, Any] | None = None  # the server-side apply body (PATCH, DRY_RUN)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Plan:
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def patches(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.outcome is Outcome.PATCH)
+
+    @property
+    def blocked(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.outcome is Outcome.BLOCKED)
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def plan(
+    *,
+    check: str,
+    remediation: model.Remediation,
+    pods: Mapping[str, PodFacts],
+    workloads: Mapping[netpatch.WorkloadKey, RawObject],
+    namespace_labels: Mapping[str, Mapping[str, str]],
+    node_pods: Mapping[str, Sequence[RawObject]],
+    history: Mapping[netpatch.WorkloadKey, datetime.datetime],
+    now: datetime.datetime,
+    limits: Limits = Limits(),
+) -> Plan:
+    """Every degraded pod's workload, with what to do about it.
+
+    ``pods`` are all measured pods of the check (the denominator of "most pods degraded");
+    ``workloads`` the owners read from the API; ``node_pods`` every pod on the nodes the
+    workloads' pods run on (for port conflicts); ``history`` when this operator last
+    changed a workload (patch or revert), for the cooldown.
+    """
+    degraded = {k: p for k, p in pods.items() if p.state is model.PodState.DEGRADED}
+    verdicts: list[Verdict] = []
+    groups: dict[netpatch.WorkloadKey, list[PodFacts]] = {}
+    for key in sorted(degraded):
+        pod = degraded[key]
+        if isinstance(pod.owner, netpatch.NotRemediable):
+            why = f"{key}: {pod.owner.why}"
+            verdicts.append(_blocked(key, (key,), model.Reason.NOT_REMEDIABLE, why))
+        else:
+            groups.setdefault(pod.owner, []).append(pod)
+    budget = remediation.max_remediated_pods - _active_pods(
+        check=check, pods=pods, workloads=workloads
+    )
+    if limits.global_remaining is not None:
+        budget = min(budget, limits.global_remaining)
+    most = _most_degraded(measured=len(pods), degraded=len(degraded), limits=limits)
+    for wkey in sorted(groups):
+        pods_of_workload = sum(1 for p in pods.values() if p.owner == wkey)
+        workload = workloads.get(wkey)
+        if workload is None:
+            names = tuple(p.key for p in groups[wkey])
+            why = f"{wkey} was not found"
+            verdicts.append(_blocked(str(wkey), names, model.Reason.NOT_REMEDIABLE, why))
+            continue
+        verdict = _judge(
+            _Case(
+                check=check,
+                key=wkey,
+                group=tuple(groups[wkey]),
+                remediation=remediation,
+                workload=workload,
+                namespace_labels=namespace_labels.get(wkey.namespace) or {},
+                node_pods=node_pods,
+                last_change=history.get(wkey),
+                now=now,
+                limits=limits,
+                most=most,
+                budget=budget,
+                pods_of_workload=pods_of_workload,
+            )
+        )
+        if verdict.outcome in (Outcome.PATCH, Outcome.DRY_RUN):
+            budget -= pods_of_workload  # DryRun counts too: it shows what Auto would do
+        verdicts.append(verdict)
+    return Plan(verdicts=tuple(verdicts))
+
+
+def _active_pods(
+    *, check: str, pods: Mapping[str, PodFacts], workloads: Mapping[netpatch.WorkloadKey, RawObject]
+) -> int:
+    """Pods of the check whose workload this check has patched and not reverted."""
+    active = {
+        k
+        for k, w in workloads.items()
+        if netpatch.annotations_of(w).get(netpatch.BY_ANNOTATION) == check
+    }
+    return sum(1 for p in pods.values() if p.owner in active)
+
+
+def _most_degraded(*, measured: int, degraded: int, limits: Limits) -> str | None:
+    if (
+        measured < limits.most_degraded_min_pods
+        or degraded <= measured * limits.most_degraded_share
+    ):
+        return None
+    return (
+        f"{degraded} of {measured} selected pods are degraded at once: more likely a node or"
+        " upstream fault, which hostNetwork does not escape"
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Case:
+    """One workload's inputs to the verdict."""
+
+    check: str
+    key: netpatch.WorkloadKey
+    group: tuple[PodFacts, ...]
+    remediation: model.Remediation
+    workload: RawObject
+    namespace_labels: Mapping[str, str]
+    node_pods: Mapping[str, Sequence[RawObject]]
+    last_change: datetime.datetime | None
+    now: datetime.datetime
+    limits: Limits
+    most: str | None
+    budget: int
+    pods_of_workload: int
+
+    @property
+    def subject(self) -> str:
+        return str(self.key)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.group)
+
+
+Gate = tuple[model.Reason, str] | None
+
+
+def _judge(case: _Case) -> Verdict:
+    """The first gate that says no wins; their order puts a person's word (mode, pause)
+    first, then facts about the fault, then what the change would break, then limits."""
+    settled = _settled(case)
+    if settled is not None:
+        return settled
+    warnings: list[str] = []
+    for gate in (
+        _mode_gate(case),
+        _class_gate(case),
+        _pod_security(case, warnings=warnings),
+        _port_conflict(case),
+        _rollout_deadlock(case),
+        _cooldown_gate(case),
+        _budget_gate(case),
+    ):
+        if gate is not None:
+            reason, why = gate
+            return _blocked(case.subject, case.names, reason, f"{case.subject}: {why}")
+    if any(p.hint and p.hint.startswith(KERNEL_BUG_HINT) for p in case.group):
+        warnings.append(
+            "the probe points at the kernel's broadcast-route-cache bug, which lives in the"
+            " node's kernel: hostNetwork may carry the fault to the node; upgrade the kernel"
+        )
+    dry = case.remediation.mode is model.RemediationMode.DRY_RUN
+    before = netpatch.original(case.workload).dump()
+    return Verdict(
+        subject=case.subject,
+        pods=case.names,
+        outcome=Outcome.DRY_RUN if dry else Outcome.PATCH,
+        reason=model.Reason.DRY_RUN if dry else None,
+        message=f"{case.subject}: {'would set' if dry else 'sets'} hostNetwork: true,"
+        f" dnsPolicy: {netpatch.HOST_DNS_POLICY} (was {before}) for degraded"
+        f" pod(s) {', '.join(case.names)}",
+        warnings=tuple(warnings),
+        body=netpatch.patch_body(
+            key=case.key, workload=case.workload, check=case.check, now=case.now
+        ),
+    )
+
+
+def _settled(case: _Case) -> Verdict | None:
+    """A workload patched already, changed back by someone else, or on hostNetwork anyway."""
+    annotations = netpatch.annotations_of(case.workload)
+    if netpatch.ORIGINAL_ANNOTATION in annotations:
+        if netpatch.is_patched(case.workload):
+            by = annotations.get(netpatch.BY_ANNOTATION, "this operator")
+            return Verdict(
+                subject=case.subject,
+                pods=case.names,
+                outcome=Outcome.APPLIED,
+                reason=None,
+                message=f"{case.subject} runs with hostNetwork already (patched by {by})",
+            )
+        manager = netpatch.reverting_manager(case.workload)
+        return Verdict(
+            subject=case.subject,
+            pods=case.names,
+            outcome=Outcome.REVERTED_BY_OTHER,
+            reason=model.Reason.REVERTED_BY_OTHER_MANAGER,
+            message=f"{case.subject}: hostNetwork was changed back by {manager}; not patched"
+            " again (to let the fallback stick under Argo CD, ignore the two fields for the"
+            f" {netpatch.FIELD_MANAGER} manager)",
+        )
+    if netpatch.pod_spec(case.workload).get("hostNetwork") is True:
+        why = "runs with hostNetwork already: leaving the pod's namespace cannot help"
+        return _blocked(
+            case.subject, case.names, model.Reason.NOT_REMEDIABLE, f"{case.subject} {why}"
+        )
+    return None
+
+
+def _mode_gate(case: _Case) -> Gate:
+    if case.remediation.mode is model.RemediationMode.OFF:
+        return model.Reason.MODE_OFF, "remediation mode is Off (detect only)"
+    if case.remediation.pause_requests:
+        return model.Reason.PAUSED, f"paused: {'; '.join(case.remediation.pause_requests)}"
+    return None
+
+
+def _class_gate(case: _Case) -> Gate:
+    eligible = {types.ProbeClass.POD_NAMESPACE}
+    if case.limits.node_network_eligible:
+        eligible.add(types.ProbeClass.NODE_NETWORK)
+    if not any(p.klass in eligible for p in case.group):
+        classes = ", ".join(sorted({str(p.klass) for p in case.group}))
+        allowed = ", ".join(sorted(eligible))
+        return (
+            model.Reason.CLASS_NOT_ELIGIBLE,
+            f"class {classes} is not helped by hostNetwork (eligible: {allowed})",
+        )
+    if case.most is not None:
+        return model.Reason.MOST_PODS_DEGRADED, case.most
+    return None
+
+
+def _cooldown_gate(case: _Case) -> Gate:
+    if case.last_change is None or case.now >= case.last_change + case.remediation.cooldown:
+        return None
+    until = case.last_change + case.remediation.cooldown
+    return (
+        model.Reason.COOLDOWN,
+        f"changed at {case.last_change:%Y-%m-%dT%H:%M:%SZ}; cooldown"
+        f" {case.remediation.cooldown} lasts until {until:%Y-%m-%dT%H:%M:%SZ}",
+    )
+
+
+def _budget_gate(case: _Case) -> Gate:
+    if case.pods_of_workload <= case.budget:
+        return None
+    cap = ", and the operator-wide cap" if case.limits.global_remaining is not None else ""
+    return (
+        model.Reason.BUDGET_EXHAUSTED,
+        f"{case.pods_of_workload} pod(s) would change, {max(case.budget, 0)} left of the"
+        f" budget (maxRemediatedPods {case.remediation.max_remediated_pods}{cap})",
+    )
+
+
+def _blocked(subject: str, pods: tuple[str, ...], reason: model.Reason, message: str) -> Verdict:
+    return Verdict(
+        subject=subject, pods=pods, outcome=Outcome.BLOCKED, reason=reason, message=message
+    )
+
+
+# --- preflight checks ---------------------------------------------------------------------
+
+
+def _pod_security(case: _Case, *, warnings: list[str]) -> Gate:
+    labels, namespace = case.namespace_labels, case.key.namespace
+    enforce = labels.get(f"{PSA_PREFIX}enforce", "privileged")
+    if enforce in PSA_FORBIDDING:
+        return (
+            model.Reason.POD_SECURITY_FORBIDS,
+            f"namespace {namespace} enforces Pod Security level {enforce!r}, which forbids"
+            " hostNetwork: the new pods would be rejected",
+        )
+    for mode in ("warn", "audit"):
+        level = labels.get(f"{PSA_PREFIX}{mode}")
+        if level in PSA_FORBIDDING:
+            warnings.append(
+                f"namespace {namespace} {mode}s at Pod Security level {level!r}: hostNetwork"
+                " pods will be reported by it"
+            )
+    return None
+
+
+def _port_conflict(case: _Case) -> Gate:
+    clash = placement.port_clash(key=case.key, workload=case.workload, node_pods=case.node_pods)
+    return None if clash is None else (model.Reason.HOST_PORT_CONFLICT, clash)
+
+
+def _rollout_deadlock(case: _Case) -> Gate:
+    deadlock = placement.surge_deadlock(key=case.key, workload=case.workload)
+    return None if deadlock is None else (model.Reason.ROLLOUT_WOULD_DEADLOCK, deadlock)
+
+
+def conditions(plan: Plan) -> Iterable[tuple[model.ConditionType, bool, model.Reason, str]]:
+    """(type, true?, reason, message) for the check's remediation conditions, one per type:
+    ``RemediationBlocked`` from the first blocked workload, ``RemediationReverted`` from
+    the first workload changed back by another manager. A type not yielded has nothing to
+    report: the caller removes it from status (model.Reason has no neutral reason yet)."""
+    blocked = [v for v in plan.blocked if v.reason is not None]
+    if blocked:
+        first = blocked[0]
+        more = f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""
+        assert first.reason is not None
+        yield model.ConditionType.REMEDIATION_BLOCKED, True, first.reason, first.message + more
+    reverted = [v for v in plan.verdicts if v.outcome is Outcome.REVERTED_BY_OTHER]
+    if reverted:
+        first = reverted[0]
+        yield (
+            model.ConditionType.REMEDIATION_REVERTED,
+            True,
+            model.Reason.REVERTED_BY_OTHER_MANAGER,
+            first.message,
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One Event about a verdict: on the check, and on each of its pods."""
+
+    type: str  # "Normal" or "Warning"
+    reason: str
+    message: str
+    pods: tuple[str, ...]
+
+
+def notices(*, previous: Plan | None, current: Plan) -> list[Notice]:
+    """Events for the verdicts that are new or changed since the previous plan: a block
+    that persists run after run is said once, not at every interval. A Patch's Event is
+    for after its apply succeeded (the caller posts it then, or a KubeError instead)."""
+    before = {v.subject: _gist(v) for v in previous.verdicts} if previous else {}
+    found = []
+    for verdict in current.verdicts:
+        if before.get(verdict.subject) == _gist(verdict) or verdict.outcome is Outcome.APPLIED:
+            continue
+        message = verdict.message
+        if verdict.warnings:
+            message += "; warning: " + "; ".join(verdict.warnings)
+        if verdict.outcome is Outcome.DRY_RUN and verdict.body is not None:
+            message += f"; patch: {json.dumps(verdict.body['spec'], sort_keys=True)}"
+        warn = verdict.outcome in (Outcome.BLOCKED, Outcome.REVERTED_BY_OTHER) or verdict.warnings
+        found.append(
+            Notice(
+                type="Warning" if warn else "Normal",
+                reason=str(verdict.reason or "HostNetworkApplied"),
+                message=message[:1024],
+                pods=verdict.pods,
+            )
+        )
+    return found
+
+
+def _gist(verdict: Verdict) -> tuple[Outcome, model.Reason | None]:
+    return verdict.outcome, verdict.reason
