@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables
               debootstrap conntrack iproute2 gcc libc6-dev binutils util-linux
-              linux-source-6.1 qemu-system-x86 flex bison bc libelf-dev make patch xz-utils)
+              linux-source-6.1 qemu-system-x86 flex bison bc libelf-dev make patch xz-utils
+              lua5.1)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

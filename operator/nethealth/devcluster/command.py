@@ -1,6 +1,6 @@
 """`nethealth cluster`: a real single-node Kubernetes cluster on this machine.
 
-``build`` compiles ``kubenode`` and the local images (both cached, so CI can
+``build`` compiles ``kubenode``, ``helm`` and the local images (all cached, so CI can
 pay for them in a step of their own); ``up`` starts a fresh node, replacing
 any leftover, and leaves it running; ``down`` removes everything it left;
 ``status`` shows each component's process and memory; ``env`` prints the
@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         f"{layout.DEFAULT_RUN_DIR})",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("build", help="build kubenode and the images (cached)")
+    actions.add_parser("build", help="build kubenode, helm and the images (cached)")
     actions.add_parser("up", help="start a fresh node (removing any leftover) and leave it running")
     actions.add_parser("down", help="stop the node and remove everything it left but its logs")
     actions.add_parser("status", help="show the node's processes; exit 1 if any is not running")
@@ -50,11 +50,14 @@ def _require_root(action: str) -> None:
 
 def _build(run_dir: pathlib.Path) -> int:
     del run_dir
-    from nethealth.devcluster import build, images  # noqa: PLC0415 - keep `nethealth --help` light
+    from nethealth.devcluster import build, helmtool, images  # noqa: PLC0415 - keep `nethealth --help` light
 
     built = build.ensure_kubenode()
     verb = "built" if built.fresh else "cached"
     print(f"kubenode {verb} in {built.seconds:.1f} s: {built.path}")
+    helm = helmtool.ensure_helm()
+    verb = "built" if helm.fresh else "cached"
+    print(f"helm {helm.version} {verb} in {helm.seconds:.1f} s: {helm.path}")
     started = time.monotonic()
     archives = images.build_all()
     print(f"images ready in {time.monotonic() - started:.1f} s:")

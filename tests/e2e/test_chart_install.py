@@ -1,0 +1,151 @@
+"""The operator installed by ``helm install`` runs as a pod under the chart's ServiceAccount,
+ClusterRole and Role, and does its job: a missing RBAC verb, a probe on the wrong port or a
+read-only root filesystem the operator cannot live with fails here.
+
+The release is confined to the test's namespace (``operator.watchNamespaces``) so that it
+never touches checks of other tests; its pod reaches the API through the ``kubernetes``
+Service, as in any cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import operator_harness as h
+import pytest
+from kubernetes import client
+
+from nethealth.devcluster import helmtool, images
+
+pytestmark = pytest.mark.e2e
+
+CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "nethealth-operator"
+RELEASE = "nh"
+
+
+@pytest.fixture(scope="module")
+def helm() -> pathlib.Path:
+    binary = helmtool.cached_helm()
+    if binary is None:
+        reason = "helm is not built: run `nethealth cluster build`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"missing prerequisite in CI: {reason}")
+        pytest.skip(reason)
+    return binary
+
+
+def _helm(helm: pathlib.Path, kubeconfig: pathlib.Path, *args: str) -> str:
+    result = subprocess.run(
+        [str(helm), "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _diagnosis(api_client: client.ApiClient, namespace: str) -> str:
+    core = client.CoreV1Api(api_client)
+    lines = []
+    for pod in core.list_namespaced_pod(namespace).items:
+        lines.append(f"pod {pod.metadata.name}: {pod.status.phase}")
+        for container in pod.spec.containers:
+            try:
+                log = core.read_namespaced_pod_log(
+                    pod.metadata.name, namespace, container=container.name, tail_lines=30
+                )
+            except client.ApiException as exc:
+                log = f"(no log: {exc.reason})"
+            lines.append(log)
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def release(
+    cluster: Any, api_client: client.ApiClient, namespace: str, helm: pathlib.Path
+) -> Iterator[str]:
+    """The chart installed into the test's namespace; uninstalled afterwards (its
+    ClusterRole and binding are cluster-scoped and would outlive the namespace)."""
+    repository, tag = images.NETHEALTH_IMAGE.rsplit(":", 1)
+    try:
+        notes = _helm(
+            helm,
+            cluster.kubeconfig,
+            "install",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            namespace,
+            "--set",
+            f"image.repository={repository}",
+            "--set",
+            f"image.tag={tag}",
+            "--set",
+            "image.pullPolicy=Never",
+            "--set",
+            f"operator.watchNamespaces={{{namespace}}}",
+            "--wait",
+            "--timeout",
+            "120s",
+        )
+        yield notes
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{_diagnosis(api_client, namespace)}")
+    finally:
+        subprocess.run(
+            [
+                str(helm),
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "uninstall",
+                RELEASE,
+                "--namespace",
+                namespace,
+                "--wait",
+                "--timeout",
+                "60s",
+            ],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+
+
+def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
+    api_client: client.ApiClient, namespace: str, release: str
+) -> None:
+    assert f"rollout status deployment/{RELEASE}-nethealth-operator" in release
+    core = client.CoreV1Api(api_client)
+    (pod,) = core.list_namespaced_pod(
+        namespace, label_selector="app.kubernetes.io/name=nethealth-operator"
+    ).items
+    assert pod.spec.service_account_name == f"{RELEASE}-nethealth-operator"
+    assert pod.spec.containers[0].security_context.read_only_root_filesystem is True
+    assert all(status.ready for status in pod.status.container_statuses)
+
+    h.workload(api_client, namespace=namespace, name="web")
+    started = time.monotonic()
+    h.create_check(api_client, namespace=namespace, body=h.check_body("web", app="web"))
+    try:
+        obj = h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="web",
+            timeout=150,
+            what="pod Healthy, measured by the chart's operator",
+            until=lambda o: h.pod_state(o, "web") == "Healthy",
+        )
+    except pytest.fail.Exception:
+        pytest.fail(_diagnosis(api_client, namespace))
+    print(
+        f"\nFIGURE chart operator: pod Healthy {time.monotonic() - started:.0f} s after the check"
+    )
+    assert h.condition(obj, "Ready")["status"] == "True"
+    assert h.condition(obj, "Degraded")["status"] == "False"

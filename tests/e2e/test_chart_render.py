@@ -1,0 +1,296 @@
+"""The Helm chart as ``helm`` itself sees it: lint, render, schema, and RBAC against the code.
+
+These need the ``helm`` that ``nethealth cluster build`` compiles from the Go module proxy
+(``cluster/helm``), but no cluster. Outside CI a missing binary skips them; in CI it fails.
+
+The ClusterRole and Role must grant exactly the API calls the operator makes: the calls are
+read from ``operator/nethealth/kube.py`` (its async functions are the operator's; the
+synchronous ones take a kubeconfig and serve the CLI and tests) plus what kopf itself does,
+so a new call without a matching rule, or a rule nothing uses, fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import re
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+import yaml
+
+from nethealth import model
+from nethealth.devcluster import helmtool
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "nethealth-operator"
+KUBE_MODULE = ROOT / "operator" / "nethealth" / "kube.py"
+
+Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
+
+# What kopf does on the operator's behalf, beyond the calls in kube.py: it watches the
+# checks cluster-wide, posts core/v1 Events for handler outcomes and watches CRDs so that
+# one created after start-up is noticed.
+KOPF_GRANTS: frozenset[Grant] = frozenset(
+    {
+        (model.GROUP, model.PLURAL, "list"),
+        (model.GROUP, model.PLURAL, "watch"),
+        ("", "events", "create"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+    }
+)
+
+# The Kubernetes client's method names: <verb>_[namespaced_]<kind>[_status].
+_METHOD = re.compile(
+    r"^(list|read|get|create|patch|replace|delete)_(?:namespaced_)?(\w+?)(?:_for_all_namespaces)?$"
+)
+_VERBS = {
+    "list": "list",
+    "read": "get",
+    "get": "get",
+    "create": "create",
+    "patch": "patch",
+    "replace": "update",
+    "delete": "delete",
+}
+_RESOURCES = {
+    "pod": ("", "pods"),
+    "node": ("", "nodes"),
+    "namespace": ("", "namespaces"),
+    "event": ("", "events"),
+    "job": ("batch", "jobs"),
+    "lease": ("coordination.k8s.io", "leases"),
+    "custom_object": (model.GROUP, model.PLURAL),
+    "cluster_custom_object": (model.GROUP, model.PLURAL),
+    "custom_object_status": (model.GROUP, f"{model.PLURAL}/status"),
+}
+
+
+def _operator_api_calls() -> Iterator[str]:
+    tree = ast.parse(KUBE_MODULE.read_text())
+    for function in tree.body:
+        if not isinstance(function, ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and _METHOD.match(node.func.attr)
+            ):
+                yield node.func.attr
+
+
+def grants_used_by_the_code() -> frozenset[Grant]:
+    grants = set(KOPF_GRANTS)
+    for method in _operator_api_calls():
+        match = _METHOD.match(method)
+        assert match is not None
+        verb, kind = match.groups()
+        assert kind in _RESOURCES, (
+            f"kube.py calls {method}: add its resource to this test and a rule to the chart"
+        )
+        group, resource = _RESOURCES[kind]
+        grants.add((group, resource, _VERBS[verb]))
+    return frozenset(grants)
+
+
+@pytest.fixture(scope="module")
+def helm() -> pathlib.Path:
+    binary = helmtool.cached_helm()
+    if binary is None:
+        reason = "helm is not built: run `nethealth cluster build`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"missing prerequisite in CI: {reason}")
+        pytest.skip(reason)
+    return binary
+
+
+def _helm(helm: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(helm), *args], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def render(helm: pathlib.Path, *, sets: Sequence[str] = ()) -> list[dict[str, Any]]:
+    flags = [item for value in sets for item in ("--set", value)]
+    result = _helm(helm, "template", "nh", str(CHART), "--namespace", "nh-system", *flags)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def only(docs: Sequence[Mapping[str, Any]], kind: str) -> Mapping[str, Any]:
+    found = [doc for doc in docs if doc["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def container_env(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    container = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def granted(docs: Sequence[Mapping[str, Any]]) -> set[Grant]:
+    rules = [
+        rule for doc in docs if doc["kind"] in ("ClusterRole", "Role") for rule in doc["rules"]
+    ]
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_chart_passes_helm_lint_strict(helm: pathlib.Path) -> None:
+    result = _helm(helm, "lint", "--strict", str(CHART))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_install_is_one_unprivileged_replica_without_leader_election(
+    helm: pathlib.Path,
+) -> None:
+    docs = render(helm)
+    deployment = only(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["spec"]["replicas"] == 1
+    assert container_env(docs)["NETHEALTH_LEADER_ELECTION"] == "false"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert pod["serviceAccountName"] == only(docs, "ServiceAccount")["metadata"]["name"]
+    assert not [doc for doc in docs if doc["kind"] == "ServiceMonitor"]
+
+
+def test_probes_and_metrics_service_use_the_configured_port(helm: pathlib.Path) -> None:
+    docs = render(helm, sets=["metrics.port=9123"])
+    container = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9123, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert container_env(docs)["NETHEALTH_METRICS_PORT"] == "9123"
+    assert only(docs, "Service")["spec"]["ports"][0]["port"] == 9123
+
+
+def test_operator_learns_its_namespace_from_the_pod(helm: pathlib.Path) -> None:
+    env = container_env(render(helm))
+    assert env["NETHEALTH_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+
+
+def test_two_replicas_turn_on_leader_election(helm: pathlib.Path) -> None:
+    docs = render(helm, sets=["replicaCount=2"])
+    assert only(docs, "Deployment")["spec"]["replicas"] == 2
+    assert container_env(docs)["NETHEALTH_LEADER_ELECTION"] == "true"
+
+
+def test_service_monitor_scrapes_the_metrics_service_when_enabled(helm: pathlib.Path) -> None:
+    docs = render(helm, sets=["metrics.serviceMonitor.enabled=true"])
+    monitor = only(docs, "ServiceMonitor")
+    service = only(docs, "Service")
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+    selected = monitor["spec"]["selector"]["matchLabels"]
+    assert selected.items() <= service["metadata"]["labels"].items()
+
+
+def test_probe_image_defaults_to_the_operator_image_and_can_be_overridden(
+    helm: pathlib.Path,
+) -> None:
+    docs = render(helm, sets=["image.tag=1.2.3"])
+    container = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container_env(docs)["NETHEALTH_PROBE_IMAGE"] == container["image"]
+    assert container["image"].endswith(":1.2.3")
+    override = render(helm, sets=["operator.probeImage=example.test/probe:9"])
+    assert container_env(override)["NETHEALTH_PROBE_IMAGE"] == "example.test/probe:9"
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("replicaCount=3", "/replicaCount"),
+        ("metrics.port=0", "/metrics/port"),
+        ("operator.maxConcurrentJobs=0", "/operator/maxConcurrentJobs"),
+        ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
+        ("operator.watchNamespaces[0]=Not_A_Namespace", "/operator/watchNamespaces/0"),
+        ("replicas=2", "replicas"),
+    ],
+)
+def test_bad_values_fail_at_install_naming_the_field(
+    helm: pathlib.Path, value: str, field: str
+) -> None:
+    result = _helm(helm, "template", "nh", str(CHART), "--set", value)
+    assert result.returncode != 0
+    assert "schema" in result.stderr
+    assert field in result.stderr, result.stderr
+
+
+def test_service_monitor_without_service_is_refused_with_the_reason(helm: pathlib.Path) -> None:
+    result = _helm(
+        helm,
+        "template",
+        "nh",
+        str(CHART),
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--set",
+        "metrics.service.enabled=false",
+    )
+    assert result.returncode != 0
+    assert "metrics.service.enabled" in result.stderr
+
+
+def test_rbac_grants_nothing_broad_and_no_secrets(helm: pathlib.Path) -> None:
+    grants = granted(render(helm))
+    assert grants
+    assert not [grant for grant in grants if "*" in grant]
+    assert not [grant for grant in grants if grant[1].startswith("secrets")]
+
+
+def test_rbac_grants_exactly_the_calls_the_operator_makes(helm: pathlib.Path) -> None:
+    grants = granted(render(helm))
+    used = grants_used_by_the_code()
+    assert sorted(used - grants) == [], "the operator makes calls the chart does not grant"
+    assert sorted(grants - used) == [], "the chart grants calls the operator never makes"
+
+
+def test_lease_access_is_confined_to_the_release_namespace(helm: pathlib.Path) -> None:
+    docs = render(helm)
+    cluster_wide = granted([doc for doc in docs if doc["kind"] == "ClusterRole"])
+    assert not [grant for grant in cluster_wide if grant[1] == "leases"]
+    role = only(docs, "Role")
+    assert role["metadata"]["namespace"] == "nh-system"
+    assert {grant[1] for grant in granted([role])} == {"leases"}
+
+
+def test_derived_calls_include_the_ones_the_operator_loop_documents() -> None:
+    # A guard on the derivation itself: if parsing kube.py silently found nothing, the
+    # exact-match test above would only compare kopf's grants.
+    used = grants_used_by_the_code()
+    assert {
+        ("", "pods", "list"),
+        ("batch", "jobs", "create"),
+        (model.GROUP, f"{model.PLURAL}/status", "patch"),
+        ("coordination.k8s.io", "leases", "update"),
+    } <= used
+
+
+def test_the_argocd_example_values_pass_the_schema(
+    helm: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    application = yaml.safe_load(
+        (ROOT / "examples" / "argocd" / "operator-application.yaml").read_text()
+    )
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump(application["spec"]["source"]["helm"]["valuesObject"]))
+    result = _helm(helm, "template", "nh", str(CHART), "--values", str(values))
+    assert result.returncode == 0, result.stderr
