@@ -22,6 +22,13 @@ and exactly ``CAP_SYS_ADMIN`` (setns) and ``CAP_SYS_PTRACE`` (open another user'
 talks to the API. ``backoffLimit: 0``: a failed probe is a result, not something to
 retry. Tolerating every taint and selecting the node by hostname pins the Job where the
 pods are, whatever the node's taints.
+
+A Job runs in the namespace of the pods it measures (the probe's pod must be admitted
+where they are). For a check with a ``namespaceSelector`` those are other namespaces than
+the check's, where an owner reference cannot point (owner references never cross
+namespaces): such Jobs are tied to the check only by the labels ``nethealth.io/check-uid``
+and ``nethealth.io/check-namespace``, and the operator deletes them when the check goes and
+garbage-collects Jobs whose check no longer exists (``scheduling.orphans``).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ TTL_SECONDS: Final = 600  # finished Jobs outlive the history pruning only if we
 
 LABEL_CHECK: Final = "nethealth.io/check"
 LABEL_CHECK_UID: Final = "nethealth.io/check-uid"
+LABEL_CHECK_NAMESPACE: Final = "nethealth.io/check-namespace"
 LABEL_RUN: Final = "nethealth.io/run"
 LABEL_NODE: Final = "nethealth.io/node"  # a hash when the node name is no label value
 ANNOTATION_PODS: Final = "nethealth.io/pods"  # container -> the pod it measures (JSON)
@@ -87,9 +95,15 @@ def node_label(node: str) -> str:
     return "h-" + hashlib.sha256(node.encode()).hexdigest()[:16]
 
 
-def job_name(*, owner: Owner, run: str, node: str, part: int) -> str:
+def managed_selector() -> str:
+    """The label selector of every probe Job of this operator, whatever its check."""
+    return f"app.kubernetes.io/managed-by={MANAGED_BY},{LABEL_CHECK_UID}"
+
+
+def job_name(*, owner: Owner, run: str, node: str, part: int, namespace: str = "") -> str:
     """``nhp-<check>-<hash>``: at most 52 characters, so that pod names still fit."""
-    digest = hashlib.sha256(f"{owner.uid}/{run}/{node}/{part}".encode()).hexdigest()[:10]
+    where = f"{namespace or owner.namespace}/{node}"
+    digest = hashlib.sha256(f"{owner.uid}/{run}/{where}/{part}".encode()).hexdigest()[:10]
     stem = re.sub(r"[^a-z0-9-]", "-", owner.name.lower())[:36].strip("-")
     return f"nhp-{stem}-{digest}"
 
@@ -101,25 +115,26 @@ def plan(
     selected: selection.Selection,
     run: str,
     image: str,
-    namespace: str,
 ) -> list[dict[str, Any]]:
-    """The Jobs of one run: one per node (split at MAX_CONTAINERS pods), nodes in order."""
+    """The Jobs of one run: one per node and namespace of its pods (split at
+    MAX_CONTAINERS pods), nodes and namespaces in order."""
     manifests = []
     for node, pods in selected.by_node.items():
-        local = [p for p in pods if p.namespace == namespace]
-        for part, start in enumerate(range(0, len(local), MAX_CONTAINERS)):
-            manifests.append(
-                manifest(
-                    owner=owner,
-                    spec=spec,
-                    node=node,
-                    hostname=selected.hostnames.get(node, node),
-                    pods=local[start : start + MAX_CONTAINERS],
-                    run=run,
-                    part=part,
-                    image=image,
+        for namespace in sorted({p.namespace for p in pods}):
+            local = [p for p in pods if p.namespace == namespace]
+            for part, start in enumerate(range(0, len(local), MAX_CONTAINERS)):
+                manifests.append(
+                    manifest(
+                        owner=owner,
+                        spec=spec,
+                        node=node,
+                        hostname=selected.hostnames.get(node, node),
+                        pods=local[start : start + MAX_CONTAINERS],
+                        run=run,
+                        part=part,
+                        image=image,
+                    )
                 )
-            )
     return manifests
 
 
@@ -134,11 +149,14 @@ def manifest(
     part: int,
     image: str,
 ) -> dict[str, Any]:
-    """The probe Job for ``pods`` (all on ``node``, in the check's namespace)."""
+    """The probe Job for ``pods`` (all on ``node`` and in one namespace, where it runs)."""
     if not pods:
         raise ValueError("a probe Job needs at least one pod")
     if len(pods) > MAX_CONTAINERS:
         raise ValueError(f"at most {MAX_CONTAINERS} pods per Job, got {len(pods)}")
+    namespace = pods[0].namespace
+    if any(p.namespace != namespace for p in pods):
+        raise ValueError("a probe Job measures pods of one namespace only")
     measured = [
         Measured(container=f"probe-{i}", namespace=p.namespace, name=p.name, uid=p.uid)
         for i, p in enumerate(pods)
@@ -149,6 +167,7 @@ def manifest(
         selection.PROBE_LABEL: "true",
         LABEL_CHECK: owner.name[:63],
         LABEL_CHECK_UID: owner.uid,
+        LABEL_CHECK_NAMESPACE: owner.namespace,
         LABEL_RUN: run,
         LABEL_NODE: node_label(node),
     }
@@ -157,25 +176,28 @@ def manifest(
         ANNOTATION_NODE: node,
     }
     probe = spec.probe
+    metadata: dict[str, Any] = {
+        "name": job_name(owner=owner, run=run, node=node, part=part, namespace=namespace),
+        "namespace": namespace,
+        "labels": labels,
+        "annotations": annotations,
+    }
+    if namespace == owner.namespace:
+        # Elsewhere the labels tie the Job to the check (owner references stay in a namespace).
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": model.API_VERSION,
+                "kind": model.KIND,
+                "name": owner.name,
+                "uid": owner.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {
-            "name": job_name(owner=owner, run=run, node=node, part=part),
-            "namespace": owner.namespace,
-            "labels": labels,
-            "annotations": annotations,
-            "ownerReferences": [
-                {
-                    "apiVersion": model.API_VERSION,
-                    "kind": model.KIND,
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-        },
+        "metadata": metadata,
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": max(1, int(probe.deadline.total_seconds())),

@@ -97,6 +97,39 @@ async def list_jobs(*, namespace: str, label_selector: str) -> list[dict[str, An
     )
 
 
+async def list_jobs_everywhere(*, label_selector: str) -> list[dict[str, Any]]:
+    """Jobs of every namespace: a check's Jobs follow its pods' namespaces."""
+    batch = _batch()
+    return await _items(
+        f"list jobs in all namespaces matching {label_selector!r}",
+        lambda: batch.list_job_for_all_namespaces(
+            label_selector=label_selector, _preload_content=False
+        ),
+    )
+
+
+async def list_namespaces(*, label_selector: str) -> list[str]:
+    """Names of the namespaces matching ``label_selector`` (sorted)."""
+    core = _core()
+    listed = await _items(
+        f"list namespaces matching {label_selector!r}",
+        lambda: core.list_namespace(label_selector=label_selector, _preload_content=False),
+    )
+    return sorted(str(n["metadata"]["name"]) for n in listed)
+
+
+async def list_check_uids() -> set[str]:
+    """The uids of every NetHealthCheck in the cluster (to find Jobs whose check is gone)."""
+    custom = _custom()
+    listed = await _items(
+        f"list {model.PLURAL} in all namespaces",
+        lambda: custom.list_cluster_custom_object(
+            model.GROUP, model.VERSION, model.PLURAL, _preload_content=False
+        ),
+    )
+    return {str(c["metadata"]["uid"]) for c in listed}
+
+
 async def create_job(manifest: Mapping[str, Any]) -> bool:
     """Creates a Job; False when it exists already (a run adopted after a restart)."""
     batch = _batch()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -36,6 +37,21 @@ class Why(enum.StrEnum):
     NOT_STARTED = "ContainerNotStarted"  # image pull, config errors
     NOT_FINISHED = "NotFinished"  # killed at the deadline, evicted, still running
     BAD_RESULT = "BadResult"  # no, or invalid, termination message
+    UNRESOLVABLE = "TargetUnresolvable"  # the probe could not resolve a target's name
+
+
+# The probe's own words for a name it could not resolve (``probe/measure.resolve``); the
+# whole run is then Inconclusive, and the check's spec, not the pod, is what is wrong.
+_UNRESOLVED = re.compile(r"target (?P<name>\S+): cannot resolve (?P<host>\S+): (?P<error>.*)", re.S)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Unresolved:
+    """A target the probe could not resolve, as its run's reason says."""
+
+    name: str  # the target's name in the spec
+    host: str
+    error: str
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -59,6 +75,16 @@ def inconclusive(*, key: str, why: Why, reason: str) -> Outcome:
     return Outcome(key=key, run=run, why=why)
 
 
+def unresolved(outcome: Outcome) -> Unresolved | None:
+    """The target a run could not resolve, or None when the run did not fail that way."""
+    if outcome.why is not Why.UNRESOLVABLE:
+        return None
+    found = _UNRESOLVED.match(outcome.run.reason or "")
+    if found is None:
+        return None
+    return Unresolved(name=found["name"], host=found["host"], error=found["error"].strip())
+
+
 def finished(*, job: RawJob, pods: Sequence[RawPod]) -> bool:
     """The Job has its final answer: it completed or failed, or its pod has ended."""
     for condition in (job.get("status") or {}).get("conditions") or []:
@@ -78,6 +104,14 @@ def collect(
     measured = jobs.measured_pods(job)
     pod = _latest(pods)
     if pod is None:
+        if refused is None and _failed_for(job) == "DeadlineExceeded":
+            # The Job controller deletes the pods of a Job past its deadline: it ran (a
+            # refused pod, by contrast, leaves a FailedCreate Event, which says more).
+            reason = "the probe did not finish within spec.probe.deadline" + _job_failure(job)
+            return {
+                m.key: inconclusive(key=m.key, why=Why.NOT_FINISHED, reason=reason)
+                for m in measured
+            }
         reason = "no probe pod was created" + (
             f": {refused[:600]}" if refused else _job_failure(job)
         )
@@ -86,6 +120,10 @@ def collect(
         }
     statuses = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
     pod_reason = _pod_reason(pod)
+    if _failed_for(job) == "DeadlineExceeded":
+        # The Job's deadline stopped its pod (SIGTERM: a probe may even exit 0): what
+        # ended without a result ended because of the deadline.
+        pod_reason += "; the Job hit spec.probe.deadline"
     return {
         m.key: _container_outcome(
             key=m.key, status=statuses.get(m.container), pod_reason=pod_reason
@@ -98,6 +136,16 @@ def _latest(pods: Sequence[RawPod]) -> RawPod | None:
     if not pods:
         return None
     return max(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp", "")))
+
+
+def _failed_for(job: RawJob) -> str | None:
+    """Why the Job failed; ``FailureTarget`` counts: the Job controller sets it at once and
+    ``Failed`` only after the pods are gone, so a pod that just ended may see only it."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        failed = condition.get("type") in ("Failed", "FailureTarget")
+        if failed and condition.get("status") == "True":
+            return str(condition.get("reason") or "")
+    return None
 
 
 def _job_failure(job: RawJob) -> str:
@@ -138,7 +186,8 @@ def _container_outcome(*, key: str, status: Mapping[str, Any] | None, pod_reason
             f"the probe ended without a result (exit {terminated.get('exitCode')},"
             f" {terminated.get('reason', 'no reason')})"
         )
-        why = Why.NOT_FINISHED if terminated.get("exitCode") in (137, 143) else Why.BAD_RESULT
+        stopped = terminated.get("exitCode") in (137, 143) or "spec.probe.deadline" in pod_reason
+        why = Why.NOT_FINISHED if stopped else Why.BAD_RESULT
         return inconclusive(key=key, why=why, reason=reason + pod_reason)
     return parse_document(key=key, text=message)
 
@@ -166,7 +215,8 @@ def parse_document(*, key: str, text: str) -> Outcome:
         run = decision.RunResult(
             klass=klass, attempts=attempts, failures=failures, reason=reason or "probe said so"
         )
-        return Outcome(key=key, run=run, hint=hint, why=Why.PROBE)
+        why = Why.UNRESOLVABLE if _UNRESOLVED.match(reason) else Why.PROBE
+        return Outcome(key=key, run=run, hint=hint, why=why)
     if counts is None:
         return _bad(key, "no valid attempts/failures for the target namespace")
     attempts, failures, blocks = counts

@@ -10,9 +10,14 @@ check's latest body.
 Guarantees worth knowing:
 - one run in flight per check: the loop waits for its run's Jobs before the next;
 - no orphans across restarts: at start the loop lists its check's Jobs (by the check's
-  uid label) and adopts an unfinished run, collecting it instead of launching another;
-  finished Jobs beyond the history are deleted; the owner reference deletes the rest with
-  the check;
+  uid label, in every namespace) and adopts an unfinished run, collecting it instead of
+  launching another; finished Jobs beyond the history are deleted; the owner reference
+  deletes the rest with the check;
+- a check with a ``namespaceSelector`` (honoured in the operator's namespace only) measures
+  pods of every matching namespace, with its Jobs in the pods' namespaces. Those Jobs
+  carry no owner reference (none crosses namespaces): the ``Supervisor`` deletes them by
+  label when the check goes, and sweeps Jobs whose check no longer exists at start and
+  every ``SWEEP_SECONDS`` (so a check deleted while the operator was down leaves nothing);
 - at most one status write per run, plus one when the spec changes (``observedGeneration``
   follows an edit within a second, not at the next run);
 - an error in one check's loop is logged and retried after a pause; it never stops the
@@ -46,6 +51,7 @@ POLL_SECONDS: Final = 2.0  # how often a run looks at its Jobs
 TICK_SECONDS: Final = 1.0  # how often an idle loop looks at the spec
 GRACE: Final = datetime.timedelta(seconds=30)  # beyond the deadline before giving up
 ERROR_PAUSE_SECONDS: Final = 10.0
+SWEEP_SECONDS: Final = 300.0  # how often Jobs of vanished checks are looked for
 
 logger = logging.getLogger("nethealth.runner")
 
@@ -139,9 +145,7 @@ class CheckLoop:
         )
         if self.memory.observed != check.generation:
             # The spec changed (or this process is new): say so now, not at the next run.
-            pods = await kube.list_pods(
-                namespace=check.namespace, label_selector=check.spec.selector.as_query()
-            )
+            pods = await self._selected_pods(check)
             selected = selection.select(pods=pods, nodes=await kube.list_nodes())
             verdict = acceptance.judge(
                 check=check,
@@ -169,9 +173,7 @@ class CheckLoop:
         self.memory.runs += 1
         assert check.uid is not None
         owner = jobs.Owner(name=check.name, namespace=check.namespace, uid=check.uid)
-        pods = await kube.list_pods(
-            namespace=check.namespace, label_selector=check.spec.selector.as_query()
-        )
+        pods = await self._selected_pods(check)
         nodes = await kube.list_nodes()
         selected = selection.select(pods=pods, nodes=nodes)
         verdict = acceptance.judge(
@@ -188,11 +190,11 @@ class CheckLoop:
                 selected=selected,
                 run=run,
                 image=self._settings.probe_image,
-                namespace=check.namespace,
             )
             outcomes = await self._launch_and_collect(
                 owner=owner, manifests=manifests, deadline=check.spec.probe.deadline
             )
+        verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(check=check, notice=notice)
@@ -229,39 +231,41 @@ class CheckLoop:
             for manifest in manifests:
                 if await kube.create_job(manifest):
                     self.jobs_created += 1
-            names = {m["metadata"]["name"] for m in manifests}
-            return await self._collect(owner=owner, names=names, deadline=deadline)
+            keys = {_key(m) for m in manifests}
+            return await self._collect(owner=owner, keys=keys, deadline=deadline)
         finally:
             self._budget.give(len(manifests))
 
     async def _collect(
-        self, *, owner: jobs.Owner, names: set[str], deadline: datetime.timedelta
+        self, *, owner: jobs.Owner, keys: set[str], deadline: datetime.timedelta
     ) -> dict[str, results.Outcome]:
-        """Waits for the Jobs (at most their deadline plus GRACE), then reads every pod's."""
+        """Waits for the Jobs (``namespace/name``; at most their deadline plus GRACE), then
+        reads every pod's."""
         give_up = _now() + deadline + GRACE
+        namespaces = sorted({key.split("/", 1)[0] for key in keys})
         while True:
-            listed = await kube.list_jobs(
-                namespace=owner.namespace, label_selector=jobs.check_selector(owner)
-            )
-            mine = [j for j in listed if j["metadata"]["name"] in names]
-            probe_pods = await kube.list_pods(
-                namespace=owner.namespace, label_selector=jobs.check_selector(owner)
-            )
+            listed = await kube.list_jobs_everywhere(label_selector=jobs.check_selector(owner))
+            mine = [j for j in listed if _key(j) in keys]
+            probe_pods = []
+            for namespace in namespaces:
+                probe_pods += await kube.list_pods(
+                    namespace=namespace, label_selector=jobs.check_selector(owner)
+                )
             by_job = _pods_by_job(probe_pods)
-            done = all(
-                results.finished(job=j, pods=by_job.get(j["metadata"]["name"], [])) for j in mine
-            )
-            if (done and len(mine) == len(names)) or _now() > give_up:
+            done = all(results.finished(job=j, pods=by_job.get(_key(j), [])) for j in mine)
+            if (done and len(mine) == len(keys)) or _now() > give_up:
                 break
             await asyncio.sleep(POLL_SECONDS)
         outcomes: dict[str, results.Outcome] = {}
         for job in mine:
-            name = job["metadata"]["name"]
-            pods = by_job.get(name, [])
+            pods = by_job.get(_key(job), [])
             refused = None
             if not pods:
                 refused = await kube.latest_event_message(
-                    namespace=owner.namespace, kind="Job", name=name, reason="FailedCreate"
+                    namespace=job["metadata"]["namespace"],
+                    kind="Job",
+                    name=job["metadata"]["name"],
+                    reason="FailedCreate",
                 )
             try:
                 outcomes.update(results.collect(job=job, pods=pods, refused=refused))
@@ -276,40 +280,53 @@ class CheckLoop:
         if not uid:
             return
         owner = jobs.Owner(name=_name(body), namespace=body["metadata"]["namespace"], uid=uid)
-        listed = await kube.list_jobs(
-            namespace=owner.namespace, label_selector=jobs.check_selector(owner)
-        )
+        listed = await kube.list_jobs_everywhere(label_selector=jobs.check_selector(owner))
         infos = [_job_info(j) for j in listed]
         run = scheduling.in_flight(infos)
         if run is None:
             await self._prune(owner)
             return
-        names = {i.name for i in infos if i.run == run}
-        logger.info("%s: adopting unfinished run %s (%d Jobs)", owner.name, run, len(names))
+        keys = {i.name for i in infos if i.run == run}
+        logger.info("%s: adopting unfinished run %s (%d Jobs)", owner.name, run, len(keys))
         try:
             check = model.parse(body)
         except model.SpecError:
-            for name in names:
-                await kube.delete_job(namespace=owner.namespace, name=name)
+            for key in keys:
+                await _delete(key)
             return
         started = datetime.datetime.strptime(run, "%Y%m%dt%H%M%S").replace(tzinfo=datetime.UTC)
         self.memory.last_start = started
         self.memory.runs += 1
-        self._budget.used += len(names)
+        self._budget.used += len(keys)
         try:
             outcomes = await self._collect(
-                owner=owner, names=names, deadline=check.spec.probe.deadline
+                owner=owner, keys=keys, deadline=check.spec.probe.deadline
             )
         finally:
-            self._budget.give(len(names))
-        pods = await kube.list_pods(
-            namespace=check.namespace, label_selector=check.spec.selector.as_query()
-        )
+            self._budget.give(len(keys))
+        pods = await self._selected_pods(check)
         selected = selection.select(pods=pods, nodes=await kube.list_nodes())
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(check=check, notice=notice)
         await self._prune(owner)
+
+    async def _selected_pods(self, check: model.NetHealthCheck) -> list[dict[str, Any]]:
+        """The pods the selector matches: in the check's namespace, or in every namespace
+        its ``namespaceSelector`` matches (honoured in the operator's namespace only)."""
+        query = check.spec.selector.as_query()
+        namespaces = [check.namespace]
+        if (
+            check.spec.namespace_selector is not None
+            and check.namespace == self._settings.namespace
+        ):
+            namespaces = await kube.list_namespaces(
+                label_selector=check.spec.namespace_selector.as_query()
+            )
+        pods = []
+        for namespace in namespaces:
+            pods += await kube.list_pods(namespace=namespace, label_selector=query)
+        return pods
 
     def _decide(
         self,
@@ -432,11 +449,9 @@ class CheckLoop:
             logger.warning("cannot post Event %s: %s", reason, error)  # Events are best effort
 
     async def _prune(self, owner: jobs.Owner) -> None:
-        listed = await kube.list_jobs(
-            namespace=owner.namespace, label_selector=jobs.check_selector(owner)
-        )
-        for name in scheduling.prune(_job_info(j) for j in listed):
-            await kube.delete_job(namespace=owner.namespace, name=name)
+        listed = await kube.list_jobs_everywhere(label_selector=jobs.check_selector(owner))
+        for key in scheduling.prune(_job_info(j) for j in listed):
+            await _delete(key)
 
     def _restore(self, body: Mapping[str, Any]) -> Memory:
         memory = Memory()
@@ -461,17 +476,25 @@ class Supervisor:
         self._bodies: dict[str, Mapping[str, Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._observer = observer
+        self._sweeper: asyncio.Task[None] | None = None
+        self._cleanups: set[asyncio.Task[None]] = set()
         self.active = False  # leading (or alone): only then do loops run
 
     def activate(self) -> None:
-        """Leadership won (or no election): start the loops of every known check."""
+        """Leadership won (or no election): start the loops of every known check, and the
+        sweep of Jobs whose check no longer exists."""
         self.active = True
         for body in list(self._bodies.values()):
             self.seen(body)
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="sweep-jobs")
 
     def deactivate(self) -> None:
         """Leadership lost: stop every loop; a run's Jobs are adopted by the new leader."""
         self.active = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for uid in list(self._tasks):
             self.gone(uid, forget=False)
 
@@ -492,14 +515,50 @@ class Supervisor:
             self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
 
     def gone(self, uid: str, *, forget: bool = True) -> None:
+        """The check is deleted (``forget``) or no longer ours to serve: stop its loop.
+        A deleted check's Jobs go too, also those in other namespaces (no owner reference
+        there); a sweep catches any this misses."""
         if forget:
             self._bodies.pop(uid, None)
         task = self._tasks.pop(uid, None)
         if task is not None:
             task.cancel()
+        if forget and self.active:
+            cleanup = asyncio.create_task(_delete_jobs_of(uid), name=f"cleanup-{uid}")
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
+
+    async def sweep(self) -> list[str]:
+        """Deletes the Jobs whose check no longer exists; their ``namespace/name``."""
+        listed = await kube.list_jobs_everywhere(label_selector=jobs.managed_selector())
+        owned = [
+            scheduling.Owned(
+                key=_key(j), check_uid=(j["metadata"].get("labels") or {})[jobs.LABEL_CHECK_UID]
+            )
+            for j in listed
+        ]
+        stale = scheduling.orphans(owned, checks=await kube.list_check_uids())
+        for key in stale:
+            await _delete(key)
+        if stale:
+            logger.info("deleted %d probe Job(s) of checks that no longer exist", len(stale))
+        return stale
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("sweeping probe Jobs of deleted checks failed; retrying")
+            await asyncio.sleep(SWEEP_SECONDS)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = list(self._tasks.values()) + list(self._cleanups)
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+            self._sweeper = None
         self._tasks.clear()
         for task in tasks:
             task.cancel()
@@ -515,19 +574,41 @@ def _generation(body: Mapping[str, Any]) -> int | None:
     return generation if isinstance(generation, int) else None
 
 
+def _key(job: Mapping[str, Any]) -> str:
+    """``namespace/name`` of a Job (a check's Jobs may live in several namespaces)."""
+    meta = job.get("metadata") or {}
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+async def _delete(key: str) -> None:
+    namespace, name = key.split("/", 1)
+    await kube.delete_job(namespace=namespace, name=name)
+
+
+async def _delete_jobs_of(uid: str) -> None:
+    try:
+        listed = await kube.list_jobs_everywhere(label_selector=f"{jobs.LABEL_CHECK_UID}={uid}")
+        for job in listed:
+            await _delete(_key(job))
+    except kube.KubeError as error:
+        logger.warning("cannot delete the Jobs of deleted check %s yet: %s", uid, error)
+
+
 def _job_info(job: Mapping[str, Any]) -> scheduling.JobInfo:
     meta = job.get("metadata") or {}
     return scheduling.JobInfo(
-        name=meta.get("name", ""),
+        name=_key(job),
         run=(meta.get("labels") or {}).get(jobs.LABEL_RUN, ""),
         finished=results.finished(job=job, pods=[]),
     )
 
 
 def _pods_by_job(pods: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Probe pods by their Job's ``namespace/name``."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
-        name = ((pod.get("metadata") or {}).get("labels") or {}).get("batch.kubernetes.io/job-name")
+        meta = pod.get("metadata") or {}
+        name = (meta.get("labels") or {}).get("batch.kubernetes.io/job-name")
         if name:
-            grouped.setdefault(name, []).append(pod)
+            grouped.setdefault(f"{meta.get('namespace', '')}/{name}", []).append(pod)
     return grouped

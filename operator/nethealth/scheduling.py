@@ -12,6 +12,9 @@ Jobs to delete.
   inspection (``kubectl logs``); older ones are deleted (a peer piled up ~1,900 finished
   checker pods in two days). ``ttlSecondsAfterFinished`` is the backstop while the
   operator is down.
+- *No orphans*: a Job in another namespace than its check's has no owner reference (they
+  never cross namespaces); ``orphans`` names the Jobs whose check no longer exists, which
+  the operator deletes at start and periodically (no finalizer on GitOps-managed checks).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Final
 
 JITTER: Final = 0.1  # of the interval
@@ -69,6 +72,20 @@ def in_flight(jobs: Iterable[JobInfo]) -> str | None:
     """The run with unfinished Jobs (a previous process's, to adopt), newest if several."""
     runs = sorted({j.run for j in jobs if not j.finished}, reverse=True)
     return runs[0] if runs else None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Owned:
+    """A probe Job and the uid of the check it belongs to (its label)."""
+
+    key: str  # namespace/name
+    check_uid: str
+
+
+def orphans(jobs: Iterable[Owned], *, checks: Collection[str]) -> list[str]:
+    """Keys of the Jobs whose check is not among ``checks`` (uids listed *after* the Jobs,
+    so a check created meanwhile is listed too and its new Jobs are never taken)."""
+    return sorted(j.key for j in jobs if j.check_uid not in checks)
 
 
 class Budget:

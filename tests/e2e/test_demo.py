@@ -47,6 +47,12 @@ def test_the_demo_shows_its_pod_healthy_then_degraded_by_an_injected_fault(clust
         assert "=Healthy" in done.stdout, done.stdout
         assert "injecting an on/off fault" in done.stdout
         assert "Degraded: pod t-demo/nethealth-demo" in done.stdout, done.stdout
+        # The story ends with the verdict a person acts on: class, rate and top hint.
+        assert "step 3/3: the check found it: pod t-demo/nethealth-demo" in done.stdout
+        assert "class:     PodNamespace" in done.stdout, done.stdout
+        assert "top hint:  PolicyRule" in done.stdout, done.stdout
+        # The operator's log went to its file, not into the story.
+        assert "kopf" not in done.stdout, done.stdout
     finally:
         core = client.CoreV1Api(api_client)
         try:

@@ -55,6 +55,17 @@ def test_no_selected_pods_is_not_ready_and_names_the_selector():
     assert "app=homeassistant" in verdict.message
 
 
+def test_no_pods_in_the_selected_namespaces_names_both_selectors():
+    verdict = acceptance.judge(
+        check=_check(namespace="nethealth-system", namespace_selector={"matchLabels": {"x": "y"}}),
+        operator_namespace="nethealth-system",
+        selected_pods=0,
+    )
+    assert verdict.reason == model.Reason.NO_PODS_SELECTED
+    assert "spec.selector 'app=homeassistant'" in verdict.message
+    assert "spec.namespaceSelector 'x=y'" in verdict.message
+
+
 def test_an_invalid_spec_makes_ready_false_with_the_field_in_the_message():
     with pytest.raises(model.SpecError) as info:
         model.parse_spec({"selector": {"matchLabels": {"a": "b"}}, "targets": []})

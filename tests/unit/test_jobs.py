@@ -22,7 +22,6 @@ def _plan(pods: list[dict[str, Any]], **spec: Any) -> list[dict[str, Any]]:
         selected=chosen,
         run=RUN,
         image="example/nethealth:1",
-        namespace="apps",
     )
 
 
@@ -110,3 +109,36 @@ def test_a_job_without_a_readable_pod_list_is_refused_by_name(annotation: str | 
     meta = {"annotations": {jobs.ANNOTATION_PODS: annotation}} if annotation else {}
     with pytest.raises(ValueError, match=jobs.ANNOTATION_PODS):
         jobs.measured_pods({"metadata": meta})
+
+
+def test_pods_of_other_namespaces_get_their_own_job_there_tied_by_labels_not_owner() -> None:
+    manifests = _plan(
+        [pod("a"), pod("b", namespace="shop"), pod("c", namespace="shop"), pod("d", namespace="x")]
+    )
+    by_namespace = {m["metadata"]["namespace"]: m for m in manifests}
+    assert sorted(by_namespace) == ["apps", "shop", "x"]  # one Job per node and namespace
+    shop = by_namespace["shop"]
+    measured = jobs.measured_pods(shop)
+    assert [(m.namespace, m.name) for m in measured] == [("shop", "b"), ("shop", "c")]
+    # An owner reference cannot cross namespaces: only the check's own namespace has one.
+    assert "ownerReferences" not in shop["metadata"]
+    assert "ownerReferences" in by_namespace["apps"]["metadata"]
+    assert shop["metadata"]["labels"][jobs.LABEL_CHECK_UID] == OWNER.uid
+    assert shop["metadata"]["labels"][jobs.LABEL_CHECK_NAMESPACE] == OWNER.namespace
+    names = [m["metadata"]["name"] for m in manifests]
+    assert len(set(names)) == len(names)
+
+
+def test_a_job_never_mixes_namespaces() -> None:
+    chosen = selection.select(pods=[pod("a"), pod("b", namespace="shop")], nodes=[node("node-a")])
+    with pytest.raises(ValueError, match="one namespace"):
+        jobs.manifest(
+            owner=OWNER,
+            spec=check().spec,
+            node="node-a",
+            hostname="node-a",
+            pods=chosen.pods,
+            run=RUN,
+            part=0,
+            image="example/nethealth:1",
+        )

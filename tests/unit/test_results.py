@@ -162,6 +162,32 @@ def test_a_failed_job_without_pods_says_why_it_failed() -> None:
     outcome = results.collect(job=job, pods=[])["apps/b"]
     assert "DeadlineExceeded" in outcome.run.reason
     assert results.finished(job=job, pods=[])
+    # Past its deadline the Job controller deleted the pod: it ran, it did not finish.
+    assert outcome.why is results.Why.NOT_FINISHED
+    assert "spec.probe.deadline" in outcome.run.reason
+    assert outcome.inconclusive
+    # A pod that admission refused is still named as refused, deadline or not.
+    refused = results.collect(job=job, pods=[], refused="violates PodSecurity")["apps/b"]
+    assert refused.why is results.Why.NOT_CREATED
+    assert "violates PodSecurity" in refused.run.reason
+
+
+@pytest.mark.parametrize("condition", ["Failed", "FailureTarget"])
+def test_a_probe_stopped_at_the_job_deadline_is_not_finished_even_with_exit_zero(
+    condition: str,
+) -> None:
+    # FailureTarget: what the Job says until its pods are gone (then Failed).
+    failed = {"type": condition, "status": "True", "reason": "DeadlineExceeded", "message": "-"}
+    job = {**JOB, "status": {"conditions": [failed]}}
+    outcomes = results.collect(
+        job=job, pods=[_pod(_terminated("probe-0", "", 0), _terminated("probe-1", "", 0))]
+    )
+    for outcome in outcomes.values():
+        assert outcome.why is results.Why.NOT_FINISHED
+        assert "spec.probe.deadline" in outcome.run.reason
+    # Without the deadline, an empty result is a broken probe, not a slow one.
+    plain = results.collect(job=JOB, pods=[_pod(_terminated("probe-0", "", 0))])["apps/a"]
+    assert plain.why is results.Why.BAD_RESULT
 
 
 def test_a_job_is_finished_when_its_pod_ended_or_its_condition_says_so() -> None:

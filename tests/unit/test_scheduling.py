@@ -74,3 +74,13 @@ def test_a_run_bigger_than_the_budget_may_run_alone() -> None:
 def test_a_budget_needs_a_positive_limit() -> None:
     with pytest.raises(ValueError, match="limit"):
         scheduling.Budget(0)
+
+
+def test_jobs_whose_check_is_gone_are_orphans_and_no_others() -> None:
+    listed = [
+        scheduling.Owned(key="shop/nhp-web-1", check_uid="gone"),
+        scheduling.Owned(key="apps/nhp-web-2", check_uid="live"),
+        scheduling.Owned(key="x/nhp-db-1", check_uid="gone"),
+    ]
+    assert scheduling.orphans(listed, checks={"live"}) == ["shop/nhp-web-1", "x/nhp-db-1"]
+    assert scheduling.orphans(listed, checks={"live", "gone"}) == []

@@ -5,6 +5,12 @@ the CRD, applies ``examples/demo/`` (a workload and a NetHealthCheck selecting i
 runs the operator against it, printing what the check's status says as it changes.
 The embedded cluster is left running afterwards so that it can be inspected with
 kubectl; ``nethealth cluster down`` removes it.
+
+With ``--inject-fault`` it tells the whole story in three steps and then ends: the demo
+pod measured Healthy; an on/off policy-rule fault injected into its network namespace
+from the node; the check reporting it Degraded, with the probe's class, failure rate and
+top hint. The operator's own log goes to a file (its path is printed) so that the story
+is not buried in it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -119,11 +126,41 @@ def _healthy_pod_uid(
     return None
 
 
+def _degraded_pod(checks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first pod a check reports Degraded (status lists pods worst first)."""
+    for check in checks:
+        for pod in (check.get("status") or {}).get("pods") or []:
+            if pod.get("state") == "Degraded":
+                return dict(pod)
+    return None
+
+
+def _verdict(pod: dict[str, Any], *, namespace: str) -> str:
+    rate = pod.get("failureRate")
+    where = pod.get("namespace") or namespace
+    lines = [
+        f"demo: step 3/3: the check found it: pod {where}/{pod['name']} is Degraded",
+        f"  class:     {pod.get('class', 'unknown')}",
+    ]
+    if rate is not None:
+        lines.append(f"  failures:  {rate * 100:.0f} % of {pod.get('samples', '?')} connects")
+    lines.append(f"  top hint:  {pod.get('hint') or 'none'}")
+    lines.append(
+        f"  see also:  kubectl -n {where} get events --field-selector"
+        f" involvedObject.name={pod['name']}   (PodNetworkDegraded)"
+    )
+    return "\n".join(lines)
+
+
 def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Popen[bytes]) -> str:
-    """Prints the checks' status as it changes (and injects the fault when asked)."""
+    """Prints the checks' status as it changes (and injects the fault when asked).
+
+    Returns the last status printed, or "" when the demo did not show what it should
+    (with ``--inject-fault``: the pod going Degraded)."""
     from nethealth import kube, model  # noqa: PLC0415
 
-    deadline = None if args.duration is None else time.monotonic() + args.duration
+    started = time.monotonic()
+    deadline = None if args.duration is None else started + args.duration
     last = ""
     with contextlib.ExitStack() as fault:
         injected = False
@@ -138,13 +175,21 @@ def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Po
                 )
                 text = "\n".join(_summarize(c) for c in checks)
                 if text != last:
-                    print(text, flush=True)
+                    elapsed = int(time.monotonic() - started)
+                    print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
                     last = text
                 if args.inject_fault and not injected:
                     injected = _inject(fault, checks=checks, kubeconfig=kubeconfig, args=args)
+                if injected and (pod := _degraded_pod(checks)) is not None:
+                    print(_verdict(pod, namespace=args.namespace), flush=True)
+                    print("demo: removing the fault; done", flush=True)
+                    return last
                 time.sleep(2)
         except KeyboardInterrupt:
             pass
+    if args.inject_fault:
+        print("demo: the pod was not reported Degraded before the demo ended", flush=True)
+        return ""
     return last
 
 
@@ -161,8 +206,10 @@ def _inject(
     from nethealth import faults  # noqa: PLC0415
 
     print(
-        "demo: injecting an on/off fault (TCP port 443 unreachable, toggled every 2 s) into"
-        " the demo pod's network namespace",
+        "demo: step 1/3: the demo pod is measured Healthy\n"
+        "demo: step 2/3: injecting an on/off fault (TCP port 443 unreachable, toggled every"
+        " 2 s) into the demo pod's network namespace, from the node; the check needs 2"
+        " failing runs (about a minute) to call it Degraded",
         flush=True,
     )
     stack.enter_context(faults.on_off(pod_uid=uid, port=443))
@@ -196,16 +243,20 @@ def run(args: argparse.Namespace) -> int:
         field_manager="nethealth-demo",
     ):
         print(f"demo: applied {applied} in {args.namespace}")
-    print("demo: running the operator (Ctrl-C stops it) ...")
     from nethealth.devcluster import images  # noqa: PLC0415
 
     env = {**os.environ, "KUBECONFIG": kubeconfig}
     env.setdefault("NETHEALTH_PROBE_IMAGE", images.NETHEALTH_IMAGE)
     env.setdefault("NETHEALTH_METRICS_PORT", "0")  # a demo needs no scrape endpoint
-    operator = subprocess.Popen(
-        [sys.executable, "-m", "nethealth", "operator", "--namespace", args.namespace],
-        env=env,
-    )
+    log_path = pathlib.Path(tempfile.gettempdir()) / "nethealth-demo-operator.log"
+    print(f"demo: running the operator (Ctrl-C stops it); its log: {log_path}")
+    with log_path.open("wb") as log:
+        operator = subprocess.Popen(
+            [sys.executable, "-m", "nethealth", "operator", "--namespace", args.namespace],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         last = _watch(args=args, kubeconfig=kubeconfig, operator=operator)
     finally:

@@ -1,0 +1,51 @@
+"""A probe that never finishes (an image that ignores the probe's arguments and sleeps:
+the cluster's pause image) is Inconclusive with a reason naming the deadline, never a
+network failure; the check stays Ready and Degraded stays False."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import operator_harness as h
+import pytest
+
+from nethealth.devcluster import images
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def operator_for(cluster, api_client, namespace, tmp_path) -> Iterator[h.Running]:
+    h.install_crd(api_client)
+    with h.operator(
+        kubeconfig=cluster.kubeconfig, log=tmp_path / "operator.log", namespaces=(namespace,)
+    ) as running:
+        yield running
+
+
+def test_a_probe_killed_at_its_deadline_is_inconclusive_not_degraded(
+    api_client, namespace, operator_for
+):
+    h.workload(api_client, namespace=namespace, name="slow")
+    body = h.check_body("slow", app="slow", probe={"image": images.PAUSE_IMAGE, "deadline": "10s"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    obj = h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="slow",
+        timeout=90,
+        what="pod Inconclusive",
+        until=lambda o: h.pod_state(o, "slow") == "Inconclusive",
+    )
+    assert h.condition(obj, "Degraded")["status"] == "False"
+    assert h.condition(obj, "Ready")["status"] == "True"
+    assert obj["status"]["summary"]["degraded"] == 0
+    (result,) = obj["status"]["pods"]
+    assert "deadline" in result["hint"].lower(), result
+    check_events = h.events(api_client, namespace=namespace, kind="NetHealthCheck", name="slow")
+    assert any(e.reason == "ProbeInconclusive" for e in check_events)
+    scraped = operator_for.metrics()
+    assert (
+        f'nethealth_probe_inconclusive_total{{check="{namespace}/slow",reason="NotFinished"}}'
+        in scraped
+    )
