@@ -10,11 +10,9 @@ something that does not exist (from where the probe stands), which no pod can fi
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Mapping
-from typing import Any
 
-from nethealth import conditions, model, results
+from nethealth import model, results
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,38 +88,3 @@ def after_run(
 
 def invalid(error: model.SpecError) -> Acceptance:
     return Acceptance(ready=False, reason=model.Reason.INVALID_SPEC, message=str(error))
-
-
-def status_patch(
-    *,
-    acceptance: Acceptance,
-    status: Mapping[str, Any],
-    generation: int | None,
-    selected_pods: int | None,
-    now: datetime.datetime,
-) -> dict[str, Any]:
-    """The status fields this verdict owns, merged onto the current status."""
-    patch: dict[str, Any] = {
-        "observedGeneration": generation,
-        "conditions": conditions.set_condition(
-            status.get("conditions") or (),
-            type=model.ConditionType.READY,
-            status="True" if acceptance.ready else "False",
-            reason=acceptance.reason,
-            message=acceptance.message,
-            generation=generation,
-            now=now,
-        ),
-    }
-    if selected_pods is not None:
-        summary = dict(status.get("summary") or {})
-        for key in ("selected", "healthy", "suspect", "degraded", "remediated", "inconclusive"):
-            summary.setdefault(key, 0)
-        summary["selected"] = selected_pods
-        patch["summary"] = summary
-    return patch
-
-
-def changed_fields(*, current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
-    """Only the fields whose value differs: an unchanged status costs no API write."""
-    return {key: value for key, value in wanted.items() if current.get(key) != value}
