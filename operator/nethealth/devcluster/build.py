@@ -53,21 +53,26 @@ def cache_root() -> pathlib.Path:
     return pathlib.Path(configured) if configured else pathlib.Path.home() / ".cache" / "nethealth"
 
 
-def find_source() -> pathlib.Path:
-    """The ``cluster/kubenode`` module: ``$NETHEALTH_KUBENODE_SRC`` or the checkout's own."""
-    configured = os.environ.get(SOURCE_ENV)
+def find_module(*, name: str, env: str) -> pathlib.Path:
+    """The Go module ``cluster/<name>``: ``$<env>`` or the checkout's own."""
+    configured = os.environ.get(env)
     if configured:
         candidates = [pathlib.Path(configured)]
     else:
         here = pathlib.Path(__file__).resolve()
-        candidates = [parent / "cluster" / "kubenode" for parent in here.parents]
+        candidates = [parent / "cluster" / name for parent in here.parents]
     for candidate in candidates:
         if (candidate / "go.mod").is_file():
             return candidate
     raise BuildError(
-        f"cannot find the kubenode Go module (cluster/kubenode/go.mod); set {SOURCE_ENV} "
+        f"cannot find the {name} Go module (cluster/{name}/go.mod); set {env} "
         "to its directory (it lives in the project's checkout, not in an installed wheel)"
     )
+
+
+def find_source() -> pathlib.Path:
+    """The ``cluster/kubenode`` module: ``$NETHEALTH_KUBENODE_SRC`` or the checkout's own."""
+    return find_module(name="kubenode", env=SOURCE_ENV)
 
 
 def _go_env() -> dict[str, str]:

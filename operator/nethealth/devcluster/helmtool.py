@@ -41,19 +41,7 @@ class Built:
 
 def find_source() -> pathlib.Path:
     """The ``cluster/helm`` module: ``$NETHEALTH_HELM_SRC`` or the checkout's own."""
-    configured = os.environ.get(SOURCE_ENV)
-    if configured:
-        candidates = [pathlib.Path(configured)]
-    else:
-        here = pathlib.Path(__file__).resolve()
-        candidates = [parent / "cluster" / "helm" for parent in here.parents]
-    for candidate in candidates:
-        if (candidate / "go.mod").is_file():
-            return candidate
-    raise build.BuildError(
-        f"cannot find the helm Go module (cluster/helm/go.mod); set {SOURCE_ENV} "
-        "to its directory (it lives in the project's checkout, not in an installed wheel)"
-    )
+    return build.find_module(name="helm", env=SOURCE_ENV)
 
 
 def helm_version(source: pathlib.Path) -> str:
