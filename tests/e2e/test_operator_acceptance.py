@@ -13,10 +13,11 @@ import sys
 import time
 from collections.abc import Iterator
 
+import operator_harness as h
 import pytest
 from kubernetes import client, utils
 
-from nethealth import crd, model
+from nethealth import model
 from nethealth.devcluster import images
 
 OPERATOR_NAMESPACE = "nethealth-system"
@@ -24,23 +25,7 @@ OPERATOR_NAMESPACE = "nethealth-system"
 
 @pytest.fixture(scope="module")
 def crd_installed(api_client):
-    api = client.ApiextensionsV1Api(api_client)
-    body = crd.manifest()
-    try:
-        api.create_custom_resource_definition(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        current = api.read_custom_resource_definition(body["metadata"]["name"])
-        body["metadata"]["resourceVersion"] = current.metadata.resource_version
-        api.replace_custom_resource_definition(body["metadata"]["name"], body)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        got = api.read_custom_resource_definition(body["metadata"]["name"])
-        if any(c.type == "Established" and c.status == "True" for c in got.status.conditions or []):
-            return
-        time.sleep(0.2)
-    pytest.fail("CRD never became Established")
+    h.install_crd(api_client)
 
 
 @pytest.fixture(scope="module")
