@@ -45,6 +45,13 @@ class Process(Protocol):
         ...
 
 
+def _check_blocks(*, duty: float, block_min: float, block_max: float) -> None:
+    if not 0 < duty < 1:
+        raise ValueError(f"duty must be between 0 and 1 (exclusive), got {duty}")
+    if not 0 < block_min <= block_max:
+        raise ValueError("block_min must be positive and at most block_max")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Bursty:
     duty: float  # failing share of time
@@ -52,10 +59,7 @@ class Bursty:
     block_max: float = 8.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.duty < 1:
-            raise ValueError(f"duty must be between 0 and 1 (exclusive), got {self.duty}")
-        if not 0 < self.block_min <= self.block_max:
-            raise ValueError("block_min must be positive and at most block_max")
+        _check_blocks(duty=self.duty, block_min=self.block_min, block_max=self.block_max)
 
     @property
     def name(self) -> str:
@@ -93,10 +97,7 @@ class RandomBlocks:
     block_max: float = 8.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.duty < 1:
-            raise ValueError(f"duty must be between 0 and 1 (exclusive), got {self.duty}")
-        if not 0 < self.block_min <= self.block_max:
-            raise ValueError("block_min must be positive and at most block_max")
+        _check_blocks(duty=self.duty, block_min=self.block_min, block_max=self.block_max)
 
     @property
     def name(self) -> str:
