@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 import kubernetes
+import operator_harness
 import pytest
 
-from nethealth.devcluster import build, cleanup, images, layout, node, tools
+from nethealth.devcluster import build, cleanup, helmtool, images, layout, node, tools
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
 NAMESPACE_DELETE_TIMEOUT = 120.0
@@ -195,3 +196,28 @@ def namespace(
             if time.monotonic() > deadline:
                 pytest.fail(f"pods of namespace {name} still exist after their deletion")
             time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def helm() -> pathlib.Path:
+    """The helm binary that `nethealth cluster build` built (the chart tests need it)."""
+    binary = helmtool.cached_helm()
+    if binary is None:
+        _unavailable("helm is not built: run `nethealth cluster build`")
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture
+def operator_for(
+    cluster: node.Node,
+    api_client: kubernetes.client.ApiClient,
+    namespace: str,
+    tmp_path: pathlib.Path,
+) -> Iterator[operator_harness.Running]:
+    """The operator as a real process, watching only the test's namespace."""
+    operator_harness.install_crd(api_client)
+    with operator_harness.operator(
+        kubeconfig=cluster.kubeconfig, log=tmp_path / "operator.log", namespaces=(namespace,)
+    ) as running:
+        yield running

@@ -9,7 +9,6 @@ Service, as in any cluster.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
 import time
@@ -20,23 +19,12 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth.devcluster import helmtool, images
+from nethealth.devcluster import images
 
 pytestmark = pytest.mark.e2e
 
 CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "nethealth-operator"
 RELEASE = "nh"
-
-
-@pytest.fixture(scope="module")
-def helm() -> pathlib.Path:
-    binary = helmtool.cached_helm()
-    if binary is None:
-        reason = "helm is not built: run `nethealth cluster build`"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"missing prerequisite in CI: {reason}")
-        pytest.skip(reason)
-    return binary
 
 
 def _helm(helm: pathlib.Path, kubeconfig: pathlib.Path, *args: str) -> str:

@@ -12,7 +12,6 @@ so a new call without a matching rule, or a rule nothing uses, fails here.
 from __future__ import annotations
 
 import ast
-import os
 import pathlib
 import re
 import subprocess
@@ -23,7 +22,6 @@ import pytest
 import yaml
 
 from nethealth import model
-from nethealth.devcluster import helmtool
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "nethealth-operator"
@@ -97,17 +95,6 @@ def grants_used_by_the_code() -> frozenset[Grant]:
         group, resource = _RESOURCES[kind]
         grants.add((group, resource, _VERBS[verb]))
     return frozenset(grants)
-
-
-@pytest.fixture(scope="module")
-def helm() -> pathlib.Path:
-    binary = helmtool.cached_helm()
-    if binary is None:
-        reason = "helm is not built: run `nethealth cluster build`"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"missing prerequisite in CI: {reason}")
-        pytest.skip(reason)
-    return binary
 
 
 def _helm(helm: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,6 @@ three minutes. Figures (times to a state, Jobs, status writes) are printed with 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import operator_harness as h
 import pytest
@@ -19,15 +18,6 @@ from kubernetes import client
 from nethealth import faults, jobs, kube, scheduling
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def operator_for(cluster, api_client, namespace, tmp_path) -> Iterator[h.Running]:
-    h.install_crd(api_client)
-    with h.operator(
-        kubeconfig=cluster.kubeconfig, log=tmp_path / "operator.log", namespaces=(namespace,)
-    ) as running:
-        yield running
 
 
 def _figure(text: str) -> None:

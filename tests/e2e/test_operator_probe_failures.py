@@ -4,23 +4,12 @@ network failure; the check stays Ready and Degraded stays False."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import operator_harness as h
 import pytest
 
 from nethealth.devcluster import images
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def operator_for(cluster, api_client, namespace, tmp_path) -> Iterator[h.Running]:
-    h.install_crd(api_client)
-    with h.operator(
-        kubeconfig=cluster.kubeconfig, log=tmp_path / "operator.log", namespaces=(namespace,)
-    ) as running:
-        yield running
 
 
 def test_a_probe_killed_at_its_deadline_is_inconclusive_not_degraded(
