@@ -22,6 +22,10 @@ SUBCOMMANDS: dict[str, str] = {
     "cluster": "nethealth.devcluster.command",
     "demo": "nethealth.commands.demo",
     "version": "nethealth.commands.version",
+    # The kubectl plugin's commands (also `kubectl nethealth ...`, nethealth.plugin.entry).
+    "diagnose": "nethealth.commands.diagnose",
+    "status": "nethealth.commands.status",
+    "revert": "nethealth.commands.revert",
 }
 
 

@@ -290,3 +290,48 @@ def measured_pods(pod_or_job: Mapping[str, Any]) -> list[Measured]:
         ]
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"annotation {ANNOTATION_PODS} is malformed: {exc}") from exc
+
+
+# --- one-off Jobs (``kubectl nethealth diagnose``) ---------------------------------------
+
+LABEL_DIAGNOSE: Final = "nethealth.io/diagnose"  # the diagnose session's id
+DIAGNOSE_MANAGED_BY: Final = "kubectl-nethealth"
+_CHECK_LABELS: Final = (LABEL_CHECK, LABEL_CHECK_UID, LABEL_CHECK_NAMESPACE, LABEL_RUN)
+
+
+def one_off(
+    *,
+    pod: selection.PodRef,
+    hostname: str,
+    spec: model.Spec,
+    image: str,
+    session: str,
+) -> dict[str, Any]:
+    """A probe Job for one pod outside any check: `manifest` with the check's ties removed.
+
+    The Job keeps every safety of a check's Job (pinned to the pod's node, ``backoffLimit``
+    0, ``activeDeadlineSeconds`` = ``spec.probe.deadline``, ``ttlSecondsAfterFinished``, no
+    service-account token, the probe's two capabilities). It has no owner reference and
+    none of the check labels: the operator's sweep deletes Jobs labelled with a check uid
+    whose check does not exist, which a one-off Job would be. ``session`` (a label value)
+    names the Job and labels it and its pod, so the caller can find and delete both.
+    """
+    owner = Owner(name=pod.name, namespace="", uid=session)
+    job = manifest(
+        owner=owner,
+        spec=spec,
+        node=pod.node,
+        hostname=hostname,
+        pods=[pod],
+        run=session,
+        part=0,
+        image=image,
+    )
+    labels = {k: v for k, v in job["metadata"]["labels"].items() if k not in _CHECK_LABELS}
+    labels["app.kubernetes.io/managed-by"] = DIAGNOSE_MANAGED_BY
+    labels[LABEL_DIAGNOSE] = session
+    stem = re.sub(r"[^a-z0-9-]", "-", pod.name.lower())[:32].strip("-")
+    job["metadata"]["name"] = f"nhd-{stem}-{session}"[:52].rstrip("-")
+    job["metadata"]["labels"] = labels
+    job["spec"]["template"]["metadata"]["labels"] = dict(labels)
+    return job

@@ -1,0 +1,53 @@
+"""`nethealth revert KIND/NAME` (`kubectl nethealth revert`): undo the hostNetwork fallback.
+
+Restores the pod template's ``hostNetwork`` and ``dnsPolicy`` recorded when the operator
+(or ``workloads.apply``) patched the workload, with ``workloads.revert``: the same
+server-side apply as the operator's, so the fields and annotations it owned go away and
+nothing else changes. Says what it restored, or that nothing was recorded.
+
+Exit 0 when restored or nothing was recorded (reverting twice is fine), 1 when the
+workload is missing or the API refuses, 64 for a malformed KIND/NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nethealth.plugin import connection, options
+
+HELP = "restore a workload's network settings from before the hostNetwork fallback"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "workload",
+        metavar="KIND/NAME",
+        help="deployment/NAME, statefulset/NAME or daemonset/NAME (deploy, sts, ds)",
+    )
+    connection.add_namespace(parser)
+    connection.add_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        kind, name = options.workload(args.workload)
+    except options.UsageError as error:
+        print(f"nethealth revert: error: {error}", file=sys.stderr)
+        return options.EXIT_USAGE
+    from nethealth import kube, netpatch, workloads  # noqa: PLC0415 - the client is heavy
+    from nethealth.plugin import api, restored  # noqa: PLC0415
+
+    try:
+        conn = api.connect(kubeconfig=args.kubeconfig, context=args.context)
+        key = netpatch.WorkloadKey(kind=kind, namespace=args.namespace or conn.namespace, name=name)
+        before = workloads.read_workload(conn.client, key)
+        if before is None:
+            print(f"nethealth revert: error: {restored.name(key)} not found", file=sys.stderr)
+            return 1
+        after = workloads.revert(conn.client, key)
+    except (api.ApiError, kube.KubeError, ValueError) as error:
+        print(f"nethealth revert: error: {error}", file=sys.stderr)
+        return 1
+    print(restored.outcome(key=key, before=before, after=after))
+    return 0
