@@ -5,14 +5,27 @@ asks for a ``namespaceSelector`` outside the operator's own namespace: only an
 administrator, who controls that namespace, may reach into other namespaces. After a run,
 a target that the probe could not resolve also makes the check not Ready: the spec names
 something that does not exist (from where the probe stands), which no pod can fix.
+
+Only that last verdict needs a run, so it outlives the run that made it: when the spec
+changes (or the operator restarts) and still holds the target the status names, with the
+same host, ``judge`` keeps ``TargetUnresolvable`` until a run measures again. Saying
+``Ready`` in between would tell people and Argo CD, for one interval, that an edit which
+did not touch the target fixed it (and post the Warning Event again when the next run
+says otherwise).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 
 from nethealth import model, results
+
+# The start of a TargetUnresolvable message (``after_run``), read back from status.
+_UNRESOLVABLE_MESSAGE = re.compile(
+    r"spec\.targets(?:\[\d+\]\.host)? '(?P<host>[^']+)' \(target '(?P<name>[^']+)'\)"
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -20,6 +33,9 @@ class Acceptance:
     ready: bool
     reason: model.Reason
     message: str
+    # On a TargetUnresolvable verdict kept from an earlier run: the verdict once a run
+    # measures again (a measurement needs every target resolved).
+    once_resolved: Acceptance | None = None
 
 
 def judge(
@@ -51,10 +67,32 @@ def judge(
                 " can be measured (Running, with an IP, on a Ready node)"
             ),
         )
-    return Acceptance(
+    running = Acceptance(
         ready=True,
         reason=model.Reason.RUNNING,
         message=f"{selected_pods} pod(s) selected",
+    )
+    return _still_unresolvable(check, once_resolved=running) or running
+
+
+def _still_unresolvable(
+    check: model.NetHealthCheck, *, once_resolved: Acceptance
+) -> Acceptance | None:
+    """The status's TargetUnresolvable verdict, if the spec still has that target as it
+    was; None otherwise (a changed or removed target is for the next run to judge)."""
+    ready = next((c for c in check.status.conditions if c.type == model.ConditionType.READY), None)
+    if ready is None or ready.reason != model.Reason.TARGET_UNRESOLVABLE:
+        return None
+    named = _UNRESOLVABLE_MESSAGE.match(ready.message)
+    if named is None:
+        return None
+    if not any(t.name == named["name"] and t.host == named["host"] for t in check.spec.targets):
+        return None
+    return Acceptance(
+        ready=False,
+        reason=model.Reason.TARGET_UNRESOLVABLE,
+        message=ready.message,
+        once_resolved=once_resolved,
     )
 
 
@@ -65,8 +103,11 @@ def after_run(
     outcomes: Mapping[str, results.Outcome],
 ) -> Acceptance:
     """The verdict, or ``TargetUnresolvable`` naming ``spec.targets[i].host`` when a probe
-    of this run could not resolve that target (the pods stay as they were: Inconclusive)."""
-    if not verdict.ready:
+    of this run could not resolve that target (the pods stay as they were: Inconclusive).
+
+    A TargetUnresolvable verdict kept from an earlier run ends with the first measurement;
+    a run that measured nothing (every probe inconclusive for other reasons) keeps it."""
+    if not verdict.ready and verdict.once_resolved is None:
         return verdict
     for key, outcome in sorted(outcomes.items()):
         found = results.unresolved(outcome)
@@ -83,6 +124,8 @@ def after_run(
                 " it resolves (use a name the cluster's DNS knows, or an IP address)"
             ),
         )
+    if verdict.once_resolved is not None and any(not o.inconclusive for o in outcomes.values()):
+        return verdict.once_resolved
     return verdict
 
 

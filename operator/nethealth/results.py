@@ -6,8 +6,9 @@ is believed: the schema, the class, and the target namespace's counts.
 
 Anything that is not a valid measurement is **Inconclusive with a reason**, never a
 network failure: a Job whose pod was never created (Pod Security Admission, quota), an
-image that cannot be pulled, a container that never started, a pod evicted or killed at
-the deadline, a probe that crashed or printed garbage. The decision module keeps the
+image that cannot be pulled, a container that never started, a pod evicted (by the
+kubelet under pressure, or through the Eviction API by a drain) or killed at the
+deadline, a probe that crashed or printed garbage. The decision module keeps the
 pod's state on such a run; the reason goes to status, Events and metrics.
 """
 
@@ -112,6 +113,15 @@ def collect(
                 m.key: inconclusive(key=m.key, why=Why.NOT_FINISHED, reason=reason)
                 for m in measured
             }
+        if refused is None and _pods_failed(job):
+            # The Job counted a pod of its own as failed, yet none is left: the pod was
+            # evicted through the Eviction API (a node drain) or deleted. The Job controller
+            # lets such a pod go as soon as it stops, often before a poll can see it.
+            reason = "the probe pod was evicted or deleted before it finished" + _job_failure(job)
+            return {
+                m.key: inconclusive(key=m.key, why=Why.NOT_FINISHED, reason=reason)
+                for m in measured
+            }
         reason = "no probe pod was created" + (
             f": {refused[:600]}" if refused else _job_failure(job)
         )
@@ -148,6 +158,11 @@ def _failed_for(job: RawJob) -> str | None:
     return None
 
 
+def _pods_failed(job: RawJob) -> bool:
+    failed = (job.get("status") or {}).get("failed")
+    return isinstance(failed, int) and failed > 0
+
+
 def _job_failure(job: RawJob) -> str:
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Failed" and condition.get("status") == "True":
@@ -156,11 +171,15 @@ def _job_failure(job: RawJob) -> str:
 
 
 def _pod_reason(pod: RawPod) -> str:
+    """Why the pod ended, if the kubelet (``Evicted``, ``DeadlineExceeded``) or a
+    disruption (``DisruptionTarget``: Eviction API, preemption, taint manager) says."""
     status = pod.get("status") or {}
     reason, message = status.get("reason"), status.get("message")
-    if not reason:
-        return ""
-    return f"; pod {reason}" + (f": {message}" if message else "")
+    said = f"; pod {reason}" + (f": {message}" if message else "") if reason else ""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "DisruptionTarget" and condition.get("status") == "True":
+            said += f"; pod disrupted ({condition.get('reason')}: {condition.get('message', '')})"
+    return said
 
 
 def _container_outcome(*, key: str, status: Mapping[str, Any] | None, pod_reason: str) -> Outcome:

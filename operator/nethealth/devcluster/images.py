@@ -11,6 +11,14 @@ parts this machine already has or gets from Debian and PyPI:
   dependencies; the entrypoint is the ``nethealth`` command, and the default
   user is unprivileged, as the operator needs (probe Jobs run as root).
 
+One more, for tests only and not part of ``build_all`` (the node does not need
+it to start; the e2e tests that use it import it into the node themselves):
+
+- ``FAKE_PROBE_IMAGE``: the busybox layer again, with a shell script as
+  entrypoint that takes the probe's arguments and misbehaves as its first
+  target's name says (prints garbage, crashes, fills its disk). It costs no
+  layer of its own, only an archive.
+
 Each is a ``docker save`` archive for ``ctr -n k8s.io images import``. Every
 layer and archive is cached under a key of its inputs (see ``buildcache``),
 so a warm ``build_all`` only hashes a few source files.
@@ -40,6 +48,7 @@ from nethealth.devcluster import buildcache, imagetar, pythonlayer, rootfs
 PAUSE_IMAGE = "localhost/nethealth/pause:1"
 WORKLOAD_IMAGE = "localhost/nethealth/busybox:1"
 NETHEALTH_IMAGE = f"localhost/nethealth/nethealth:{nethealth.__version__}"
+FAKE_PROBE_IMAGE = "localhost/nethealth/fakeprobe:1"
 
 # Bump a recipe's version when its build steps change in a way its inputs don't show.
 PAUSE_RECIPE = "pause/1"
@@ -245,15 +254,62 @@ def _fill_busybox(tree: pathlib.Path) -> None:
     (tree / "etc/group").write_text("root:x:0:\nnogroup:x:65534:\n")
 
 
-def build_workload(*, cache_dir: pathlib.Path) -> ImageArchive:
-    """A busybox image for test applications: ``sh``, ``nc``, ``sleep`` and friends."""
+def busybox_layer(*, cache_dir: pathlib.Path) -> imagetar.Layer:
+    """Debian's static busybox with every applet linked (the workload and fake probe)."""
     key = buildcache.key_of(WORKLOAD_RECIPE, busybox_version())
-    layer = _cached_layer(
+    return _cached_layer(
         cache_dir=cache_dir, name="busybox", key=key, fill=_fill_busybox, root_owned=True
     )
+
+
+def build_workload(*, cache_dir: pathlib.Path) -> ImageArchive:
+    """A busybox image for test applications: ``sh``, ``nc``, ``sleep`` and friends."""
+    layer = busybox_layer(cache_dir=cache_dir)
     config = imagetar.ImageConfig(entrypoint=(), cmd=["sh"], env=("PATH=/bin",), working_dir="/")
     return _cached_archive(
         cache_dir=cache_dir, name="busybox", ref=WORKLOAD_IMAGE, config=config, layers=[layer]
+    )
+
+
+# --- fake probe (tests only) ----------------------------------------------
+
+# Runs as ``sh -c FAKE_PROBE_SCRIPT fakeprobe ARGS...`` where ARGS are what the operator
+# gives the real probe (``probe --pod-uid UID --output json --target NAME=HOST:PORT ...``).
+# The first target's NAME picks the misbehaviour, so a check's spec chooses it:
+#   garbage  - junk in the termination message, exit 0 (a probe that lost its mind)
+#   crash    - a traceback in the termination message, exit 1 (a probe that crashed)
+#   fill     - writes 8 MiB to its own disk, then waits (the kubelet evicts it when the
+#              check sets a smaller ephemeral-storage limit)
+#   anything else - waits until it is stopped, like a probe in mid-measurement
+FAKE_PROBE_SCRIPT = r"""
+mode=
+for arg in "$@"; do
+  case $mode in next) mode=${arg%%=*}; break ;; esac
+  case $arg in --target) mode=next ;; esac
+done
+case $mode in
+  garbage) printf 'Segmentation fault\n\001{"schema": nonsense' > /dev/termination-log; exit 0 ;;
+  crash) printf 'Traceback (most recent call last):\nRuntimeError: fake' > /dev/termination-log
+         exit 1 ;;
+  fill) dd if=/dev/zero of=/tmp/fill bs=1048576 count=8 2>/dev/null ;;
+esac
+exec sleep 3600
+"""
+
+
+def build_fake_probe(*, cache_dir: pathlib.Path) -> ImageArchive:
+    """A stand-in for the probe that misbehaves on purpose (see ``FAKE_PROBE_SCRIPT``)."""
+    config = imagetar.ImageConfig(
+        entrypoint=["/bin/sh", "-c", FAKE_PROBE_SCRIPT, "fakeprobe"],
+        env=("PATH=/bin",),
+        working_dir="/",
+    )
+    return _cached_archive(
+        cache_dir=cache_dir,
+        name="fakeprobe",
+        ref=FAKE_PROBE_IMAGE,
+        config=config,
+        layers=[busybox_layer(cache_dir=cache_dir)],
     )
 
 
