@@ -44,3 +44,9 @@ def set_condition(
     if previous is None:
         return [*conditions, updated]
     return [updated if c is previous else c for c in conditions]
+
+
+def remove_condition(existing: Iterable[Mapping[str, Any]], *, type: str) -> list[dict[str, Any]]:
+    """The condition list without ``type``: a condition with nothing to report is absent,
+    not a False with an invented reason."""
+    return [dict(c) for c in existing if c.get("type") != type]

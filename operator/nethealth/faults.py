@@ -32,10 +32,17 @@ def _ip(netns_fd: int, *args: str) -> None:
 
 
 @contextlib.contextmanager
-def on_off(*, pod_uid: str, port: int, period: float = 2.0) -> Iterator[None]:
-    """The rule toggled every ``period`` seconds while inside; removed on the way out."""
+def on_off(
+    *, pod_uid: str | None = None, pid: int | None = None, port: int, period: float = 2.0
+) -> Iterator[None]:
+    """The rule toggled every ``period`` seconds while inside; removed on the way out.
+    The namespace is the pod's, or that of process ``pid`` (the caller's: the node's own, for a
+    test that must make the node's namespace fail; only ``port`` is affected)."""
+    if pid is None:
+        if pod_uid is None:
+            raise ValueError("on_off needs pod_uid or pid")
+        pid = podnetns.find(pod_uid=pod_uid).pid
     # Held open: the namespace stays reachable even if the process found exits.
-    pid = podnetns.find(pod_uid=pod_uid).pid
     netns_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
     rule = ["pref", RULE_PREF, "ipproto", "tcp", "dport", str(port), "unreachable"]
     stopped = threading.Event()

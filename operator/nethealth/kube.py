@@ -62,6 +62,15 @@ def _custom() -> Any:
     return client.CustomObjectsApi()
 
 
+@functools.cache
+def api_client() -> Any:
+    """The configured client, for the synchronous modules that take one (``workloads``)."""
+    from kubernetes import client  # noqa: PLC0415
+
+    _core()
+    return client.ApiClient()
+
+
 def _json(response: Any) -> dict[str, Any]:
     """A raw response (``_preload_content=False``) as JSON: camelCase, as the API sends it."""
     return cast("dict[str, Any]", json.loads(response.data))
@@ -161,6 +170,25 @@ async def delete_job(*, namespace: str, name: str) -> None:
             raise
 
 
+async def delete_pod(*, namespace: str, name: str, uid: str) -> None:
+    """Deletes a pod so its controller recreates it (the restart of a remediation ladder);
+    only the pod with ``uid``: a pod recreated under the same name meanwhile is kept."""
+    core = _core()
+    try:
+        await _call(
+            f"delete pod {namespace}/{name}",
+            lambda: core.delete_namespaced_pod(
+                name,
+                namespace,
+                body={"preconditions": {"uid": uid}},
+                _preload_content=False,
+            ),
+        )
+    except KubeError as error:
+        if error.status not in (404, 409):
+            raise
+
+
 async def read_check(*, namespace: str, name: str) -> dict[str, Any] | None:
     custom = _custom()
     try:
@@ -181,6 +209,28 @@ async def read_check(*, namespace: str, name: str) -> dict[str, Any] | None:
         if error.status == 404:
             return None
         raise
+
+
+async def set_check_finalizers(
+    *, namespace: str, name: str, finalizers: list[str], resource_version: str
+) -> None:
+    """Replaces the check's finalizers, only if it is unchanged since ``resource_version``
+    (a 409 otherwise: someone else changed them meanwhile, retry from a fresh read)."""
+    custom = _custom()
+    body = {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
+    await _call(
+        f"set finalizers of {model.PLURAL} {namespace}/{name}",
+        lambda: custom.patch_namespaced_custom_object(
+            model.GROUP,
+            model.VERSION,
+            namespace,
+            model.PLURAL,
+            name,
+            body,
+            _content_type="application/merge-patch+json",
+            _preload_content=False,
+        ),
+    )
 
 
 async def patch_check_status(

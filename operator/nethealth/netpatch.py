@@ -130,6 +130,7 @@ def patch_body(
         key=key,
         annotations=annotations,
         pod_spec={"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY},
+        pod_annotations={BY_ANNOTATION: check},
     )
 
 
@@ -153,16 +154,25 @@ def revert_body(*, key: WorkloadKey, workload: RawObject) -> dict[str, Any] | No
 
 
 def _body(
-    *, key: WorkloadKey, annotations: Mapping[str, str] | None, pod_spec: Mapping[str, Any]
+    *,
+    key: WorkloadKey,
+    annotations: Mapping[str, str] | None,
+    pod_spec: Mapping[str, Any],
+    pod_annotations: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": key.name, "namespace": key.namespace}
     if annotations:
         metadata["annotations"] = dict(annotations)
+    template: dict[str, Any] = {"spec": dict(pod_spec)}
+    if pod_annotations:
+        # The new pods carry it too: the check measures them (hostNetwork pods are otherwise
+        # skipped) to verify the change.
+        template["metadata"] = {"annotations": dict(pod_annotations)}
     return {
         "apiVersion": "apps/v1",
         "kind": str(key.kind),
         "metadata": metadata,
-        "spec": {"template": {"spec": dict(pod_spec)}},
+        "spec": {"template": template},
     }
 
 

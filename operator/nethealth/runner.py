@@ -30,7 +30,7 @@ import asyncio
 import dataclasses
 import datetime
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from nethealth import (
@@ -40,7 +40,9 @@ from nethealth import (
     jobs,
     kube,
     model,
+    remediator,
     results,
+    revertondelete,
     scheduling,
     selection,
 )
@@ -89,11 +91,17 @@ class CheckLoop:
         settings: settings_module.Settings,
         budget: scheduling.Budget,
         observer: Any = None,
+        remediation_budget: remediator.GlobalBudget | None = None,
     ) -> None:
         self._body = body
         self._settings = settings
         self._budget = budget
         self._observer = observer  # metrics.Observer or None
+        self.remediator = remediator.Remediator(
+            settings=settings,
+            budget=remediation_budget or remediator.GlobalBudget(settings.max_remediated_pods),
+            post=self._post_about_pods,
+        )
         self.memory = Memory()
         self.jobs_created = 0
         self.status_writes = 0
@@ -198,6 +206,7 @@ class CheckLoop:
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(check=check, notice=notice)
+        remedied = await self._remediate(check=check, pods=pods)
         self.memory.last_finish = _now()
         due = scheduling.next_run(
             last_start=started,
@@ -207,8 +216,17 @@ class CheckLoop:
             run=self.memory.runs,
         )
         await self._report(
-            body=self._body(), verdict=verdict, views=self.memory.views, next_run=due
+            body=self._body(),
+            verdict=verdict,
+            views=self.memory.views,
+            next_run=due,
+            remediation=remedied,
         )
+        if remedied is not None:
+            want = revertondelete.wanted(
+                spec=check.spec.remediation, entries=self.remediator.entries
+            )
+            await revertondelete.keep(self._body(), want=want)
         await self._prune(owner)
         if self._observer is not None:
             self._observer.run_finished(
@@ -362,6 +380,23 @@ class CheckLoop:
             )
         self.memory.views = views
 
+    async def _remediate(
+        self, *, check: model.NetHealthCheck, pods: list[dict[str, Any]]
+    ) -> status_module.RemediationView | None:
+        """Remediation's part of the run; its status stays as it was when it fails."""
+        try:
+            outcome = await self.remediator.after_run(
+                check=check, raw_pods=pods, views=self.memory.views
+            )
+        except kube.KubeError as error:
+            logger.warning("%s: remediation skipped this run: %s", check.name, error)
+            return None
+        self.memory.views = {
+            key: dataclasses.replace(view, remediated=key in outcome.remediated_pods)
+            for key, view in self.memory.views.items()
+        }
+        return outcome.view
+
     # --- reporting -----------------------------------------------------------------------
 
     async def _report(
@@ -371,6 +406,7 @@ class CheckLoop:
         verdict: acceptance.Acceptance,
         views: Mapping[str, status_module.PodView] | None,
         next_run: datetime.datetime | None = None,
+        remediation: status_module.RemediationView | None = None,
     ) -> None:
         current = body.get("status") or {}
         generation = _generation(body)
@@ -383,6 +419,7 @@ class CheckLoop:
             now=_now(),
             last_run=self.memory.last_finish if views is not None else None,
             next_run=next_run,
+            remediation=remediation,
         )
         changes = status_module.changed_fields(current=current, wanted=wanted)
         if changes:
@@ -393,7 +430,7 @@ class CheckLoop:
                 field_manager=self._settings.field_manager,
             )
             self.status_writes += 1
-            if not verdict.ready and changes.get("conditions"):
+            if not verdict.ready and _ready_said(current) != _ready_said(wanted):
                 await self._notify_check(
                     body=body, type=events.WARNING, reason=verdict.reason, message=verdict.message
                 )
@@ -420,6 +457,31 @@ class CheckLoop:
             reason=notice.reason,
             message=f"{notice.message} (NetHealthCheck {check.name})",
         )
+
+    async def _post_about_pods(
+        self, pods: Sequence[str], type: str, reason: str, message: str
+    ) -> None:
+        """A remediation Event: on the check, and on each named pod still known."""
+        body = self._body()
+        name = _name(body)
+        await self._notify_check(body=body, type=type, reason=reason, message=message)
+        for key in pods:
+            view = self.memory.views.get(key)
+            if view is None:
+                continue
+            involved = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "namespace": view.ref.namespace,
+                "name": view.ref.name,
+                "uid": view.ref.uid,
+            }
+            await self._post(
+                involved=involved,
+                type=type,
+                reason=reason,
+                message=f"{message} (NetHealthCheck {name})",
+            )
 
     async def _notify_check(
         self, *, body: Mapping[str, Any], type: str, reason: str, message: str
@@ -464,6 +526,7 @@ class CheckLoop:
             parsed, check_namespace=body["metadata"]["namespace"]
         )
         memory.last_finish = parsed.last_run_time
+        self.remediator.restore(parsed)
         return memory
 
 
@@ -473,11 +536,13 @@ class Supervisor:
     def __init__(self, *, settings: settings_module.Settings, observer: Any = None) -> None:
         self._settings = settings
         self._budget = scheduling.Budget(settings.max_concurrent_jobs)
+        self._remediation_budget = remediator.GlobalBudget(settings.max_remediated_pods)
         self._bodies: dict[str, Mapping[str, Any]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._observer = observer
         self._sweeper: asyncio.Task[None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._finalizing: set[str] = set()
         self.active = False  # leading (or alone): only then do loops run
 
     def activate(self) -> None:
@@ -504,6 +569,11 @@ class Supervisor:
         self._bodies[uid] = body
         if body["metadata"].get("deletionTimestamp"):
             self.gone(uid)
+            if self.active and revertondelete.pending(body) and uid not in self._finalizing:
+                self._finalizing.add(uid)
+                task = asyncio.create_task(self._finalize(body), name=f"finalize-{uid}")
+                self._cleanups.add(task)
+                task.add_done_callback(self._cleanups.discard)
             return
         if self.active and uid not in self._tasks:
             loop = CheckLoop(
@@ -511,6 +581,7 @@ class Supervisor:
                 settings=self._settings,
                 budget=self._budget,
                 observer=self._observer,
+                remediation_budget=self._remediation_budget,
             )
             self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
 
@@ -527,6 +598,18 @@ class Supervisor:
             cleanup = asyncio.create_task(_delete_jobs_of(uid), name=f"cleanup-{uid}")
             self._cleanups.add(cleanup)
             cleanup.add_done_callback(self._cleanups.discard)
+
+    async def _finalize(self, body: Mapping[str, Any]) -> None:
+        uid = body["metadata"]["uid"]
+        try:
+            reverted = await revertondelete.finalize(body)
+            if reverted:
+                logger.info("%s deleted: reverted %s", _name(body), ", ".join(reverted))
+        except Exception:
+            # Kept: the next event of the still-existing check retries.
+            logger.exception("%s deleted: reverting its workloads failed", _name(body))
+        finally:
+            self._finalizing.discard(uid)
 
     async def sweep(self) -> list[str]:
         """Deletes the Jobs whose check no longer exists; their ``namespace/name``."""
@@ -563,6 +646,14 @@ class Supervisor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _ready_said(status: Mapping[str, Any]) -> tuple[object, ...]:
+    """What the Ready condition tells a person (not its times or generation): its Warning
+    Event is posted when that changes, not at every edit or other condition's change."""
+    conditions: list[Mapping[str, Any]] = list(status.get("conditions") or ())
+    ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    return ready.get("status"), ready.get("reason"), ready.get("message")
 
 
 def _name(body: Mapping[str, Any]) -> str:

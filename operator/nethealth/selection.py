@@ -4,7 +4,9 @@ A pod that cannot be measured fairly is left out of the run *and of every denomi
 not Running, terminating, no IP yet, or on a node that is cordoned or not Ready. Peers
 that counted such pods raised false alarms during node churn, when pods are being moved
 anyway. A ``hostNetwork`` pod is skipped with a reason: its namespace is the node's, so
-probing it measures the host, which the probe already does as its control.
+probing it measures the host, which the probe already does as its control. The
+exception is a pod our own hostNetwork patch created (it carries the patch's annotation):
+it is measured, because that measurement verifies the change.
 
 Pods are grouped by node because one probe Job per node measures all of that node's pods
 (cost grows with nodes, not pods). Raw Kubernetes JSON goes in (``RawPod``/``RawNode``,
@@ -19,6 +21,8 @@ from typing import Any, Final
 
 PROBE_LABEL: Final = "nethealth.io/probe"  # set on probe pods: never measured themselves
 HOSTNAME_LABEL: Final = "kubernetes.io/hostname"
+# Set by our hostNetwork patch on the pod template (``netpatch.BY_ANNOTATION``).
+REMEDIATED_BY_ANNOTATION: Final = "nethealth.io/remediated-by"
 
 RawPod = Mapping[str, Any]
 RawNode = Mapping[str, Any]
@@ -33,6 +37,7 @@ class PodRef:
     uid: str
     node: str
     ip: str
+    remediated: bool = False  # on hostNetwork by our patch: measured to verify the change
 
     @property
     def key(self) -> str:
@@ -96,6 +101,7 @@ def select(*, pods: Iterable[RawPod], nodes: Iterable[RawNode]) -> Selection:
             uid=meta["uid"],
             node=pod["spec"]["nodeName"],
             ip=pod["status"]["podIP"],
+            remediated=_remediated(pod),
         )
         by_node.setdefault(ref.node, []).append(ref)
     return Selection(
@@ -113,6 +119,11 @@ def _host_network(pod: RawPod) -> bool:
     return bool((pod.get("spec") or {}).get("hostNetwork"))
 
 
+def _remediated(pod: RawPod) -> bool:
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return _host_network(pod) and REMEDIATED_BY_ANNOTATION in annotations
+
+
 def _pod_problem(pod: RawPod, node_problems: Mapping[str, str | None]) -> str | None:
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     if meta.get("deletionTimestamp"):
@@ -120,7 +131,7 @@ def _pod_problem(pod: RawPod, node_problems: Mapping[str, str | None]) -> str | 
     phase = status.get("phase") or "Pending"
     if phase != "Running":
         return f"not Running (phase {phase})"
-    if spec.get("hostNetwork"):
+    if spec.get("hostNetwork") and not _remediated(pod):
         return "hostNetwork: its namespace is the node's, which the probe measures as the host"
     if not status.get("podIP"):
         return "no pod IP yet"

@@ -31,6 +31,8 @@ class Settings:
     field_manager: str  # the server-side apply manager name; Argo CD users ignore its fields
     metrics_port: int  # /metrics and /healthz; 0 turns the endpoint off
     leader_election: bool  # hold a Lease in `namespace`; needed with more than one replica
+    max_remediated_pods: int = 10  # pods all checks together may have moved to hostNetwork
+    node_network_eligible: bool = False  # also remediate class NodeNetwork (not only PodNamespace)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -55,6 +57,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         field_manager="nethealth-operator",
         metrics_port=_port(env, "NETHEALTH_METRICS_PORT", 8080),
         leader_election=_bool(env, "NETHEALTH_LEADER_ELECTION", default=False),
+        max_remediated_pods=_int(env, "NETHEALTH_MAX_REMEDIATED_PODS", 10, minimum=0),
+        node_network_eligible=_bool(env, "NETHEALTH_REMEDIATE_NODE_NETWORK", default=False),
     )
 
 

@@ -44,6 +44,23 @@ class PodView:
     record: decision.PodRecord
     hint: str | None
     last_run: datetime.datetime | None
+    remediated: bool = False  # a new pod of a workload whose change is verified
+
+    @property
+    def state(self) -> PodState:
+        """What status shows: a healthy pod of a verified remediation is ``Remediated``."""
+        if self.remediated and self.record.state is PodState.HEALTHY:
+            return PodState.REMEDIATED
+        return self.record.state
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RemediationView:
+    """What remediation reports in status: its per-workload entries and its conditions
+    (a type mapped to None is removed: nothing to report)."""
+
+    workloads: tuple[model.WorkloadResult, ...]
+    conditions: Mapping[model.ConditionType, tuple[bool, model.Reason, str] | None]
 
 
 def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[model.PodResult]:
@@ -54,7 +71,7 @@ def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[m
             name=v.ref.name,
             namespace=v.ref.namespace if v.ref.namespace != check_namespace else None,
             node=v.ref.node,
-            state=v.record.state,
+            state=v.state,
             klass=v.record.klass,
             failure_rate=(
                 round(v.record.estimate.rate, 4) if v.record.estimate is not None else None
@@ -69,13 +86,13 @@ def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[m
 
 def _severity_key(view: PodView) -> tuple[int, float, str]:
     rate = view.record.estimate.rate if view.record.estimate is not None else 0.0
-    return SEVERITY[view.record.state], -rate, view.ref.key
+    return SEVERITY[view.state], -rate, view.ref.key
 
 
 def summary(views: Mapping[str, PodView]) -> model.Summary:
     """Counts over every measured pod (not only the bounded list); Unknown counts as
     inconclusive (no result yet), Recovering as degraded (not yet recovered)."""
-    states = [v.record.state for v in views.values()]
+    states = [v.state for v in views.values()]
     return model.Summary(
         selected=len(states),
         healthy=states.count(PodState.HEALTHY),
@@ -118,9 +135,11 @@ def status_patch(
     now: datetime.datetime,
     last_run: datetime.datetime | None,
     next_run: datetime.datetime | None,
+    remediation: RemediationView | None = None,
 ) -> dict[str, Any]:
     """The status fields the operator owns; None leaves a field as it is (views None: the
-    pods, summary and Degraded are not touched, e.g. when only the spec changed)."""
+    pods, summary and Degraded are not touched, e.g. when only the spec changed; likewise
+    remediation None)."""
     conds = conditions.set_condition(
         current.get("conditions") or (),
         type=model.ConditionType.READY,
@@ -150,6 +169,26 @@ def status_patch(
         dumped = model.dump_status(status)
         patch["pods"] = dumped.get("pods", [])
         patch["summary"] = dumped["summary"]
+    if remediation is not None:
+        for type, wanted in remediation.conditions.items():
+            if wanted is None:
+                conds = conditions.remove_condition(conds, type=type)
+                continue
+            is_true, reason, message = wanted
+            conds = conditions.set_condition(
+                conds,
+                type=type,
+                status="True" if is_true else "False",
+                reason=reason,
+                message=message[:1024],
+                generation=generation,
+                now=now,
+            )
+        dumped = model.dump_status(
+            dataclasses.replace(model.EMPTY_STATUS, remediation=remediation.workloads)
+        )
+        # Null, not absent, clears it in the merge patch.
+        patch["remediation"] = dumped.get("remediation")
     patch["conditions"] = conds
     times = model.dump_status(
         dataclasses.replace(model.EMPTY_STATUS, last_run_time=last_run, next_run_time=next_run)

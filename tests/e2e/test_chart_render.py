@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 import yaml
 
-from nethealth import model
+from nethealth import model, workloads
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "nethealth-operator"
 KUBE_MODULE = ROOT / "operator" / "nethealth" / "kube.py"
+# Remediation's reads and writes (synchronous, run in a thread by the operator).
+WORKLOADS_MODULE = ROOT / "operator" / "nethealth" / "workloads.py"
 
 Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 
@@ -65,13 +67,27 @@ _RESOURCES = {
     "custom_object": (model.GROUP, model.PLURAL),
     "cluster_custom_object": (model.GROUP, model.PLURAL),
     "custom_object_status": (model.GROUP, f"{model.PLURAL}/status"),
+    "replica_set": ("apps", "replicasets"),
+    "deployment": ("apps", "deployments"),
+    "stateful_set": ("apps", "statefulsets"),
+    "daemon_set": ("apps", "daemonsets"),
 }
 
 
 def _operator_api_calls() -> Iterator[str]:
-    tree = ast.parse(KUBE_MODULE.read_text())
+    yield from _calls_in(KUBE_MODULE, functions=(ast.AsyncFunctionDef,))
+    yield from _calls_in(WORKLOADS_MODULE, functions=(ast.FunctionDef,))
+    # workloads.py names the apps/v1 methods per kind: read_namespaced_<suffix> and
+    # patch_namespaced_<suffix>, built from its _SUFFIX table.
+    for suffix in workloads._SUFFIX.values():
+        yield f"read_namespaced_{suffix}"
+        yield f"patch_namespaced_{suffix}"
+
+
+def _calls_in(module: pathlib.Path, *, functions: tuple[type[ast.AST], ...]) -> Iterator[str]:
+    tree = ast.parse(module.read_text())
     for function in tree.body:
-        if not isinstance(function, ast.AsyncFunctionDef):
+        if not isinstance(function, functions):
             continue
         for node in ast.walk(function):
             if (

@@ -249,6 +249,20 @@ def _status() -> model.Status:
         ),
         last_run_time=now,
         next_run_time=now + datetime.timedelta(minutes=5),
+        remediation=(
+            model.WorkloadResult(
+                kind="Deployment",
+                namespace="home",
+                name="web",
+                state=model.WorkloadState.VERIFYING,
+                reason=None,
+                message="Deployment/home/web: sets hostNetwork: true",
+                pods=("home/web-0",),
+                patch='{"spec": {"template": {"spec": {"hostNetwork": true}}}}',
+                original='{"dnsPolicy": "ClusterFirst", "hostNetwork": null}',
+                changed_at=now,
+            ),
+        ),
         kopf={"progress": {}},
     )
 

@@ -9,138 +9,23 @@ import re
 from typing import Any
 
 import pytest
+from remediation_builders import (
+    CHECK,
+    NOW,
+    Kind,
+    Outcome,
+    PodState,
+    ProbeClass,
+    Reason,
+    facts,
+    other_pod,
+    plan_for,
+    spec,
+    web_key,
+    workload,
+)
 
 from nethealth import model, netpatch, remediation
-from nethealth.probe import types
-
-NOW = datetime.datetime(2026, 11, 26, 6, 0, tzinfo=datetime.UTC)
-CHECK = "apps/web-check"
-Kind = netpatch.Kind
-Outcome = remediation.Outcome
-Reason = model.Reason
-PodState = model.PodState
-ProbeClass = types.ProbeClass
-
-
-def web_key(name: str = "web", kind: netpatch.Kind = Kind.DEPLOYMENT) -> netpatch.WorkloadKey:
-    return netpatch.WorkloadKey(kind=kind, namespace="apps", name=name)
-
-
-def workload(
-    name: str = "web",
-    *,
-    kind: str = "Deployment",
-    replicas: int | None = 1,
-    ports: tuple[int, ...] = (8080,),
-    host_network: bool | None = None,
-    dns_policy: str | None = "ClusterFirst",
-    strategy: dict[str, Any] | None = None,
-    node_selector: dict[str, str] | None = None,
-    anti_affinity: bool = False,
-    annotations: dict[str, str] | None = None,
-    managed_fields: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    pod_spec: dict[str, Any] = {
-        "containers": [
-            {"name": "app", "ports": [{"containerPort": p, "protocol": "TCP"} for p in ports]}
-        ]
-    }
-    if host_network is not None:
-        pod_spec["hostNetwork"] = host_network
-    if dns_policy is not None:
-        pod_spec["dnsPolicy"] = dns_policy
-    if node_selector:
-        pod_spec["nodeSelector"] = node_selector
-    if anti_affinity:
-        pod_spec["affinity"] = {
-            "podAntiAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": [
-                    {"topologyKey": "kubernetes.io/hostname", "labelSelector": {}}
-                ]
-            }
-        }
-    spec: dict[str, Any] = {
-        "selector": {"matchLabels": {"app": name}},
-        "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec},
-    }
-    if replicas is not None and kind != "DaemonSet":
-        spec["replicas"] = replicas
-    if strategy is not None:
-        spec["updateStrategy" if kind == "DaemonSet" else "strategy"] = strategy
-    meta: dict[str, Any] = {"name": name, "namespace": "apps", "uid": f"uid-{name}"}
-    if annotations:
-        meta["annotations"] = annotations
-    if managed_fields:
-        meta["managedFields"] = managed_fields
-    return {"apiVersion": "apps/v1", "kind": kind, "metadata": meta, "spec": spec}
-
-
-def facts(
-    name: str = "web-1",
-    *,
-    owner: netpatch.WorkloadKey | netpatch.NotRemediable | None = None,
-    state: PodState = PodState.DEGRADED,
-    klass: ProbeClass = ProbeClass.POD_NAMESPACE,
-    hint: str | None = "PolicyRuleUnreachable: pref 100 ipproto tcp dport 80 unreachable",
-) -> remediation.PodFacts:
-    return remediation.PodFacts(
-        key=f"apps/{name}",
-        node="node-a",
-        state=state,
-        klass=klass,
-        hint=hint,
-        owner=owner if owner is not None else web_key(),
-    )
-
-
-def spec(**fields: Any) -> model.Remediation:
-    base = model.Remediation(
-        mode=model.RemediationMode.AUTO,
-        strategy=model.RemediationStrategy.HOST_NETWORK,
-        cooldown=datetime.timedelta(hours=1),
-        max_remediated_pods=1,
-        revert_on_delete=True,
-        verify=True,
-        pause_requests=(),
-    )
-    return dataclasses.replace(base, **fields)
-
-
-def other_pod(
-    name: str, *, ports: tuple[int, ...], host_network: bool = False, labels: dict[str, str]
-) -> dict[str, Any]:
-    key = "containerPort" if host_network else "hostPort"
-    return {
-        "metadata": {"name": name, "namespace": "apps", "labels": labels},
-        "spec": {
-            "hostNetwork": host_network,
-            "containers": [{"name": "c", "ports": [{key: p, "containerPort": p} for p in ports]}],
-        },
-    }
-
-
-def plan_for(
-    *,
-    pods: list[remediation.PodFacts] | None = None,
-    workloads: dict[netpatch.WorkloadKey, dict[str, Any]] | None = None,
-    rem: model.Remediation | None = None,
-    labels: dict[str, str] | None = None,
-    node_pods: list[dict[str, Any]] | None = None,
-    history: dict[netpatch.WorkloadKey, datetime.datetime] | None = None,
-    limits: remediation.Limits | None = None,
-) -> remediation.Plan:
-    pods = pods if pods is not None else [facts()]
-    return remediation.plan(
-        check=CHECK,
-        remediation=rem or spec(),
-        pods={p.key: p for p in pods},
-        workloads=workloads if workloads is not None else {web_key(): workload()},
-        namespace_labels={"apps": labels or {}},
-        node_pods={"node-a": node_pods or []},
-        history=history or {},
-        now=NOW,
-        limits=limits or remediation.Limits(),
-    )
 
 
 def only(plan: remediation.Plan) -> remediation.Verdict:
@@ -157,7 +42,11 @@ def test_auto_patches_exactly_the_two_fields_and_records_the_originals_with_abse
     body = verdict.body
     assert body is not None
     assert body["spec"] == {
-        "template": {"spec": {"hostNetwork": True, "dnsPolicy": "ClusterFirstWithHostNet"}}
+        "template": {
+            # The new pods carry who moved them, so the check measures them to verify.
+            "metadata": {"annotations": {netpatch.BY_ANNOTATION: CHECK}},
+            "spec": {"hostNetwork": True, "dnsPolicy": "ClusterFirstWithHostNet"},
+        }
     }
     assert (body["apiVersion"], body["kind"]) == ("apps/v1", "Deployment")
     annotations = body["metadata"]["annotations"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from operator_builders import node, pod
 
-from nethealth import selection
+from nethealth import netpatch, selection
 
 
 def test_running_pods_with_an_ip_are_measured_grouped_by_node() -> None:
@@ -59,3 +59,16 @@ def test_probe_pods_are_never_measured_even_when_the_selector_matches_them() -> 
 def test_the_node_hostname_label_is_kept_for_pinning_jobs() -> None:
     chosen = selection.select(pods=[pod("a")], nodes=[node("node-a", hostname="host-a")])
     assert chosen.hostnames == {"node-a": "host-a"}
+
+
+def test_a_pod_our_patch_moved_to_host_network_is_measured_to_verify_the_change() -> None:
+    moved = pod("web-2", host_network=True)
+    moved["metadata"]["annotations"] = {selection.REMEDIATED_BY_ANNOTATION: "apps/web-check"}
+    chosen = selection.select(pods=[moved, pod("h", host_network=True)], nodes=[node("node-a")])
+    (measured,) = chosen.pods
+    assert (measured.name, measured.remediated) == ("web-2", True)
+    assert [s.name for s in chosen.skipped] == ["h"]
+
+
+def test_the_selection_annotation_is_the_one_the_patch_puts_on_new_pods() -> None:
+    assert selection.REMEDIATED_BY_ANNOTATION == netpatch.BY_ANNOTATION

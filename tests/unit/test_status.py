@@ -3,6 +3,7 @@ Events only when something changed; records rebuilt conservatively after a resta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -169,3 +170,49 @@ def test_events_mark_degraded_recovered_and_the_first_inconclusive_run_only() ->
     assert "50 % of 60" in found[0].message
     assert "ErrImagePull" in found[2].message
     assert events.notices(records={"apps/i": second}, outcomes={"apps/i": bad}) == []
+
+
+def test_a_healthy_pod_of_a_verified_remediation_shows_as_remediated() -> None:
+    healthy = _record(0, 0)
+    views = {"apps/web-2": dataclasses.replace(_view("web-2", healthy), remediated=True)}
+    patch = _patch(views)
+    assert [p["state"] for p in patch["pods"]] == ["Remediated"]
+    assert patch["summary"]["remediated"] == 1
+    assert patch["summary"]["healthy"] == 0
+
+
+def test_remediation_conditions_are_set_or_removed_and_its_record_cleared_with_null() -> None:
+    current = {
+        "conditions": [
+            {
+                "type": "RemediationBlocked",
+                "status": "True",
+                "reason": "Cooldown",
+                "message": "old",
+                "lastTransitionTime": "2026-01-01T11:00:00Z",
+            }
+        ],
+        "remediation": [{"kind": "Deployment"}],
+    }
+    view = status.RemediationView(
+        workloads=(),
+        conditions={
+            model.ConditionType.REMEDIATION_BLOCKED: None,
+            model.ConditionType.REMEDIATED: (True, model.Reason.VERIFIED, "web verified"),
+        },
+    )
+    patch = status.status_patch(
+        current=current,
+        verdict=READY,
+        views=None,
+        generation=7,
+        check_namespace="apps",
+        now=NOW,
+        last_run=None,
+        next_run=None,
+        remediation=view,
+    )
+    types_ = {c["type"]: c for c in patch["conditions"]}
+    assert "RemediationBlocked" not in types_
+    assert types_["Remediated"]["reason"] == "Verified"
+    assert patch["remediation"] is None  # a merge patch clears it only with null

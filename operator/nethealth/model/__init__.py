@@ -57,11 +57,14 @@ from nethealth.model.spec import SPEC, Spec
 from nethealth.model.status import (
     EMPTY_STATUS,
     MAX_POD_RESULTS,
+    MAX_WORKLOAD_RESULTS,
     STATUS,
     PodResult,
     PodState,
     Status,
     Summary,
+    WorkloadResult,
+    WorkloadState,
 )
 from nethealth.model.targets import DNS_CHECK, TARGET, DnsCheck
 
@@ -74,6 +77,7 @@ __all__ = [
     "KIND",
     "LABEL_SELECTOR",
     "MAX_POD_RESULTS",
+    "MAX_WORKLOAD_RESULTS",
     "PLURAL",
     "PROBE",
     "REMEDIATION",
@@ -106,6 +110,8 @@ __all__ = [
     "Status",
     "Summary",
     "Threshold",
+    "WorkloadResult",
+    "WorkloadState",
     "dump_status",
     "parse",
     "parse_spec",

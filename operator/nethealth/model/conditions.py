@@ -50,8 +50,11 @@ class Reason(enum.StrEnum):
     BUDGET_EXHAUSTED = "BudgetExhausted"
     COOLDOWN = "Cooldown"
     MOST_PODS_DEGRADED = "MostPodsDegraded"
+    VERIFYING = "Verifying"
     VERIFIED = "Verified"
     STILL_FAILING = "StillFailing"
+    NOT_VERIFIED_IN_TIME = "NotVerifiedInTime"
+    APPLY_FAILED = "ApplyFailed"
     REVERTED_BY_OTHER_MANAGER = "RevertedByOtherManager"
 
 

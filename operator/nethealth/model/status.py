@@ -92,6 +92,68 @@ SUMMARY = schema.Obj(
 )
 
 MAX_POD_RESULTS = 100
+MAX_WORKLOAD_RESULTS = 20
+
+
+class WorkloadState(enum.StrEnum):
+    """Where a workload stands in the remediation loop (``status.remediation``)."""
+
+    DRY_RUN = "DryRun"  # the patch Auto would apply, published only
+    BLOCKED = "Blocked"  # a preflight or a limit says no; the reason names it
+    RESTARTED = "Restarted"  # RestartThenHostNetwork: pods restarted; hostNetwork if again
+    VERIFYING = "Verifying"  # patched; waiting for its new pods' probe results
+    REMEDIATED = "Remediated"  # patched, and the new pods measured healthy
+    INEFFECTIVE = "Ineffective"  # patched, still failing: reverted
+    REVERTED_BY_OTHER = "RevertedByOtherManager"  # changed back by someone else: not fought
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkloadResult:
+    kind: str
+    namespace: str
+    name: str
+    state: WorkloadState
+    reason: str | None
+    message: str
+    pods: tuple[str, ...]
+    patch: str | None  # the exact server-side apply body, as JSON
+    original: str | None  # the recorded originals, as JSON
+    changed_at: datetime.datetime | None  # when this operator last patched or reverted it
+
+
+WORKLOAD_RESULT = schema.Obj(
+    cls=WorkloadResult,
+    props={
+        "kind": schema.Prop(required=True, node=schema.Str(max_length=32)),
+        "namespace": schema.Prop(required=True, node=schema.Str(max_length=63)),
+        "name": schema.Prop(required=True, node=schema.Str(max_length=253)),
+        "state": schema.Prop(required=True, node=schema.Choice(choices=WorkloadState)),
+        "reason": schema.Prop(node=schema.Str(max_length=64)),
+        "message": schema.Prop(required=True, node=schema.Str(max_length=1024)),
+        "pods": schema.Prop(
+            missing=(),
+            node=schema.List(
+                item=schema.Str(max_length=317),
+                max_items=MAX_POD_RESULTS,
+                description="Its degraded pods (namespace/name) when it was judged.",
+            ),
+        ),
+        "patch": schema.Prop(
+            node=schema.Str(
+                max_length=4096,
+                description="The server-side apply body (JSON) applied, or for DryRun to apply.",
+            )
+        ),
+        "original": schema.Prop(
+            node=schema.Str(
+                max_length=256, description="The pod template's values before the patch (JSON)."
+            )
+        ),
+        "changed_at": schema.Prop(
+            node=schema.Timestamp(description="When the operator last patched or reverted it.")
+        ),
+    },
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,6 +164,7 @@ class Status:
     summary: Summary | None
     last_run_time: datetime.datetime | None
     next_run_time: datetime.datetime | None
+    remediation: tuple[WorkloadResult, ...]
     kopf: Mapping[str, Any] | None
 
 
@@ -136,6 +199,14 @@ STATUS = schema.Obj(
         ),
         "next_run_time": schema.Prop(
             node=schema.Timestamp(description="When the next probe run is due.")
+        ),
+        "remediation": schema.Prop(
+            missing=(),
+            node=schema.List(
+                item=WORKLOAD_RESULT,
+                max_items=MAX_WORKLOAD_RESULTS,
+                description="The workloads of degraded pods: what was done about each, or why not.",
+            ),
         ),
         "kopf": schema.Prop(
             node=schema.Unchecked(description="kopf's progress and diff-base (not annotations).")

@@ -1,0 +1,314 @@
+"""Pure: the record of what remediation did to each workload, kept in ``status.remediation``.
+
+The record is the operator's memory across runs and restarts: when a workload was last
+changed (the cooldown), which change waits for verification, which one was verified or
+found ineffective. It lives in the check's status (the only object the operator owns), so
+a restarted operator continues where the last one stopped. Entries are keyed by workload.
+
+An entry says one of (``model.WorkloadState``): the patch DryRun would apply; why it is
+Blocked; Verifying (patched, waiting for the new pods' runs); Remediated; Ineffective
+(reverted); changed back by another manager. Entries for blocked and dry-run workloads
+last as long as their pods are degraded; those of changed workloads last while the change
+matters: until the workload is reverted or gone, or an Ineffective one's cooldown passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from collections.abc import Iterable, Mapping
+
+from nethealth import model, netpatch, remediation
+
+State = model.WorkloadState
+Entry = model.WorkloadResult
+Key = netpatch.WorkloadKey
+
+CHANGED: frozenset[State] = frozenset({State.VERIFYING, State.REMEDIATED})
+KEPT: frozenset[State] = CHANGED | {State.INEFFECTIVE, State.REVERTED_BY_OTHER, State.RESTARTED}
+
+
+def key_of(entry: Entry) -> Key:
+    return Key(kind=netpatch.Kind(entry.kind), namespace=entry.namespace, name=entry.name)
+
+
+def load(entries: Iterable[Entry]) -> dict[Key, Entry]:
+    found = {}
+    for entry in entries:
+        try:
+            found[key_of(entry)] = entry
+        except ValueError:
+            continue  # a kind this version does not patch: nothing it could do with it
+    return found
+
+
+def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
+    """Worst first (what needs a person), bounded."""
+    order = {
+        State.INEFFECTIVE: 0,
+        State.REVERTED_BY_OTHER: 1,
+        State.BLOCKED: 2,
+        State.VERIFYING: 3,
+        State.DRY_RUN: 4,
+        State.RESTARTED: 5,
+        State.REMEDIATED: 6,
+    }
+    ranked = sorted(entries.items(), key=lambda item: (order[item[1].state], item[0]))
+    return tuple(entry for _, entry in ranked[: model.MAX_WORKLOAD_RESULTS])
+
+
+def history(entries: Mapping[Key, Entry]) -> dict[Key, datetime.datetime]:
+    """When this operator last changed each workload: the cooldown's start. A restart is
+    not a change of the workload: the ladder's next step must not wait for a cooldown."""
+    return {
+        key: e.changed_at
+        for key, e in entries.items()
+        if e.changed_at is not None and e.state is not State.RESTARTED
+    }
+
+
+def escalates(entries: Mapping[Key, Entry], key: Key) -> bool:
+    """RestartThenHostNetwork: the pods were restarted within the window (the cooldown;
+    ``settle`` drops older restarts) and degraded again, so now hostNetwork."""
+    entry = entries.get(key)
+    return entry is not None and entry.state is State.RESTARTED
+
+
+def restarted(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
+    key = _key(verdict)
+    assert key is not None
+    return key, _entry(
+        key,
+        state=State.RESTARTED,
+        verdict=verdict,
+        changed_at=now,
+        message=f"{verdict.subject}: restarted degraded pod(s) {', '.join(verdict.pods)};"
+        " hostNetwork if they degrade again within the cooldown",
+    )
+
+
+def _entry(
+    key: Key,
+    *,
+    state: State,
+    verdict: remediation.Verdict,
+    changed_at: datetime.datetime | None,
+    reason: model.Reason | None = None,
+    message: str | None = None,
+) -> Entry:
+    body = verdict.body
+    before = None
+    if body is not None:
+        before = (
+            (body.get("metadata") or {}).get("annotations", {}).get(netpatch.ORIGINAL_ANNOTATION)
+        )
+    text = message if message is not None else verdict.message
+    if verdict.warnings and message is None:
+        text += "; warning: " + "; ".join(verdict.warnings)
+    return Entry(
+        kind=str(key.kind),
+        namespace=key.namespace,
+        name=key.name,
+        state=state,
+        reason=str(reason or verdict.reason) if (reason or verdict.reason) else None,
+        message=text[:1024],
+        pods=verdict.pods[: model.MAX_POD_RESULTS],
+        patch=json.dumps(body, sort_keys=True)[:4096] if body is not None else None,
+        original=before,
+        changed_at=changed_at,
+    )
+
+
+def planned(
+    *, previous: Mapping[Key, Entry], plan: remediation.Plan, now: datetime.datetime
+) -> dict[Key, Entry]:
+    """The entries after a plan, before anything is applied: a Patch verdict is not here
+    (the caller records it with ``patched`` once the write succeeded)."""
+    entries = {k: e for k, e in previous.items() if e.state in KEPT}
+    for verdict in plan.verdicts:
+        key = _key(verdict)
+        if key is None:
+            continue
+        before = previous.get(key)
+        match verdict.outcome:
+            case remediation.Outcome.DRY_RUN:
+                entries[key] = _entry(key, state=State.DRY_RUN, verdict=verdict, changed_at=None)
+            case remediation.Outcome.BLOCKED:
+                if before is not None and before.state in KEPT:
+                    continue  # e.g. the cooldown after our own change: that entry says more
+                entries[key] = _entry(
+                    key,
+                    state=State.BLOCKED,
+                    verdict=verdict,
+                    changed_at=before.changed_at if before else None,
+                )
+            case remediation.Outcome.APPLIED:
+                if before is None or before.state not in CHANGED:
+                    # Patched, but the record was lost (status edited): verify it again.
+                    entries[key] = _entry(
+                        key, state=State.VERIFYING, verdict=verdict, changed_at=now
+                    )
+            case remediation.Outcome.REVERTED_BY_OTHER:
+                entries[key] = _entry(
+                    key,
+                    state=State.REVERTED_BY_OTHER,
+                    verdict=verdict,
+                    changed_at=before.changed_at if before else None,
+                )
+            case remediation.Outcome.PATCH:
+                pass
+    return entries
+
+
+def patched(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
+    key = _key(verdict)
+    assert key is not None
+    return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
+
+
+def apply_failed(verdict: remediation.Verdict, *, error: str) -> tuple[Key, Entry]:
+    key = _key(verdict)
+    assert key is not None
+    return key, _entry(
+        key,
+        state=State.BLOCKED,
+        verdict=verdict,
+        changed_at=None,
+        reason=model.Reason.APPLY_FAILED,
+        message=f"{verdict.subject}: the patch was refused: {error}",
+    )
+
+
+def verified(entry: Entry) -> Entry:
+    return dataclasses.replace(
+        entry,
+        state=State.REMEDIATED,
+        reason=str(model.Reason.VERIFIED),
+        message=f"{key_of(entry)}: its pods on the node's network measure healthy",
+    )
+
+
+def ineffective(
+    entry: Entry, *, why: model.Reason, hint: str | None, now: datetime.datetime
+) -> Entry:
+    if why is model.Reason.STILL_FAILING:
+        detail = "its new pods on the node's network still fail"
+        if hint:
+            detail += f" ({hint})"
+    else:
+        detail = "no run measured its new pods in time"
+    return dataclasses.replace(
+        entry,
+        state=State.INEFFECTIVE,
+        reason=str(why),
+        message=f"{key_of(entry)}: {detail}; reverted to the original settings"[:1024],
+        changed_at=now,
+    )
+
+
+def settle(
+    entries: Mapping[Key, Entry],
+    *,
+    degraded_workloads: Iterable[Key],
+    live: Mapping[Key, Mapping[str, object] | None],
+    cooldown: datetime.timedelta,
+    now: datetime.datetime,
+) -> dict[Key, Entry]:
+    """Drops what no longer matters: blocked/dry-run entries of workloads without degraded
+    pods; changed ones whose workload is gone or no longer carries our change (reverted by
+    a person with ``nethealth revert``); ineffective ones past their cooldown. ``live``
+    holds the workloads read this run (None: not found); others are kept as they are."""
+    degraded = set(degraded_workloads)
+    kept = {}
+    for key, entry in entries.items():
+        if entry.state in (State.BLOCKED, State.DRY_RUN) and key not in degraded:
+            continue
+        if key in live and entry.state in KEPT - {State.INEFFECTIVE, State.RESTARTED}:
+            workload = live[key]
+            if workload is None:
+                continue
+            if netpatch.ORIGINAL_ANNOTATION not in netpatch.annotations_of(workload):
+                continue
+        if (
+            entry.state in (State.INEFFECTIVE, State.RESTARTED)
+            and entry.changed_at is not None
+            and now >= entry.changed_at + cooldown
+            and key not in degraded
+        ):
+            continue
+        kept[key] = entry
+    return kept
+
+
+def conditions(
+    entries: Mapping[Key, Entry], *, plan: remediation.Plan | None
+) -> dict[model.ConditionType, tuple[bool, model.Reason, str] | None]:
+    """The four remediation conditions; None removes one (nothing to report)."""
+    found: dict[model.ConditionType, tuple[bool, model.Reason, str] | None] = {
+        t: None
+        for t in (
+            model.ConditionType.REMEDIATION_BLOCKED,
+            model.ConditionType.REMEDIATED,
+            model.ConditionType.REMEDIATION_INEFFECTIVE,
+            model.ConditionType.REMEDIATION_REVERTED,
+        )
+    }
+    if plan is not None:
+        # The plan's own words: they also cover pods without a workload (bare pods).
+        for type, is_true, reason, message in remediation.conditions(plan):
+            found[type] = (is_true, reason, message)
+    else:
+        blocked = [e for e in entries.values() if e.state is State.BLOCKED]
+        if blocked:
+            found[model.ConditionType.REMEDIATION_BLOCKED] = _summary(blocked)
+    reverted = [e for e in entries.values() if e.state is State.REVERTED_BY_OTHER]
+    if reverted and found[model.ConditionType.REMEDIATION_REVERTED] is None:
+        found[model.ConditionType.REMEDIATION_REVERTED] = _summary(reverted)
+    done = [e for e in entries.values() if e.state is State.REMEDIATED]
+    waiting = [e for e in entries.values() if e.state is State.VERIFYING]
+    if done:
+        found[model.ConditionType.REMEDIATED] = _summary(done)
+    elif waiting:
+        found[model.ConditionType.REMEDIATED] = (
+            False,
+            model.Reason.VERIFYING,
+            f"{key_of(waiting[0])} runs on the node's network; waiting for its new pods'"
+            " probe results",
+        )
+    failed = [e for e in entries.values() if e.state is State.INEFFECTIVE]
+    if failed:
+        found[model.ConditionType.REMEDIATION_INEFFECTIVE] = _summary(failed)
+    return found
+
+
+def _summary(entries: list[Entry]) -> tuple[bool, model.Reason, str]:
+    first = sorted(entries, key=key_of)[0]
+    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+    reason = model.Reason(first.reason) if first.reason in set(model.Reason) else None
+    fallback = {
+        State.BLOCKED: model.Reason.NOT_REMEDIABLE,
+        State.REMEDIATED: model.Reason.VERIFIED,
+        State.INEFFECTIVE: model.Reason.STILL_FAILING,
+        State.REVERTED_BY_OTHER: model.Reason.REVERTED_BY_OTHER_MANAGER,
+    }
+    return True, reason or fallback[first.state], first.message + more
+
+
+def key_of_verdict(verdict: remediation.Verdict) -> Key:
+    """The workload of a Patch or DryRun verdict (those always have one)."""
+    key = _key(verdict)
+    if key is None:
+        raise ValueError(f"{verdict.subject}: not a workload")
+    return key
+
+
+def _key(verdict: remediation.Verdict) -> Key | None:
+    """The workload of a verdict; None for a pod without one (a bare pod: not recorded,
+    its condition and Event say it)."""
+    kind, _, rest = verdict.subject.partition("/")
+    namespace, _, name = rest.partition("/")
+    try:
+        return Key(kind=netpatch.Kind(kind), namespace=namespace, name=name)
+    except ValueError:
+        return None

@@ -1,0 +1,348 @@
+"""Remediation in the operator's loop, on the real node: a Deployment's pod degrades under
+an injected fault, the operator moves the workload to the node's network, the rollout
+really happens, the new pod is probed in the node's namespace, and the change is verified
+(or reverted when it does not help). DryRun shows the exact patch and changes nothing.
+
+Checks run every 30 s with 2 failing runs for Degraded (see ``operator_harness``), so
+each scenario takes two to four minutes. Figures are printed with -s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import operator_harness as h
+import pytest
+from kubernetes import client
+
+from nethealth import faults, model, netpatch, revertondelete
+from nethealth.devcluster import images
+
+pytestmark = pytest.mark.e2e
+
+DEGRADE_TIMEOUT = 200.0
+VERIFY_TIMEOUT = 200.0
+
+
+def _figure(text: str) -> None:
+    print(f"\nFIGURE {text}")
+
+
+def _deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
+    """A one-replica Deployment of a sleeping busybox, its pod Running."""
+    labels = {"app": name}
+    apps = client.AppsV1Api(api_client)
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                # One pod at a time: hostNetwork pods of a surge could share the node.
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 0,
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": images.WORKLOAD_IMAGE,
+                                "imagePullPolicy": "Never",
+                                "command": ["sleep", "86400"],
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+    )
+    return _running_pod(api_client, namespace=namespace, app=name, host_network=False)
+
+
+def _running_pod(
+    api_client: client.ApiClient, *, namespace: str, app: str, host_network: bool
+) -> dict[str, Any]:
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
+        live = [
+            p
+            for p in pods
+            if p.metadata.deletion_timestamp is None
+            and p.status.phase == "Running"
+            and bool(p.spec.host_network) is host_network
+        ]
+        if len(live) == 1 and len(pods) == 1:
+            return api_client.sanitize_for_serialization(live[0])  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    pytest.fail(f"no single Running pod of {app} with hostNetwork={host_network}")
+
+
+def _template(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
+    deployment = client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
+    return api_client.sanitize_for_serialization(deployment)  # type: ignore[no-any-return]
+
+
+def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    entries = (obj.get("status") or {}).get("remediation") or []
+    return next((e for e in entries if e["name"] == name), {})
+
+
+SERVER_PORT = 38079  # the ineffective test's own port: its node-side fault matches only it
+
+
+def _server(api_client: client.ApiClient, *, namespace: str) -> str:
+    """A pod serving TCP on SERVER_PORT; its IP. Reached from the node's namespace through
+    the CNI bridge (a main-table route), so a policy rule there can fail it; the node's own
+    address would not do: local routes are looked up before any rule."""
+    client.CoreV1Api(api_client).create_namespaced_pod(
+        namespace,
+        {
+            "metadata": {"name": "srv", "labels": {"app": "srv"}},
+            "spec": {
+                "terminationGracePeriodSeconds": 0,
+                "automountServiceAccountToken": False,
+                "containers": [
+                    {
+                        "name": "httpd",
+                        "image": images.WORKLOAD_IMAGE,
+                        "imagePullPolicy": "Never",
+                        "command": ["httpd", "-f", "-p", str(SERVER_PORT)],
+                    }
+                ],
+            },
+        },
+    )
+    pod = _running_pod(api_client, namespace=namespace, app="srv", host_network=False)
+    return str(pod["status"]["podIP"])
+
+
+def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
+    api_client, namespace, operator_for
+):
+    pod = _deployment(api_client, namespace=namespace, name="web")
+    body = h.check_body("web", app="web", remediation={"mode": "Auto"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="web",
+        timeout=120,
+        what="pod Healthy first",
+        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    )
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+        faulted = time.monotonic()
+        patched = h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="web",
+            timeout=DEGRADE_TIMEOUT,
+            what="the workload patched",
+            until=lambda o: _entry(o, "web").get("state") == "Verifying",
+        )
+        _figure(f"auto: patched {time.monotonic() - faulted:.0f} s after the fault")
+    deployment = _template(api_client, namespace=namespace, name="web")
+    spec = deployment["spec"]["template"]["spec"]
+    assert (spec["hostNetwork"], spec["dnsPolicy"]) == (True, "ClusterFirstWithHostNet")
+    annotations = deployment["metadata"]["annotations"]
+    assert json.loads(annotations[netpatch.ORIGINAL_ANNOTATION]) == {
+        "hostNetwork": None,
+        "dnsPolicy": "ClusterFirst",
+    }
+    assert annotations[netpatch.BY_ANNOTATION] == f"{namespace}/web"
+    entry = _entry(patched, "web")
+    assert entry["kind"] == "Deployment"
+    assert json.loads(entry["patch"])["spec"]["template"]["spec"]["hostNetwork"] is True
+    # The rollout really happens: the new pod runs in the node's namespace ...
+    new = _running_pod(api_client, namespace=namespace, app="web", host_network=True)
+    # ... and is probed there, which verifies the change.
+    verified = h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="web",
+        timeout=VERIFY_TIMEOUT,
+        what="the change verified",
+        until=lambda o: _entry(o, "web").get("state") == "Remediated",
+    )
+    _figure(f"auto: verified {time.monotonic() - faulted:.0f} s after the fault")
+    remediated = h.condition(verified, "Remediated")
+    assert (remediated["status"], remediated["reason"]) == ("True", "Verified")
+    assert h.pod_state(verified, new["metadata"]["name"]) == "Remediated"
+    assert verified["status"]["summary"]["remediated"] == 1
+    reasons = {
+        e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="web")
+    }
+    assert {"HostNetworkApplied", "RemediationVerified"} <= reasons
+    # Exactly one change: one rollout, no second patch on later runs.
+    assert _template(api_client, namespace=namespace, name="web")["metadata"]["generation"] == 2
+    # revertOnDelete (the default): deleting the check restores the exact originals first.
+    held = h.read_check(api_client, namespace=namespace, name="web")
+    assert revertondelete.FINALIZER in held["metadata"]["finalizers"]
+    client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
+        model.GROUP, model.VERSION, namespace, model.PLURAL, "web"
+    )
+    _gone(api_client, namespace=namespace, name="web")
+    restored = _template(api_client, namespace=namespace, name="web")
+    spec = restored["spec"]["template"]["spec"]
+    assert "hostNetwork" not in spec
+    assert spec["dnsPolicy"] == "ClusterFirst"
+    assert not set(restored["metadata"].get("annotations") or {}) & {
+        netpatch.ORIGINAL_ANNOTATION,
+        netpatch.BY_ANNOTATION,
+        netpatch.AT_ANNOTATION,
+    }
+    _running_pod(api_client, namespace=namespace, app="web", host_network=False)
+
+
+def _gone(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            h.read_check(api_client, namespace=namespace, name=name)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(0.5)
+    pytest.fail(f"check {namespace}/{name} still exists 60 s after its deletion")
+
+
+def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, namespace, operator_for):
+    pod = _deployment(api_client, namespace=namespace, name="dry")
+    body = h.check_body("dry", app="dry", remediation={"mode": "DryRun"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="dry",
+        timeout=120,
+        what="pod Healthy first",
+        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    )
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+        obj = h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="dry",
+            timeout=DEGRADE_TIMEOUT,
+            what="the dry-run patch published",
+            until=lambda o: _entry(o, "dry").get("state") == "DryRun",
+        )
+    entry = _entry(obj, "dry")
+    planned = json.loads(entry["patch"])
+    assert planned["spec"]["template"]["spec"] == {
+        "hostNetwork": True,
+        "dnsPolicy": "ClusterFirstWithHostNet",
+    }
+    assert json.loads(entry["original"]) == {"hostNetwork": None, "dnsPolicy": "ClusterFirst"}
+    deployment = _template(api_client, namespace=namespace, name="dry")
+    assert deployment["metadata"]["generation"] == 1
+    assert "hostNetwork" not in deployment["spec"]["template"]["spec"]
+    assert netpatch.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+    events = h.events(api_client, namespace=namespace, kind=model.KIND, name="dry")
+    dry = [e for e in events if e.reason == "DryRun"]
+    assert dry, [e.reason for e in events]
+    assert "hostNetwork" in dry[0].message
+
+
+def test_a_change_that_does_not_help_is_reverted_as_ineffective(
+    api_client, namespace, operator_for
+):
+    pod = _deployment(api_client, namespace=namespace, name="bad")
+    target = {"name": "srv", "host": _server(api_client, namespace=namespace), "port": SERVER_PORT}
+    body = h.check_body("bad", app="bad", targets=[target], remediation={"mode": "Auto"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="bad",
+        timeout=120,
+        what="pod Healthy first",
+        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    )
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=SERVER_PORT):
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="bad",
+            timeout=DEGRADE_TIMEOUT,
+            what="the workload patched",
+            until=lambda o: _entry(o, "bad").get("state") == "Verifying",
+        )
+    # The fault follows the workload into the node's namespace: only this test's port.
+    with faults.on_off(pid=os.getpid(), port=SERVER_PORT):
+        obj = h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="bad",
+            timeout=VERIFY_TIMEOUT,
+            what="the change found ineffective",
+            until=lambda o: _entry(o, "bad").get("state") == "Ineffective",
+        )
+    ineffective = h.condition(obj, "RemediationIneffective")
+    assert (ineffective["status"], ineffective["reason"]) == ("True", "StillFailing")
+    assert "reverted" in ineffective["message"]
+    deployment = _template(api_client, namespace=namespace, name="bad")
+    spec = deployment["spec"]["template"]["spec"]
+    assert "hostNetwork" not in spec
+    assert spec["dnsPolicy"] == "ClusterFirst"
+    assert netpatch.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+    reasons = {
+        e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="bad")
+    }
+    assert "RemediationIneffective" in reasons
+
+
+def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrades_again(
+    api_client, namespace, operator_for
+):
+    first = _deployment(api_client, namespace=namespace, name="lad")
+    body = h.check_body(
+        "lad", app="lad", remediation={"mode": "Auto", "strategy": "RestartThenHostNetwork"}
+    )
+    h.create_check(api_client, namespace=namespace, body=body)
+    h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="lad",
+        timeout=120,
+        what="pod Healthy first",
+        until=lambda o: h.pod_state(o, first["metadata"]["name"]) == "Healthy",
+    )
+    with faults.on_off(pod_uid=first["metadata"]["uid"], port=443):
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="lad",
+            timeout=DEGRADE_TIMEOUT,
+            what="the pod restarted",
+            until=lambda o: _entry(o, "lad").get("state") == "Restarted",
+        )
+    # The cheap step first: a new pod in a fresh namespace of its own, template unchanged.
+    second = _running_pod(api_client, namespace=namespace, app="lad", host_network=False)
+    assert second["metadata"]["uid"] != first["metadata"]["uid"]
+    assert _template(api_client, namespace=namespace, name="lad")["metadata"]["generation"] == 1
+    # Degraded again within the window: now hostNetwork.
+    with faults.on_off(pod_uid=second["metadata"]["uid"], port=443):
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="lad",
+            timeout=DEGRADE_TIMEOUT,
+            what="the workload patched after the restart",
+            until=lambda o: _entry(o, "lad").get("state") in ("Verifying", "Remediated"),
+        )
+    spec = _template(api_client, namespace=namespace, name="lad")["spec"]["template"]["spec"]
+    assert spec["hostNetwork"] is True
+    reasons = {
+        e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="lad")
+    }
+    assert {"PodsRestarted", "HostNetworkApplied"} <= reasons

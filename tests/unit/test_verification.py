@@ -1,0 +1,57 @@
+"""Verifying a remediation: the new pods on the node's network decide whether it helped."""
+
+from __future__ import annotations
+
+import datetime
+
+from nethealth import decision, verification
+
+NOW = datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)
+LIMIT = datetime.timedelta(minutes=5)
+Verdict = decision.RunVerdict
+Result = verification.Result
+
+
+def new(
+    verdict: Verdict | None, name: str = "web-2", hint: str | None = None
+) -> verification.NewPod:
+    return verification.NewPod(key=f"apps/{name}", verdict=verdict, hint=hint)
+
+
+def judge(*pods: verification.NewPod, minutes_ago: float = 1) -> Result:
+    return verification.judge(
+        pods=pods,
+        changed_at=NOW - datetime.timedelta(minutes=minutes_ago),
+        now=NOW,
+        limit=LIMIT,
+    )
+
+
+def test_every_new_pod_passing_verifies_the_change():
+    assert judge(new(Verdict.PASSING), new(Verdict.PASSING, "web-3")) is Result.VERIFIED
+
+
+def test_one_failing_new_pod_makes_the_change_ineffective_even_if_others_pass():
+    assert judge(new(Verdict.PASSING), new(Verdict.FAILING, "web-3")) is Result.STILL_FAILING
+
+
+def test_no_new_pod_measured_yet_waits_until_the_deadline_then_times_out():
+    assert judge() is Result.WAITING
+    assert judge(minutes_ago=5) is Result.TIMED_OUT
+
+
+def test_inconclusive_or_unclear_runs_never_verify_a_change():
+    assert judge(new(Verdict.INCONCLUSIVE), new(Verdict.UNCLEAR, "web-3")) is Result.WAITING
+    assert judge(new(Verdict.PASSING), new(None, "web-3")) is Result.WAITING
+
+
+def test_the_deadline_leaves_room_for_a_rollout_and_three_runs():
+    limit = verification.deadline(
+        interval=datetime.timedelta(seconds=30), probe_deadline=datetime.timedelta(seconds=40)
+    )
+    assert limit == datetime.timedelta(minutes=2) + 3 * datetime.timedelta(seconds=70)
+
+
+def test_the_failing_pods_hint_explains_an_ineffective_change():
+    pods = [new(Verdict.PASSING, hint="none"), new(Verdict.FAILING, "web-3", hint="KernelX: y")]
+    assert verification.failing_hint(pods) == "KernelX: y"
