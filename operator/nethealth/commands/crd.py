@@ -1,7 +1,10 @@
-"""`nethealth crd`: prints the NetHealthCheck CRD, writes it, or checks the kept copies.
+"""`nethealth crd`: prints the NetHealthCheck CRD or its reference, writes them, or checks
+the kept copies.
 
 The CRD is generated from the model; the repository keeps it in ``crds/`` and in the
-chart. ``--check`` is for CI: it fails when a copy differs from what the model renders.
+chart, and keeps the configuration reference (a Markdown table of every spec field,
+rendered from the same model) in ``docs/configuration.md`` between two markers.
+``--check`` is for CI: it fails when a copy differs from what the model renders.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import argparse
 import pathlib
 import sys
 
-HELP = "print the NetHealthCheck CRD (or --write / --check the copies in the repository)"
+HELP = "print the NetHealthCheck CRD or its reference (or --write / --check the copies)"
+# The document that carries the generated reference, relative to the repository root.
+REFERENCE_DOC = pathlib.Path("docs/configuration.md")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,26 +23,59 @@ def configure(parser: argparse.ArgumentParser) -> None:
     action.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 if crds/ or the chart's copy differs from the generated CRD",
+        help=f"exit 1 if crds/, the chart's copy or {REFERENCE_DOC} differs from the model",
     )
     action.add_argument(
-        "--write", action="store_true", help="write the generated CRD to crds/ and the chart"
+        "--write",
+        action="store_true",
+        help=f"write the generated CRD to crds/ and the chart, and the reference to "
+        f"{REFERENCE_DOC}",
+    )
+    action.add_argument(
+        "--reference",
+        action="store_true",
+        help="print the configuration reference (a Markdown table of every spec field)",
     )
     parser.add_argument(
         "--root",
         type=pathlib.Path,
         default=pathlib.Path.cwd(),
-        help="repository root holding crds/ and charts/ (default: the current directory)",
+        help="repository root holding crds/, charts/ and docs/ (default: the current directory)",
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from nethealth import crd  # noqa: PLC0415 - keep `nethealth --help` light
+def reference() -> str:
+    """The Markdown table of every ``spec`` field."""
+    from nethealth import model  # noqa: PLC0415 - keep `nethealth --help` light
+    from nethealth.schema import reference as ref  # noqa: PLC0415
+
+    return ref.markdown(ref.rows(model.SPEC, path="spec"))
+
+
+def expected(root: pathlib.Path) -> dict[pathlib.Path, str]:
+    """Every kept copy under ``root`` and the text it must have."""
+    from nethealth import crd  # noqa: PLC0415
+    from nethealth.schema import reference as ref  # noqa: PLC0415
 
     text = crd.render()
+    copies = {root / relative: text for relative in crd.PATHS}
+    doc = root / REFERENCE_DOC
+    # A missing document is created with the table alone; one without markers is refused.
+    current = doc.read_text(encoding="utf-8") if doc.is_file() else f"{ref.BEGIN}\n{ref.END}\n"
+    try:
+        copies[doc] = ref.splice(current, generated=reference())
+    except ValueError as error:
+        # A missing or mangled marker must not be "fixed" by overwriting the prose around it.
+        raise SystemExit(f"{doc}: {error}") from None
+    return copies
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.reference:
+        sys.stdout.write(reference())
+        return 0
     if args.write:
-        for relative in crd.PATHS:
-            path = args.root / relative
+        for path, text in expected(args.root).items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path}")
@@ -45,11 +83,13 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         stale = [
             path
-            for path in (args.root / relative for relative in crd.PATHS)
+            for path, text in expected(args.root).items()
             if not path.is_file() or path.read_text(encoding="utf-8") != text
         ]
         for path in stale:
             print(f"{path} differs from the model; run `nethealth crd --write`", file=sys.stderr)
         return 1 if stale else 0
-    sys.stdout.write(text)
+    from nethealth import crd  # noqa: PLC0415
+
+    sys.stdout.write(crd.render())
     return 0
