@@ -44,6 +44,7 @@ class Observer:
         self.inconclusive: dict[tuple[str, str], int] = {}  # (check, why) -> pod runs
         self.ratios: dict[str, dict[str, float]] = {}  # check -> pod -> failure ratio
         self.degraded: dict[str, int] = {}  # check -> degraded pods
+        self.actions: dict[tuple[str, str], int] = {}  # (check, action) -> remediation actions
         self.duration = Histogram()
 
     def run_finished(
@@ -72,6 +73,12 @@ class Observer:
         )
         self.duration.observe(seconds)
 
+    def remediation_action(self, *, check: str, action: str) -> None:
+        """One change (or attempt) to a workload; ``action`` is one of
+        ``remediator.ACTIONS`` (5 values), so the labels stay bounded."""
+        key = (check, action)
+        self.actions[key] = self.actions.get(key, 0) + 1
+
     def check_gone(self, check: str) -> None:
         """A deleted check's gauges go (its counters stay, as counters do)."""
         self.ratios.pop(check, None)
@@ -99,6 +106,16 @@ class Observer:
         _family(lines, "degraded_pods", "gauge", "Selected pods Degraded or Recovering.")
         for check, count in sorted(self.degraded.items()):
             lines.append(_sample("degraded_pods", {"check": check}, count))
+        _family(
+            lines,
+            "remediation_actions_total",
+            "counter",
+            "Changes to workloads, by action (patched, restarted, verified, ineffective, failed).",
+        )
+        for (check, action), count in sorted(self.actions.items()):
+            lines.append(
+                _sample("remediation_actions_total", {"check": check, "action": action}, count)
+            )
         _family(lines, "probe_run_duration_seconds", "histogram", "A check's run, end to end.")
         cumulative = 0
         for bound, count in zip((*BUCKETS, float("inf")), self.duration.counts, strict=True):

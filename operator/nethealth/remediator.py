@@ -29,6 +29,7 @@ from nethealth import (
     model,
     netpatch,
     remediation,
+    results,
     verification,
     workloads,
 )
@@ -46,6 +47,10 @@ VERIFIED_EVENT = "RemediationVerified"
 INEFFECTIVE_EVENT = "RemediationIneffective"
 APPLY_FAILED_EVENT = "RemediationApplyFailed"
 RESTARTED_EVENT = "PodsRestarted"
+# The Events that report an action on a workload: what the actions metric counts.
+ACTIONS = frozenset(
+    {APPLIED_EVENT, RESTARTED_EVENT, VERIFIED_EVENT, INEFFECTIVE_EVENT, APPLY_FAILED_EVENT}
+)
 
 REMEDIATION_CONDITIONS = (
     model.ConditionType.REMEDIATION_BLOCKED,
@@ -101,6 +106,7 @@ class Remediator:
         check: model.NetHealthCheck,
         raw_pods: Sequence[Mapping[str, Any]],
         views: Mapping[str, status_module.PodView],
+        outcomes: Mapping[str, results.Outcome],
     ) -> Outcome:
         spec = check.spec.remediation
         uid = check.uid or check.name
@@ -123,7 +129,12 @@ class Remediator:
                 live[key] = await asyncio.to_thread(workloads.read_workload, client, key)
         now = _now()
         entries = await self._verify(
-            check=check, entries=dict(self.entries), views=views, gathered=gathered, live=live
+            check=check,
+            entries=dict(self.entries),
+            views=views,
+            outcomes=outcomes,
+            gathered=gathered,
+            live=live,
         )
         plan = None
         if degraded and spec.mode is not model.RemediationMode.OFF:
@@ -169,6 +180,7 @@ class Remediator:
         check: model.NetHealthCheck,
         entries: dict[ledger.Key, ledger.Entry],
         views: Mapping[str, status_module.PodView],
+        outcomes: Mapping[str, results.Outcome],
         gathered: workloads.Gathered,
         live: dict[ledger.Key, Mapping[str, Any] | None],
     ) -> dict[ledger.Key, ledger.Entry]:
@@ -182,7 +194,13 @@ class Remediator:
             if not netpatch.is_patched(workload):
                 continue  # changed back or reverted: the plan and ``settle`` say so
             new = [
-                verification.NewPod(key=k, verdict=v.record.verdict, hint=v.hint)
+                verification.NewPod(
+                    key=k,
+                    verdict=verification.measured(outcome.run, threshold=check.spec.threshold)
+                    if (outcome := outcomes.get(k)) is not None
+                    else None,
+                    hint=v.hint,
+                )
                 for k, v in views.items()
                 if v.ref.remediated and gathered.owners.get(k) == key
             ]

@@ -206,7 +206,7 @@ class CheckLoop:
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(check=check, notice=notice)
-        remedied = await self._remediate(check=check, pods=pods)
+        remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = _now()
         due = scheduling.next_run(
             last_start=started,
@@ -381,12 +381,16 @@ class CheckLoop:
         self.memory.views = views
 
     async def _remediate(
-        self, *, check: model.NetHealthCheck, pods: list[dict[str, Any]]
+        self,
+        *,
+        check: model.NetHealthCheck,
+        pods: list[dict[str, Any]],
+        outcomes: Mapping[str, results.Outcome],
     ) -> status_module.RemediationView | None:
         """Remediation's part of the run; its status stays as it was when it fails."""
         try:
             outcome = await self.remediator.after_run(
-                check=check, raw_pods=pods, views=self.memory.views
+                check=check, raw_pods=pods, views=self.memory.views, outcomes=outcomes
             )
         except kube.KubeError as error:
             logger.warning("%s: remediation skipped this run: %s", check.name, error)
@@ -464,6 +468,9 @@ class CheckLoop:
         """A remediation Event: on the check, and on each named pod still known."""
         body = self._body()
         name = _name(body)
+        if self._observer is not None and reason in remediator.ACTIONS:
+            check = f"{body['metadata']['namespace']}/{name}"
+            self._observer.remediation_action(check=check, action=reason)
         await self._notify_check(body=body, type=type, reason=reason, message=message)
         for key in pods:
             view = self.memory.views.get(key)

@@ -16,7 +16,8 @@ import datetime
 import enum
 from collections.abc import Sequence
 
-from nethealth import decision
+from nethealth import decision, model
+from nethealth.probe import types
 
 Verdict = decision.RunVerdict
 
@@ -35,6 +36,19 @@ class NewPod:
     key: str
     verdict: Verdict | None
     hint: str | None
+
+
+def measured(run: decision.RunResult, *, threshold: model.Threshold) -> Verdict | None:
+    """A new pod's own connects, judged whatever class the probe gave them: in the node's
+    namespace it no longer matters where a fault lies (the probe may call a run with a
+    failing fresh pod and an unmeasurable node Inconclusive), only whether the workload's
+    connects fail. A run that measured nothing (its Job never ran) says nothing."""
+    if run.attempts == 0:
+        return None
+    # The class only routes the decision; the counts are the new pod's own.
+    klass = types.ProbeClass.POD_NAMESPACE if run.failures else types.ProbeClass.HEALTHY
+    as_counted = dataclasses.replace(run, klass=klass)
+    return decision.judge(run=as_counted, threshold=threshold).verdict
 
 
 def deadline(

@@ -50,6 +50,8 @@ def test_the_demo_shows_its_pod_healthy_then_degraded_by_an_injected_fault(clust
         # The story ends with the verdict a person acts on: class, rate and top hint.
         assert "step 3/3: the check found it: pod t-demo/nethealth-demo" in done.stdout
         assert "class:     PodNamespace" in done.stdout, done.stdout
+        assert "remediation (DryRun): Deployment/t-demo/nethealth-demo" in done.stdout
+        assert '"hostNetwork": true' in done.stdout
         assert "top hint:  PolicyRule" in done.stdout, done.stdout
         # The operator's log went to its file, not into the story.
         assert "kopf" not in done.stdout, done.stdout

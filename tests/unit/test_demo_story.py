@@ -3,6 +3,8 @@ probe's class, how many connects failed, and the top hint."""
 
 from __future__ import annotations
 
+import json
+
 from nethealth.commands import demo
 
 
@@ -32,3 +34,22 @@ def test_the_story_ends_on_the_degraded_pod_with_class_rate_and_top_hint() -> No
 def test_no_degraded_pod_means_the_story_goes_on() -> None:
     checks = [_check({"name": "a", "state": "Healthy"}, {"name": "b", "state": "Suspect"})]
     assert demo._degraded_pod(checks) is None
+
+
+def test_the_story_shows_the_patch_dry_run_would_apply() -> None:
+    entry = {
+        "kind": "Deployment",
+        "namespace": "nethealth-demo",
+        "name": "nethealth-demo",
+        "state": "DryRun",
+        "reason": "DryRun",
+        "message": "Deployment/nethealth-demo/nethealth-demo: would set hostNetwork: true",
+        "patch": json.dumps(
+            {"spec": {"template": {"spec": {"hostNetwork": True, "dnsPolicy": "X"}}}}
+        ),
+    }
+    check = {"metadata": {"name": "nethealth-demo"}, "status": {"remediation": [entry]}}
+    text = demo._remedy([check])
+    assert "remediation (DryRun): Deployment/nethealth-demo/nethealth-demo" in text
+    assert 'would apply: {"dnsPolicy": "X", "hostNetwork": true}' in text
+    assert "mode: Auto" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nethealth import decision, metrics, model, results
+from nethealth import decision, metrics, model, remediator, results
 from nethealth.probe import types
 
 THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=1, recovery_runs=2)
@@ -61,3 +61,19 @@ def test_every_line_is_a_comment_or_a_sample() -> None:
     _observe(observer, [_outcome('apps/we"ird', 20)])
     for line in observer.render().splitlines():
         assert line.startswith("# ") or re.fullmatch(r"[a-z_]+(\{.*\})? \S+", line), line
+
+
+def test_remediation_actions_are_counted_per_check_and_action() -> None:
+    observer = metrics.Observer()
+    observer.remediation_action(check="apps/web", action=remediator.APPLIED_EVENT)
+    observer.remediation_action(check="apps/web", action=remediator.APPLIED_EVENT)
+    observer.remediation_action(check="apps/web", action=remediator.VERIFIED_EVENT)
+    text = observer.render()
+    assert (
+        'nethealth_remediation_actions_total{check="apps/web",action="HostNetworkApplied"} 2'
+        in text
+    )
+    assert (
+        'nethealth_remediation_actions_total{check="apps/web",action="RemediationVerified"} 1'
+        in text
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from nethealth import decision, verification
+from nethealth import decision, model, verification
+from nethealth.probe import types
 
 NOW = datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)
 LIMIT = datetime.timedelta(minutes=5)
@@ -55,3 +56,22 @@ def test_the_deadline_leaves_room_for_a_rollout_and_three_runs():
 def test_the_failing_pods_hint_explains_an_ineffective_change():
     pods = [new(Verdict.PASSING, hint="none"), new(Verdict.FAILING, "web-3", hint="KernelX: y")]
     assert verification.failing_hint(pods) == "KernelX: y"
+
+
+THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=2, recovery_runs=2)
+
+
+def test_a_new_pod_failing_counts_even_when_the_probe_cannot_say_where_the_fault_lies():
+    # Pod and fresh pod both failing, the node unmeasurable: the probe says Inconclusive,
+    # but the workload's own connects fail, which is what verification asks.
+    run = decision.RunResult(
+        klass=types.ProbeClass.INCONCLUSIVE, attempts=20, failures=10, reason="host unmeasured"
+    )
+    assert verification.measured(run, threshold=THRESHOLD) is Verdict.FAILING
+
+
+def test_a_new_pod_passing_and_a_run_that_measured_nothing():
+    healthy = decision.RunResult(klass=types.ProbeClass.HEALTHY, attempts=20, failures=0)
+    assert verification.measured(healthy, threshold=THRESHOLD) is Verdict.PASSING
+    never = decision.RunResult(klass=types.ProbeClass.INCONCLUSIVE, attempts=0, failures=0)
+    assert verification.measured(never, threshold=THRESHOLD) is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import pathlib
 import signal
@@ -152,6 +153,22 @@ def _verdict(pod: dict[str, Any], *, namespace: str) -> str:
     return "\n".join(lines)
 
 
+def _remedy(checks: list[dict[str, Any]]) -> str:
+    """What remediation made of it: the demo's check is DryRun, so the exact patch Auto
+    would apply (or why it would not)."""
+    for check in checks:
+        for entry in (check.get("status") or {}).get("remediation") or []:
+            lines = [
+                f"demo: remediation ({entry['state']}): {entry['message']}",
+            ]
+            if entry["state"] == "DryRun" and entry.get("patch"):
+                spec = json.loads(entry["patch"])["spec"]["template"]["spec"]
+                lines.append(f"  would apply: {json.dumps(spec, sort_keys=True)}")
+                lines.append("  to apply it: set spec.remediation.mode: Auto (docs/remediation.md)")
+            return "\n".join(lines)
+    return "demo: remediation: nothing planned (see the check's conditions)"
+
+
 def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Popen[bytes]) -> str:
     """Prints the checks' status as it changes (and injects the fault when asked).
 
@@ -182,6 +199,7 @@ def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Po
                     injected = _inject(fault, checks=checks, kubeconfig=kubeconfig, args=args)
                 if injected and (pod := _degraded_pod(checks)) is not None:
                     print(_verdict(pod, namespace=args.namespace), flush=True)
+                    print(_remedy(checks), flush=True)
                     print("demo: removing the fault; done", flush=True)
                     return last
                 time.sleep(2)
