@@ -38,6 +38,25 @@ class Acceptance:
     once_resolved: Acceptance | None = None
 
 
+def refuse_image(*, check: model.NetHealthCheck, allowed: frozenset[str]) -> Acceptance | None:
+    """A ``spec.probe.image`` the operator was not told to trust: the probe runs as root
+    with hostPID and CAP_SYS_ADMIN on the node, so whoever may create a check must not
+    choose what runs there. None when the check uses the operator's image or a listed one."""
+    image = check.spec.probe.image
+    if image is None or image in allowed:
+        return None
+    listed = ", ".join(sorted(allowed)) or "none"
+    return Acceptance(
+        ready=False,
+        reason=model.Reason.PROBE_IMAGE_NOT_ALLOWED,
+        message=(
+            f"spec.probe.image {image!r} is not allowed: the probe runs privileged on the"
+            f" node; allowed are the operator's probe image and NETHEALTH_ALLOWED_PROBE_IMAGES"
+            f" ({listed}); remove the field or ask an administrator to list the image"
+        ),
+    )
+
+
 def judge(
     *,
     check: model.NetHealthCheck,

@@ -245,7 +245,10 @@ def judge(*, run: RunResult, threshold: model.Threshold, recovering: bool = Fals
             f" background noise explains at {run.attempts} connects"
         )
         return Judgement(verdict=RunVerdict.UNCLEAR, why=why, estimate=est)
-    if recovering and est.high > threshold.failure_rate:
+    # A run without a single failure passes even when its interval is wider than the
+    # threshold (few connects, a low failureRate): otherwise no run could ever end a
+    # recovery and the pod would stay Degraded for good.
+    if recovering and est.high > threshold.failure_rate and run.failures > 0:
         why = (
             f"{counted}, below the threshold of {limit} but not clearly (95 % interval up to"
             f" {_pct(est.high)} over ~{est.effective_samples:.0f} independent samples)"

@@ -144,6 +144,12 @@ class CheckLoop:
             await self._report(body=body, verdict=verdict, views=None)
             await self._wait_for_change(body)
             return
+        allowed = self._settings.allowed_probe_images | {self._settings.probe_image}
+        refused = acceptance.refuse_image(check=check, allowed=allowed)
+        if refused is not None:
+            await self._report(body=body, verdict=refused, views=None)
+            await self._wait_for_change(body)
+            return
         due = scheduling.next_run(
             last_start=self.memory.last_start,
             interval=check.spec.probe.interval,

@@ -31,6 +31,9 @@ class Settings:
     field_manager: str  # the server-side apply manager name; Argo CD users ignore its fields
     metrics_port: int  # /metrics and /healthz; 0 turns the endpoint off
     leader_election: bool  # hold a Lease in `namespace`; needed with more than one replica
+    # Images a check's spec.probe.image may name (the probe runs privileged, hostPID): the
+    # operator's own probe image is always allowed, anything else only when listed here.
+    allowed_probe_images: frozenset[str] = frozenset()
     max_remediated_pods: int = 10  # pods all checks together may have moved to hostNetwork
     node_network_eligible: bool = False  # also remediate class NodeNetwork (not only PodNamespace)
 
@@ -57,6 +60,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         field_manager="nethealth-operator",
         metrics_port=_port(env, "NETHEALTH_METRICS_PORT", 8080),
         leader_election=_bool(env, "NETHEALTH_LEADER_ELECTION", default=False),
+        allowed_probe_images=frozenset(
+            image.strip()
+            for image in (env.get("NETHEALTH_ALLOWED_PROBE_IMAGES") or "").split(",")
+            if image.strip()
+        ),
         max_remediated_pods=_int(env, "NETHEALTH_MAX_REMEDIATED_PODS", 10, minimum=0),
         node_network_eligible=_bool(env, "NETHEALTH_REMEDIATE_NODE_NETWORK", default=False),
     )

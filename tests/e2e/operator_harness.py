@@ -22,6 +22,8 @@ from kubernetes import client
 from nethealth import crd, jobs, model
 from nethealth.devcluster import images
 
+MISSING_IMAGE = "localhost/nethealth/does-not-exist:0"
+TEST_PROBE_IMAGES = (images.FAKE_PROBE_IMAGE, MISSING_IMAGE)
 API_TARGET = {"name": "api", "host": "203.0.113.1", "port": 443}  # the kubernetes Service
 
 
@@ -82,6 +84,8 @@ def operator(
         "KUBECONFIG": str(kubeconfig),
         "NETHEALTH_NAMESPACE": "nethealth-system",
         "NETHEALTH_PROBE_IMAGE": images.NETHEALTH_IMAGE,
+        # The probe images the tests' checks name (a fake probe, one that never starts).
+        "NETHEALTH_ALLOWED_PROBE_IMAGES": ",".join(TEST_PROBE_IMAGES),
         "NETHEALTH_METRICS_PORT": str(port),
         **(extra_env or {}),
     }

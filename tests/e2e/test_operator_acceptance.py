@@ -160,6 +160,24 @@ def test_a_namespace_selector_outside_the_operator_namespace_is_refused(
     assert "spec.namespaceSelector" in ready["message"]
 
 
+def test_a_probe_image_nobody_allowed_is_refused_and_no_job_runs_it(
+    api_client, namespace, operator_process
+):
+    api = client.CustomObjectsApi(api_client)
+    body = _check_body("own-image")
+    body["spec"]["probe"] = {"image": "registry.example/someones/probe:1"}  # type: ignore[index]
+    created = api.create_namespaced_custom_object(
+        model.GROUP, model.VERSION, namespace, model.PLURAL, body
+    )
+    obj = _wait_for_ready(
+        api, namespace=namespace, name="own-image", generation=created["metadata"]["generation"]
+    )
+    ready = _ready(obj)
+    assert (ready["status"], ready["reason"]) == ("False", model.Reason.PROBE_IMAGE_NOT_ALLOWED)
+    assert "spec.probe.image 'registry.example/someones/probe:1'" in str(ready["message"])
+    assert not client.BatchV1Api(api_client).list_namespaced_job(namespace).items
+
+
 def test_an_edit_is_observed_under_its_new_generation(api_client, namespace, operator_process):
     api = client.CustomObjectsApi(api_client)
     created = api.create_namespaced_custom_object(

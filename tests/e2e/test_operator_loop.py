@@ -152,7 +152,7 @@ def test_a_probe_that_cannot_start_is_inconclusive_not_degraded(
     body = h.check_body(
         "img",
         app="img",
-        probe={"image": "localhost/nethealth/does-not-exist:0", "deadline": "15s"},
+        probe={"image": h.MISSING_IMAGE, "deadline": "15s"},
     )
     h.create_check(api_client, namespace=namespace, body=body)
     obj = h.wait_for(

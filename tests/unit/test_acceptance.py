@@ -1,3 +1,4 @@
+import dataclasses
 import datetime
 
 import pytest
@@ -73,3 +74,26 @@ def test_an_invalid_spec_makes_ready_false_with_the_field_in_the_message():
     assert not verdict.ready
     assert verdict.reason == model.Reason.INVALID_SPEC
     assert "spec.targets" in verdict.message
+
+
+def test_a_probe_image_the_operator_was_not_told_to_trust_is_refused_naming_the_field() -> None:
+    check = _check_with_image("evil.example/probe:1")
+    refused = acceptance.refuse_image(check=check, allowed=frozenset({"ours:1"}))
+    assert refused is not None
+    assert not refused.ready
+    assert refused.reason is model.Reason.PROBE_IMAGE_NOT_ALLOWED
+    assert "spec.probe.image 'evil.example/probe:1'" in refused.message
+    assert "NETHEALTH_ALLOWED_PROBE_IMAGES" in refused.message
+
+
+def test_the_default_and_listed_probe_images_are_accepted() -> None:
+    allowed = frozenset({"ours:1", "mirror.example/nethealth:1"})
+    assert acceptance.refuse_image(check=_check_with_image(None), allowed=allowed) is None
+    listed = _check_with_image("mirror.example/nethealth:1")
+    assert acceptance.refuse_image(check=listed, allowed=allowed) is None
+
+
+def _check_with_image(image: str | None) -> model.NetHealthCheck:
+    check = _check()
+    probe = dataclasses.replace(check.spec.probe, image=image)
+    return dataclasses.replace(check, spec=dataclasses.replace(check.spec, probe=probe))

@@ -182,6 +182,25 @@ def test_recovery_counts_only_runs_clearly_below_the_threshold() -> None:
     assert (scattered.state, scattered.verdict) == (State.RECOVERING, Verdict.PASSING)
 
 
+def test_a_clean_run_ends_a_recovery_even_when_few_connects_cannot_be_clearly_below() -> None:
+    # 20 connects against a 10 % threshold: even 0 failures leave a 95 % interval up to
+    # ~16 %. Were a clean run not enough, such a pod would stay Degraded for good.
+    threshold = _threshold(failure_rate=0.1, min_samples=20, recovery_runs=2)
+    degraded = decision.decide(
+        previous=decision.decide(previous=None, run=_run(20, 10), threshold=threshold),
+        run=_run(20, 10),
+        threshold=threshold,
+    )
+    assert degraded.state is State.DEGRADED
+    clean = decision.decide(previous=degraded, run=_run(20, 0), threshold=threshold)
+    assert (clean.state, clean.verdict) == (State.RECOVERING, Verdict.PASSING)
+    healed = decision.decide(previous=clean, run=_run(20, 0), threshold=threshold)
+    assert healed.state is State.HEALTHY
+    # One failure in such a run is still not clearly below: it does not count.
+    one = decision.decide(previous=degraded, run=_run(20, 1), threshold=threshold)
+    assert one.verdict is Verdict.UNCLEAR
+
+
 def test_a_pod_that_is_not_degraded_passes_on_the_share_alone() -> None:
     healthy = _record_after("P")
     after = decision.decide(previous=healthy, run=_run(60, 10, blocks=1), threshold=DEFAULT)

@@ -31,3 +31,11 @@ def test_a_bad_metrics_port_names_the_variable(raw):
 
 def test_the_default_probe_image_is_the_one_the_project_builds():
     assert settings.from_env({}).probe_image == images.NETHEALTH_IMAGE
+
+
+def test_allowed_probe_images_are_a_comma_separated_list() -> None:
+    chosen = settings.from_env(
+        {"NETHEALTH_ALLOWED_PROBE_IMAGES": " a.example/p:1, ,b.example/p:2 "}
+    )
+    assert chosen.allowed_probe_images == frozenset({"a.example/p:1", "b.example/p:2"})
+    assert settings.from_env({}).allowed_probe_images == frozenset()

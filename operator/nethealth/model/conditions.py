@@ -35,6 +35,7 @@ class Reason(enum.StrEnum):
     NAMESPACE_SELECTOR_NOT_ALLOWED = "NamespaceSelectorNotAllowed"
     NO_PODS_SELECTED = "NoPodsSelected"
     TARGET_UNRESOLVABLE = "TargetUnresolvable"
+    PROBE_IMAGE_NOT_ALLOWED = "ProbeImageNotAllowed"
     # Degraded
     PODS_DEGRADED = "PodsDegraded"
     NO_PODS_DEGRADED = "NoPodsDegraded"
