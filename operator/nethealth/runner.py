@@ -211,7 +211,7 @@ class CheckLoop:
         verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
-            await self._notify(check=check, notice=notice)
+            await self._notify(notice)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = _now()
         due = scheduling.next_run(
@@ -332,7 +332,7 @@ class CheckLoop:
         selected = selection.select(pods=pods, nodes=await kube.list_nodes())
         self._decide(check=check, selected=selected, outcomes=outcomes)
         for notice in events.notices(records=self.memory.records, outcomes=outcomes):
-            await self._notify(check=check, notice=notice)
+            await self._notify(notice)
         await self._prune(owner)
 
     async def _selected_pods(self, check: model.NetHealthCheck) -> list[dict[str, Any]]:
@@ -446,32 +446,15 @@ class CheckLoop:
                 )
         self.memory.observed = generation
 
-    async def _notify(self, *, check: model.NetHealthCheck, notice: events.Notice) -> None:
-        body = self._body()
-        await self._notify_check(
-            body=body, type=notice.type, reason=notice.reason, message=notice.message
-        )
-        view = self.memory.views.get(notice.pod or "")
-        if view is None:
-            return
-        involved = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "namespace": view.ref.namespace,
-            "name": view.ref.name,
-            "uid": view.ref.uid,
-        }
-        await self._post(
-            involved=involved,
-            type=notice.type,
-            reason=notice.reason,
-            message=f"{notice.message} (NetHealthCheck {check.name})",
+    async def _notify(self, notice: events.Notice) -> None:
+        await self._post_about_pods(
+            [notice.pod] if notice.pod else [], notice.type, notice.reason, notice.message
         )
 
     async def _post_about_pods(
         self, pods: Sequence[str], type: str, reason: str, message: str
     ) -> None:
-        """A remediation Event: on the check, and on each named pod still known."""
+        """An Event on the check, and on each named pod still known."""
         body = self._body()
         name = _name(body)
         if self._observer is not None and reason in remediator.ACTIONS:

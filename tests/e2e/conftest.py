@@ -111,7 +111,15 @@ def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
 def cluster() -> Iterator[node.Node]:
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
-        yield _reused(pathlib.Path(reuse))
+        reused = _reused(pathlib.Path(reuse))
+        # The node may predate this tree: load the images built from it (cached by their
+        # inputs; importing an unchanged image again is a no-op).
+        node._import_images(
+            ctr=tools.find().ctr,
+            run=layout.RunLayout(root=reused.run_dir),
+            images=images.build_all(),
+        )
+        yield reused
         return
     kubenode, archives = _prerequisites()
     run_dir = layout.default_run_dir()

@@ -232,3 +232,62 @@ def events(api_client: client.ApiClient, *, namespace: str, kind: str, name: str
     core = client.CoreV1Api(api_client)
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
     return list(core.list_namespaced_event(namespace, field_selector=selector).items)
+
+
+def deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
+    """A one-replica Deployment of a sleeping busybox, its pod Running."""
+    labels = {"app": name}
+    apps = client.AppsV1Api(api_client)
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                # One pod at a time: hostNetwork pods of a surge could share the node.
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 0,
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": images.WORKLOAD_IMAGE,
+                                "imagePullPolicy": "Never",
+                                "command": ["sleep", "86400"],
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+    )
+    return running_pod(api_client, namespace=namespace, app=name, host_network=False)
+
+
+def running_pod(
+    api_client: client.ApiClient, *, namespace: str, app: str, host_network: bool
+) -> dict[str, Any]:
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
+        live = [
+            p
+            for p in pods
+            if p.metadata.deletion_timestamp is None
+            and p.status.phase == "Running"
+            and bool(p.spec.host_network) is host_network
+        ]
+        if len(live) == 1 and len(pods) == 1:
+            return api_client.sanitize_for_serialization(live[0])  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    pytest.fail(f"no single Running pod of {app} with hostNetwork={host_network}")
+
+
+def remediation_entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    entries = (obj.get("status") or {}).get("remediation") or []
+    return next((e for e in entries if e["name"] == name), {})

@@ -19,6 +19,7 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
+from nethealth import faults, model
 from nethealth.devcluster import images
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +138,51 @@ def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
     )
     assert h.condition(obj, "Ready")["status"] == "True"
     assert h.condition(obj, "Degraded")["status"] == "False"
+
+
+def test_the_chart_operator_may_remediate_and_revert_on_delete(
+    api_client: client.ApiClient, namespace: str, release: str
+) -> None:
+    """Every verb remediation needs (owner reads, the apply, the finalizer, the revert) is
+    granted by the chart's ClusterRole: a missing one would stop this at that step."""
+    del release
+    pod = h.deployment(api_client, namespace=namespace, name="app")
+    body = h.check_body("app", app="app", remediation={"mode": "Auto"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    h.wait_for(
+        api_client,
+        namespace=namespace,
+        name="app",
+        timeout=150,
+        what="pod Healthy, measured by the chart's operator",
+        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    )
+    try:
+        with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+            h.wait_for(
+                api_client,
+                namespace=namespace,
+                name="app",
+                timeout=200,
+                what="the workload patched by the chart's operator",
+                until=lambda o: h.remediation_entry(o, "app").get("state") == "Verifying",
+            )
+        apps = client.AppsV1Api(api_client)
+        assert apps.read_namespaced_deployment("app", namespace).spec.template.spec.host_network
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="app",
+            timeout=30,
+            what="the revert-on-delete finalizer",
+            until=lambda o: bool(o["metadata"].get("finalizers")),
+        )
+        client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
+            model.GROUP, model.VERSION, namespace, model.PLURAL, "app"
+        )
+        deadline = time.monotonic() + 60
+        while apps.read_namespaced_deployment("app", namespace).spec.template.spec.host_network:
+            assert time.monotonic() < deadline, "the Deployment was not reverted"
+            time.sleep(1)
+    except pytest.fail.Exception:
+        pytest.fail(_diagnosis(api_client, namespace))

@@ -31,68 +31,9 @@ def _figure(text: str) -> None:
     print(f"\nFIGURE {text}")
 
 
-def _deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
-    """A one-replica Deployment of a sleeping busybox, its pod Running."""
-    labels = {"app": name}
-    apps = client.AppsV1Api(api_client)
-    apps.create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                # One pod at a time: hostNetwork pods of a surge could share the node.
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 0,
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": images.WORKLOAD_IMAGE,
-                                "imagePullPolicy": "Never",
-                                "command": ["sleep", "86400"],
-                            }
-                        ],
-                    },
-                },
-            },
-        },
-    )
-    return _running_pod(api_client, namespace=namespace, app=name, host_network=False)
-
-
-def _running_pod(
-    api_client: client.ApiClient, *, namespace: str, app: str, host_network: bool
-) -> dict[str, Any]:
-    core = client.CoreV1Api(api_client)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
-        live = [
-            p
-            for p in pods
-            if p.metadata.deletion_timestamp is None
-            and p.status.phase == "Running"
-            and bool(p.spec.host_network) is host_network
-        ]
-        if len(live) == 1 and len(pods) == 1:
-            return api_client.sanitize_for_serialization(live[0])  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    pytest.fail(f"no single Running pod of {app} with hostNetwork={host_network}")
-
-
 def _template(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
-    deployment = client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
+    deployment = client.AppsV1Api(api_client).read_namespacedh.deployment(name, namespace)
     return api_client.sanitize_for_serialization(deployment)  # type: ignore[no-any-return]
-
-
-def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((e for e in entries if e["name"] == name), {})
 
 
 SERVER_PORT = 38079  # the ineffective test's own port: its node-side fault matches only it
@@ -120,14 +61,14 @@ def _server(api_client: client.ApiClient, *, namespace: str) -> str:
             },
         },
     )
-    pod = _running_pod(api_client, namespace=namespace, app="srv", host_network=False)
+    pod = h.running_pod(api_client, namespace=namespace, app="srv", host_network=False)
     return str(pod["status"]["podIP"])
 
 
 def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     api_client, namespace, operator_for
 ):
-    pod = _deployment(api_client, namespace=namespace, name="web")
+    pod = h.deployment(api_client, namespace=namespace, name="web")
     body = h.check_body("web", app="web", remediation={"mode": "Auto"})
     h.create_check(api_client, namespace=namespace, body=body)
     h.wait_for(
@@ -146,7 +87,7 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
             name="web",
             timeout=DEGRADE_TIMEOUT,
             what="the workload patched",
-            until=lambda o: _entry(o, "web").get("state") == "Verifying",
+            until=lambda o: h.remediation_entry(o, "web").get("state") == "Verifying",
         )
         _figure(f"auto: patched {time.monotonic() - faulted:.0f} s after the fault")
     deployment = _template(api_client, namespace=namespace, name="web")
@@ -158,11 +99,11 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
         "dnsPolicy": "ClusterFirst",
     }
     assert annotations[netpatch.BY_ANNOTATION] == f"{namespace}/web"
-    entry = _entry(patched, "web")
+    entry = h.remediation_entry(patched, "web")
     assert entry["kind"] == "Deployment"
     assert json.loads(entry["patch"])["spec"]["template"]["spec"]["hostNetwork"] is True
     # The rollout really happens: the new pod runs in the node's namespace ...
-    new = _running_pod(api_client, namespace=namespace, app="web", host_network=True)
+    new = h.running_pod(api_client, namespace=namespace, app="web", host_network=True)
     # ... and is probed there, which verifies the change.
     verified = h.wait_for(
         api_client,
@@ -170,7 +111,7 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
         name="web",
         timeout=VERIFY_TIMEOUT,
         what="the change verified",
-        until=lambda o: _entry(o, "web").get("state") == "Remediated",
+        until=lambda o: h.remediation_entry(o, "web").get("state") == "Remediated",
     )
     _figure(f"auto: verified {time.monotonic() - faulted:.0f} s after the fault")
     remediated = h.condition(verified, "Remediated")
@@ -199,7 +140,7 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
         netpatch.BY_ANNOTATION,
         netpatch.AT_ANNOTATION,
     }
-    _running_pod(api_client, namespace=namespace, app="web", host_network=False)
+    h.running_pod(api_client, namespace=namespace, app="web", host_network=False)
 
 
 def _gone(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
@@ -216,7 +157,7 @@ def _gone(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
 
 
 def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, namespace, operator_for):
-    pod = _deployment(api_client, namespace=namespace, name="dry")
+    pod = h.deployment(api_client, namespace=namespace, name="dry")
     body = h.check_body("dry", app="dry", remediation={"mode": "DryRun"})
     h.create_check(api_client, namespace=namespace, body=body)
     h.wait_for(
@@ -234,9 +175,9 @@ def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, names
             name="dry",
             timeout=DEGRADE_TIMEOUT,
             what="the dry-run patch published",
-            until=lambda o: _entry(o, "dry").get("state") == "DryRun",
+            until=lambda o: h.remediation_entry(o, "dry").get("state") == "DryRun",
         )
-    entry = _entry(obj, "dry")
+    entry = h.remediation_entry(obj, "dry")
     planned = json.loads(entry["patch"])
     assert planned["spec"]["template"]["spec"] == {
         "hostNetwork": True,
@@ -256,7 +197,7 @@ def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, names
 def test_a_change_that_does_not_help_is_reverted_as_ineffective(
     api_client, namespace, operator_for
 ):
-    pod = _deployment(api_client, namespace=namespace, name="bad")
+    pod = h.deployment(api_client, namespace=namespace, name="bad")
     target = {"name": "srv", "host": _server(api_client, namespace=namespace), "port": SERVER_PORT}
     body = h.check_body("bad", app="bad", targets=[target], remediation={"mode": "Auto"})
     h.create_check(api_client, namespace=namespace, body=body)
@@ -275,7 +216,7 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
             name="bad",
             timeout=DEGRADE_TIMEOUT,
             what="the workload patched",
-            until=lambda o: _entry(o, "bad").get("state") == "Verifying",
+            until=lambda o: h.remediation_entry(o, "bad").get("state") == "Verifying",
         )
     # The fault follows the workload into the node's namespace: only this test's port.
     with faults.on_off(pid=os.getpid(), port=SERVER_PORT):
@@ -285,7 +226,7 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
             name="bad",
             timeout=VERIFY_TIMEOUT,
             what="the change found ineffective",
-            until=lambda o: _entry(o, "bad").get("state") == "Ineffective",
+            until=lambda o: h.remediation_entry(o, "bad").get("state") == "Ineffective",
         )
     ineffective = h.condition(obj, "RemediationIneffective")
     assert (ineffective["status"], ineffective["reason"]) == ("True", "StillFailing")
@@ -304,7 +245,7 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
 def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrades_again(
     api_client, namespace, operator_for
 ):
-    first = _deployment(api_client, namespace=namespace, name="lad")
+    first = h.deployment(api_client, namespace=namespace, name="lad")
     body = h.check_body(
         "lad", app="lad", remediation={"mode": "Auto", "strategy": "RestartThenHostNetwork"}
     )
@@ -324,10 +265,10 @@ def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrade
             name="lad",
             timeout=DEGRADE_TIMEOUT,
             what="the pod restarted",
-            until=lambda o: _entry(o, "lad").get("state") == "Restarted",
+            until=lambda o: h.remediation_entry(o, "lad").get("state") == "Restarted",
         )
     # The cheap step first: a new pod in a fresh namespace of its own, template unchanged.
-    second = _running_pod(api_client, namespace=namespace, app="lad", host_network=False)
+    second = h.running_pod(api_client, namespace=namespace, app="lad", host_network=False)
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
     assert _template(api_client, namespace=namespace, name="lad")["metadata"]["generation"] == 1
     # Degraded again within the window: now hostNetwork.
@@ -338,7 +279,9 @@ def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrade
             name="lad",
             timeout=DEGRADE_TIMEOUT,
             what="the workload patched after the restart",
-            until=lambda o: _entry(o, "lad").get("state") in ("Verifying", "Remediated"),
+            until=lambda o: (
+                h.remediation_entry(o, "lad").get("state") in ("Verifying", "Remediated")
+            ),
         )
     spec = _template(api_client, namespace=namespace, name="lad")["spec"]["template"]["spec"]
     assert spec["hostNetwork"] is True
