@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 import json
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from nethealth import model, netpatch, remediation
 
@@ -161,6 +162,47 @@ def planned(
     return entries
 
 
+def adopt(
+    entries: Mapping[Key, Entry],
+    *,
+    workloads: Mapping[Key, Mapping[str, Any]],
+    check: str,
+    now: datetime.datetime,
+) -> dict[Key, Entry]:
+    """``entries`` plus a Verifying entry for each workload this check patched that has
+    none: the operator died between the patch and the status write, and the workload's
+    annotations (written in the same apply as the change) are then the only record."""
+    found = dict(entries)
+    for key, workload in workloads.items():
+        annotations = netpatch.annotations_of(workload)
+        if (
+            key in found
+            or annotations.get(netpatch.BY_ANNOTATION) != check
+            or not netpatch.is_patched(workload)
+        ):
+            continue
+        try:
+            at = datetime.datetime.strptime(
+                annotations.get(netpatch.AT_ANNOTATION, ""), "%Y-%m-%dT%H:%M:%SZ"
+            ).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            at = now
+        found[key] = Entry(
+            kind=str(key.kind),
+            namespace=key.namespace,
+            name=key.name,
+            state=State.VERIFYING,
+            reason=None,
+            message=f"{key}: patched by this check (recorded on the workload); waiting for its"
+            " new pods' probe results",
+            pods=(),
+            patch=None,
+            original=annotations.get(netpatch.ORIGINAL_ANNOTATION),
+            changed_at=at,
+        )
+    return found
+
+
 def patched(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
     key = _key(verdict)
     assert key is not None
@@ -239,6 +281,18 @@ def settle(
             continue
         kept[key] = entry
     return kept
+
+
+def reverted_by(entry: Entry, *, manager: str) -> Entry:
+    """Our change was changed back by another manager: said, and not fought."""
+    return dataclasses.replace(
+        entry,
+        state=State.REVERTED_BY_OTHER,
+        reason=str(model.Reason.REVERTED_BY_OTHER_MANAGER),
+        message=f"{key_of(entry)}: hostNetwork was changed back by {manager}; not patched"
+        f" again (to let the fallback stick under Argo CD, ignore the two fields for the"
+        f" {netpatch.FIELD_MANAGER} manager: docs/argocd.md)",
+    )
 
 
 def conditions(

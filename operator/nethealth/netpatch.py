@@ -137,17 +137,20 @@ def patch_body(
 def revert_body(*, key: WorkloadKey, workload: RawObject) -> dict[str, Any] | None:
     """The apply body restoring the recorded originals, or None when nothing is recorded.
 
-    Applying it as the same field manager drops the annotations (no longer in the body)
-    and removes ``hostNetwork`` when it was absent before; ``dnsPolicy`` is restored by
-    value, since the API server would otherwise default it to ClusterFirst whatever it was.
+    Applying it as the same field manager drops the annotations (no longer in the body).
+    ``hostNetwork`` is restored by value, ``false`` when it was absent (the default, which
+    the API server does not store), and ``dnsPolicy`` by value, since the API server would
+    otherwise default it to ClusterFirst whatever it was.
     """
     text = annotations_of(workload).get(ORIGINAL_ANNOTATION)
     if text is None:
         return None
     before = Original.load(text)
-    pod_spec: dict[str, Any] = {}
-    if before.host_network is not None:
-        pod_spec["hostNetwork"] = before.host_network
+    # hostNetwork by value even when it was absent: false is the default, which the API
+    # server does not store, so the pod template is the same; and only a value (applied
+    # with force) takes the field back from a co-owner, such as Argo CD applying the live
+    # ``true`` in a sync that respects ignoreDifferences. Letting go would leave it true.
+    pod_spec: dict[str, Any] = {"hostNetwork": bool(before.host_network)}
     if before.dns_policy is not None:
         pod_spec["dnsPolicy"] = before.dns_policy
     return _body(key=key, annotations=None, pod_spec=pod_spec)

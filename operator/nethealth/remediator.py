@@ -45,6 +45,7 @@ NORMAL, WARNING = "Normal", "Warning"
 APPLIED_EVENT = "HostNetworkApplied"
 VERIFIED_EVENT = "RemediationVerified"
 INEFFECTIVE_EVENT = "RemediationIneffective"
+REVERTED_EVENT = "RemediationReverted"
 APPLY_FAILED_EVENT = "RemediationApplyFailed"
 RESTARTED_EVENT = "PodsRestarted"
 # The Events that report an action on a workload: what the actions metric counts.
@@ -111,7 +112,11 @@ class Remediator:
         spec = check.spec.remediation
         uid = check.uid or check.name
         degraded = {k for k, v in views.items() if v.record.state is model.PodState.DEGRADED}
-        in_flight = any(e.state in ledger.KEPT for e in self.entries.values())
+        # A pod on hostNetwork by our patch is a change in flight even without a record
+        # (the operator died between the patch and the status write): find its workload.
+        in_flight = any(e.state in ledger.KEPT for e in self.entries.values()) or any(
+            v.ref.remediated for v in views.values()
+        )
         if not in_flight and (spec.mode is model.RemediationMode.OFF or not degraded):
             self.entries, self.plan = {}, None
             self._budget.record(uid, 0)
@@ -130,7 +135,12 @@ class Remediator:
         now = _now()
         entries = await self._verify(
             check=check,
-            entries=dict(self.entries),
+            entries=ledger.adopt(
+                self.entries,
+                workloads=gathered.workloads,
+                check=f"{check.namespace}/{check.name}",
+                now=now,
+            ),
             views=views,
             outcomes=outcomes,
             gathered=gathered,
@@ -189,10 +199,17 @@ class Remediator:
         )
         for key, entry in list(entries.items()):
             workload = live.get(key)
-            if entry.state is not model.WorkloadState.VERIFYING or workload is None:
+            if entry.state not in ledger.CHANGED or workload is None:
                 continue
             if not netpatch.is_patched(workload):
-                continue  # changed back or reverted: the plan and ``settle`` say so
+                if netpatch.ORIGINAL_ANNOTATION in netpatch.annotations_of(workload):
+                    # Our record is there, our values are not: someone changed them back.
+                    manager = netpatch.reverting_manager(workload)
+                    entries[key] = ledger.reverted_by(entry, manager=manager)
+                    await self._post(entry.pods, WARNING, REVERTED_EVENT, entries[key].message)
+                continue  # without the record: reverted by `nethealth revert`; ``settle``
+            if entry.state is not model.WorkloadState.VERIFYING:
+                continue
             new = [
                 verification.NewPod(
                     key=k,

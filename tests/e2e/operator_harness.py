@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 
 from nethealth import crd, jobs, model
-from nethealth.devcluster import images
+from nethealth.devcluster import images, sleepers
 
 MISSING_IMAGE = "localhost/nethealth/does-not-exist:0"
 TEST_PROBE_IMAGES = (images.FAKE_PROBE_IMAGE, MISSING_IMAGE)
@@ -123,22 +123,7 @@ def workload(api_client: client.ApiClient, *, namespace: str, name: str) -> dict
     core = client.CoreV1Api(api_client)
     core.create_namespaced_pod(
         namespace,
-        {
-            "metadata": {"name": name, "labels": {"app": name}},
-            "spec": {
-                "terminationGracePeriodSeconds": 1,
-                "automountServiceAccountToken": False,
-                "containers": [
-                    {
-                        "name": "app",
-                        "image": images.WORKLOAD_IMAGE,
-                        "imagePullPolicy": "Never",
-                        # One long-lived process: the pod's namespace is found through it.
-                        "command": ["sleep", "86400"],
-                    }
-                ],
-            },
-        },
+        {"metadata": {"name": name, "labels": {"app": name}}, "spec": sleepers.pod_spec()},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -236,35 +221,7 @@ def events(api_client: client.ApiClient, *, namespace: str, kind: str, name: str
 
 def deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
     """A one-replica Deployment of a sleeping busybox, its pod Running."""
-    labels = {"app": name}
-    apps = client.AppsV1Api(api_client)
-    apps.create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                # One pod at a time: hostNetwork pods of a surge could share the node.
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 0,
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": images.WORKLOAD_IMAGE,
-                                "imagePullPolicy": "Never",
-                                "command": ["sleep", "86400"],
-                            }
-                        ],
-                    },
-                },
-            },
-        },
-    )
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, sleepers.deployment(name))
     return running_pod(api_client, namespace=namespace, app=name, host_network=False)
 
 

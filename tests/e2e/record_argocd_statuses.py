@@ -40,7 +40,7 @@ import urllib3
 import yaml
 
 from nethealth import faults, model
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "unit" / "fixtures" / "argocd"
@@ -207,32 +207,8 @@ def _wait(recorder: Recorder, *, moment: str, timeout: float) -> Obj:
 
 def _deployment(api: kubernetes.client.ApiClient, *, namespace: str) -> Obj:
     """A one-replica Deployment of a sleeping busybox (remediable, unlike a bare pod)."""
-    labels = {"app": REMEDIATED}
     kubernetes.client.AppsV1Api(api).create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": REMEDIATED, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "strategy": {"type": "Recreate"},  # never two hostNetwork pods at once
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 0,
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": images.WORKLOAD_IMAGE,
-                                "imagePullPolicy": "Never",
-                                "command": ["sleep", "86400"],
-                            }
-                        ],
-                    },
-                },
-            },
-        },
+        namespace, sleepers.deployment(REMEDIATED)
     )
     core = kubernetes.client.CoreV1Api(api)
     deadline = time.monotonic() + 120

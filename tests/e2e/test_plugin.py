@@ -25,7 +25,7 @@ import pytest
 from kubernetes import client
 
 from nethealth import faults, jobs, netpatch, workloads
-from nethealth.devcluster import images
+from nethealth.devcluster import images, sleepers
 from nethealth.plugin import diagnosis
 
 pytestmark = pytest.mark.e2e
@@ -195,36 +195,9 @@ def test_status_lists_a_check_and_its_pod(cluster, api_client, namespace, operat
     assert any(line.split()[:2] == [namespace, "web"] for line in everywhere.stdout.splitlines())
 
 
-def _deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "terminationGracePeriodSeconds": 0,
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": images.WORKLOAD_IMAGE,
-                            "imagePullPolicy": "Never",
-                            "command": ["sh", "-c", "exec sleep 3600"],
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
 def test_revert_restores_a_workload_patched_by_the_operators_apply(cluster, api_client, namespace):
     apps = client.AppsV1Api(api_client)
-    apps.create_namespaced_deployment(namespace, _deployment("web"))
+    apps.create_namespaced_deployment(namespace, sleepers.deployment("web"))
     key = netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace=namespace, name="web")
     before = workloads.read_workload(api_client, key)
     assert before is not None

@@ -10,40 +10,13 @@ import kubernetes
 import pytest
 
 from nethealth import model, netpatch, remediation, workloads
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 from nethealth.probe import types
 
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 90.0
 CHECK = "apps/web-check"
-
-
-def _deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "terminationGracePeriodSeconds": 0,
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": images.WORKLOAD_IMAGE,
-                            "imagePullPolicy": "Never",
-                            "command": ["sh", "-c", "exec sleep 3600"],
-                        }
-                    ],
-                },
-            },
-        },
-    }
 
 
 def _settings(mode: model.RemediationMode) -> model.Remediation:
@@ -103,7 +76,7 @@ def _plan(api_client: Any, pod: dict[str, Any], mode: model.RemediationMode) -> 
 def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster, namespace):
     apps = kubernetes.client.AppsV1Api(api_client)
     core = kubernetes.client.CoreV1Api(api_client)
-    apps.create_namespaced_deployment(namespace, _deployment("web"))
+    apps.create_namespaced_deployment(namespace, sleepers.deployment("web"))
     pod = _only_pod(core, namespace=namespace, name="web", host_network=False)
     key = netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace=namespace, name="web")
     assert workloads.resolve(api_client, pod) == key  # Pod -> ReplicaSet -> Deployment

@@ -168,3 +168,15 @@ def test_restart_then_host_network_escalates_only_after_a_restart_within_the_win
     assert (
         ledger.settle({key: entry}, degraded_workloads=[], live={}, cooldown=hour, now=after) == {}
     )
+
+
+def test_a_change_someone_else_undid_is_reported_naming_them_and_kept_for_the_revert():
+    key, entry = patched_entry()
+    undone = ledger.reverted_by(entry, manager="argocd-controller")
+    assert undone.state is State.REVERTED_BY_OTHER
+    assert "argocd-controller" in undone.message
+    assert "not patched again" in undone.message
+    found = ledger.conditions({key: undone}, plan=None)
+    reverted = found[Type.REMEDIATION_REVERTED]
+    assert reverted is not None
+    assert reverted[:2] == (True, model.Reason.REVERTED_BY_OTHER_MANAGER)

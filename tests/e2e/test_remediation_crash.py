@@ -1,0 +1,165 @@
+"""The operator SIGKILLed right after it patched a workload, on the real node: a restarted
+operator converges on exactly the one change (one rollout), with the originals intact, and
+goes on to verify it.
+
+The kill is timed by a watch on the Deployment: the moment the patched object is seen, the
+operator gets SIGKILL, before it can write the check's status (the write follows the patch
+and its Event) or finish anything else. Whether the kill landed before or after that status
+write is printed as a FIGURE line; the outcome must be the same either way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import operator_harness as h
+import pytest
+import remediation_helpers
+from kubernetes import client, watch
+
+from nethealth import faults, model, netpatch
+from nethealth.devcluster import images
+
+pytestmark = pytest.mark.e2e
+
+DEGRADE_TIMEOUT = 200
+VERIFY_TIMEOUT = 150.0  # one or two 30 s runs of the new pod, with room
+
+
+def _figure(text: str) -> None:
+    print(f"\nFIGURE {text}")
+
+
+def _deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
+    labels = {"app": name}
+    client.AppsV1Api(api_client).create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 0,
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": images.WORKLOAD_IMAGE,
+                                "imagePullPolicy": "Never",
+                                "command": ["sleep", "86400"],
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+    )
+
+
+def _running_pod(api_client: client.ApiClient, *, namespace: str, app: str) -> dict[str, Any]:
+    core = client.CoreV1Api(api_client)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
+        if len(pods) == 1 and pods[0].status.phase == "Running" and pods[0].status.pod_ip:
+            return api_client.sanitize_for_serialization(pods[0])  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    pytest.fail(f"no single Running pod of {app}")
+
+
+def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
+    """Blocks until the Deployment carries the patch, as fast as a watch tells."""
+    apps = client.AppsV1Api(api_client)
+    current = apps.read_namespaced_deployment(name, namespace)
+    if netpatch.ORIGINAL_ANNOTATION in (current.metadata.annotations or {}):
+        pytest.fail(f"{name} was patched before the kill could be timed")
+    stream = watch.Watch().stream(
+        apps.list_namespaced_deployment,
+        namespace,
+        field_selector=f"metadata.name={name}",
+        resource_version=current.metadata.resource_version,
+        timeout_seconds=DEGRADE_TIMEOUT,
+    )
+    for event in stream:
+        obj = event["object"]
+        if netpatch.ORIGINAL_ANNOTATION in (obj.metadata.annotations or {}):
+            return api_client.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+    pytest.fail(f"{name} not patched within {DEGRADE_TIMEOUT} s")
+
+
+def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    entries = (obj.get("status") or {}).get("remediation") or []
+    return next((e for e in entries if e["name"] == name), {})
+
+
+def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
+    api_client, cluster, namespace, tmp_path
+):
+    h.install_crd(api_client)
+    _deployment(api_client, namespace=namespace, name="web")
+    pod = _running_pod(api_client, namespace=namespace, app="web")
+    h.create_check(
+        api_client,
+        namespace=namespace,
+        body=h.check_body("web", app="web", remediation={"mode": "Auto"}),
+    )
+    operator = {
+        "kubeconfig": cluster.kubeconfig,
+        "namespaces": (namespace,),
+    }
+    try:
+        with h.operator(log=tmp_path / "first.log", **operator) as first:
+            h.wait_for(
+                api_client,
+                namespace=namespace,
+                name="web",
+                timeout=120,
+                what="pod Healthy first",
+                until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+            )
+            with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+                patched = _patched_seen(api_client, namespace=namespace, name="web")
+                h.stop(first.proc, kill=True)
+        status_then = h.read_check(api_client, namespace=namespace, name="web")
+        recorded = _entry(status_then, "web").get("state")
+        _figure(f"crash: SIGKILL after the patch; status recorded then: {recorded or 'nothing'}")
+        originals = patched["metadata"]["annotations"][netpatch.ORIGINAL_ANNOTATION]
+        assert json.loads(originals) == {"hostNetwork": None, "dnsPolicy": "ClusterFirst"}
+
+        restarted = time.monotonic()
+        with h.operator(log=tmp_path / "second.log", **operator):
+            verified = h.wait_for(
+                api_client,
+                namespace=namespace,
+                name="web",
+                timeout=VERIFY_TIMEOUT,
+                what="the change verified after the restart",
+                until=lambda o: _entry(o, "web").get("state") == "Remediated",
+            )
+            _figure(f"crash: verified {time.monotonic() - restarted:.0f} s after the restart")
+            deployment = client.AppsV1Api(api_client).read_namespaced_deployment("web", namespace)
+            # Exactly one change: one rollout, the originals as recorded by the first write.
+            assert deployment.metadata.generation == 2
+            assert deployment.metadata.annotations[netpatch.ORIGINAL_ANNOTATION] == originals
+            assert deployment.spec.template.spec.host_network is True
+            replicasets = client.AppsV1Api(api_client).list_namespaced_replica_set(
+                namespace, label_selector="app=web"
+            )
+            assert len(replicasets.items) == 2
+            remediated = h.condition(verified, "Remediated")
+            assert (remediated["status"], remediated["reason"]) == ("True", "Verified")
+            applied = [
+                e
+                for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="web")
+                if e.reason == "HostNetworkApplied"
+            ]
+            assert sum(e.count or 1 for e in applied) <= 1
+            remediation_helpers.delete_checks(api_client, namespace=namespace)
+    finally:
+        remediation_helpers.delete_checks(api_client, namespace=namespace, grace=5)
