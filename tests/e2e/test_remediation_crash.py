@@ -20,7 +20,7 @@ import remediation_helpers
 from kubernetes import client, watch
 
 from nethealth import faults, model, netpatch
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 
 pytestmark = pytest.mark.e2e
 
@@ -33,33 +33,7 @@ def _figure(text: str) -> None:
 
 
 def _deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
-    labels = {"app": name}
-    client.AppsV1Api(api_client).create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "terminationGracePeriodSeconds": 0,
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": images.WORKLOAD_IMAGE,
-                                "imagePullPolicy": "Never",
-                                "command": ["sleep", "86400"],
-                            }
-                        ],
-                    },
-                },
-            },
-        },
-    )
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, sleepers.deployment(name))
 
 
 def _running_pod(api_client: client.ApiClient, *, namespace: str, app: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ import remediation_helpers
 from kubernetes import client
 
 from nethealth import faults, model, netpatch
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 
 pytestmark = pytest.mark.e2e
 
@@ -51,48 +51,23 @@ def _figure(text: str) -> None:
     print(f"\nFIGURE {text}")
 
 
-def _container(*, port: int | None = None, host_port: bool = False) -> dict[str, Any]:
-    container: dict[str, Any] = {
-        "name": "app",
-        "image": images.WORKLOAD_IMAGE,
-        "imagePullPolicy": "Never",
-        "command": ["sleep", "86400"],
-    }
+def _pod_spec(*, port: int | None = None, host_port: bool = False) -> dict[str, Any]:
+    """The sleeper's pod spec, declaring ``port`` (as a hostPort too, when asked)."""
+    spec = sleepers.pod_spec()
     if port is not None:
         declared: dict[str, Any] = {"containerPort": port, "protocol": "TCP"}
         if host_port:
             declared["hostPort"] = port
-        container["ports"] = [declared]
-    return container
-
-
-def _pod_spec(container: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "terminationGracePeriodSeconds": 0,
-        "automountServiceAccountToken": False,
-        "containers": [container],
-    }
+        spec["containers"][0]["ports"] = [declared]
+    return spec
 
 
 def _deployment(
     api_client: client.ApiClient, *, namespace: str, name: str, **container: Any
 ) -> None:
-    labels = {"app": name}
-    client.AppsV1Api(api_client).create_namespaced_deployment(
-        namespace,
-        {
-            "metadata": {"name": name, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": _pod_spec(_container(**container)),
-                },
-            },
-        },
-    )
+    manifest = sleepers.deployment(name)
+    manifest["spec"]["template"]["spec"] = _pod_spec(**container)
+    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, manifest)
 
 
 def _bare(api_client: client.ApiClient, *, namespace: str, name: str, **container: Any) -> None:
@@ -100,7 +75,7 @@ def _bare(api_client: client.ApiClient, *, namespace: str, name: str, **containe
         namespace,
         {
             "metadata": {"name": name, "labels": {"app": name}},
-            "spec": _pod_spec(_container(**container)),
+            "spec": _pod_spec(**container),
         },
     )
 
