@@ -106,6 +106,18 @@ def owner_of(
     return NotRemediable(why=f"owned by {kind} {name}, which cannot be patched safely")
 
 
+def owner_facts(pod: RawObject) -> dict[str, Any]:
+    """Of a pod, only what finding its workload and node needs (``owner_of``, and the
+    node for port conflicts): a run keeps these for every selected pod."""
+    meta = pod.get("metadata") or {}
+    return {
+        "metadata": {
+            key: meta[key] for key in ("name", "namespace", "ownerReferences") if key in meta
+        },
+        "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
+    }
+
+
 def _controller(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
     refs = meta.get("ownerReferences") or ()
     return next((r for r in refs if r.get("controller")), None)

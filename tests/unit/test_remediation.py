@@ -636,3 +636,23 @@ def test_a_patch_in_place_is_not_announced_again():
     assert body is not None
     applied = plan_for(workloads={web_key(): _merged(workload(), body)})
     assert remediation.notices(previous=None, current=applied) == []
+
+
+def test_the_slim_pod_a_run_keeps_finds_the_same_workload_and_node():
+    pod = {
+        "metadata": {
+            "name": "web-7d9-x",
+            "namespace": "apps",
+            "labels": {"app": "web"},
+            "annotations": {"a": "b" * 1000},
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "controller": True}
+            ],
+        },
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app"}]},
+        "status": {"phase": "Running", "podIP": "198.51.100.7"},
+    }
+    slim = netpatch.owner_facts(pod)
+    assert netpatch.owner_of(slim, replicasets={}) == netpatch.owner_of(pod, replicasets={})
+    assert slim["spec"] == {"nodeName": "node-a"}
+    assert "annotations" not in slim["metadata"]
