@@ -23,7 +23,9 @@ from nethealth import crd, jobs, model
 from nethealth.devcluster import images, sleepers
 
 MISSING_IMAGE = "localhost/nethealth/does-not-exist:0"
-TEST_PROBE_IMAGES = (images.FAKE_PROBE_IMAGE, MISSING_IMAGE)
+# The probe images the tests' checks name: a fake probe, one that never starts, and the
+# pause image (a probe that never finishes).
+TEST_PROBE_IMAGES = (images.FAKE_PROBE_IMAGE, MISSING_IMAGE, images.PAUSE_IMAGE)
 API_TARGET = {"name": "api", "host": "203.0.113.1", "port": 443}  # the kubernetes Service
 
 
@@ -84,7 +86,6 @@ def operator(
         "KUBECONFIG": str(kubeconfig),
         "NETHEALTH_NAMESPACE": "nethealth-system",
         "NETHEALTH_PROBE_IMAGE": images.NETHEALTH_IMAGE,
-        # The probe images the tests' checks name (a fake probe, one that never starts).
         "NETHEALTH_ALLOWED_PROBE_IMAGES": ",".join(TEST_PROBE_IMAGES),
         "NETHEALTH_METRICS_PORT": str(port),
         **(extra_env or {}),
