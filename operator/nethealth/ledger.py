@@ -77,7 +77,7 @@ def escalates(entries: Mapping[Key, Entry], key: Key) -> bool:
 
 
 def restarted(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
-    key = _key(verdict)
+    key = verdict.workload
     assert key is not None
     return key, _entry(
         key,
@@ -128,7 +128,7 @@ def planned(
     (the caller records it with ``patched`` once the write succeeded)."""
     entries = {k: e for k, e in previous.items() if e.state in KEPT}
     for verdict in plan.verdicts:
-        key = _key(verdict)
+        key = verdict.workload
         if key is None:
             continue
         before = previous.get(key)
@@ -204,13 +204,13 @@ def adopt(
 
 
 def patched(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
-    key = _key(verdict)
+    key = verdict.workload
     assert key is not None
     return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
 
 
 def apply_failed(verdict: remediation.Verdict, *, error: str) -> tuple[Key, Entry]:
-    key = _key(verdict)
+    key = verdict.workload
     assert key is not None
     return key, _entry(
         key,
@@ -289,9 +289,7 @@ def reverted_by(entry: Entry, *, manager: str) -> Entry:
         entry,
         state=State.REVERTED_BY_OTHER,
         reason=str(model.Reason.REVERTED_BY_OTHER_MANAGER),
-        message=f"{key_of(entry)}: hostNetwork was changed back by {manager}; not patched"
-        f" again (to let the fallback stick under Argo CD, ignore the two fields for the"
-        f" {netpatch.FIELD_MANAGER} manager: docs/argocd.md)",
+        message=remediation.reverted_message(str(key_of(entry)), manager=manager),
     )
 
 
@@ -351,18 +349,6 @@ def _summary(entries: list[Entry]) -> tuple[bool, model.Reason, str]:
 
 def key_of_verdict(verdict: remediation.Verdict) -> Key:
     """The workload of a Patch or DryRun verdict (those always have one)."""
-    key = _key(verdict)
-    if key is None:
+    if verdict.workload is None:
         raise ValueError(f"{verdict.subject}: not a workload")
-    return key
-
-
-def _key(verdict: remediation.Verdict) -> Key | None:
-    """The workload of a verdict; None for a pod without one (a bare pod: not recorded,
-    its condition and Event say it)."""
-    kind, _, rest = verdict.subject.partition("/")
-    namespace, _, name = rest.partition("/")
-    try:
-        return Key(kind=netpatch.Kind(kind), namespace=namespace, name=name)
-    except ValueError:
-        return None
+    return verdict.workload

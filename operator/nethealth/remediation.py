@@ -86,6 +86,7 @@ class Verdict:
     message: str
     warnings: tuple[str, ...] = ()
     body: Mapping[str, Any] | None = None  # the server-side apply body (PATCH, DRY_RUN)
+    workload: netpatch.WorkloadKey | None = None  # None: a pod without a workload
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -145,7 +146,9 @@ def plan(
         if workload is None:
             names = tuple(p.key for p in groups[wkey])
             why = f"{wkey} was not found"
-            verdicts.append(_blocked(str(wkey), names, model.Reason.NOT_REMEDIABLE, why))
+            verdicts.append(
+                _blocked(str(wkey), names, model.Reason.NOT_REMEDIABLE, why, workload=wkey)
+            )
             continue
         verdict = _judge(
             _Case(
@@ -242,7 +245,9 @@ def _judge(case: _Case) -> Verdict:
     ):
         if gate is not None:
             reason, why = gate
-            return _blocked(case.subject, case.names, reason, f"{case.subject}: {why}")
+            return _blocked(
+                case.subject, case.names, reason, f"{case.subject}: {why}", workload=case.key
+            )
     if any(p.hint and p.hint.startswith(KERNEL_BUG_HINT) for p in case.group):
         warnings.append(
             "the probe points at the kernel's broadcast-route-cache bug, which lives in the"
@@ -252,6 +257,7 @@ def _judge(case: _Case) -> Verdict:
     before = netpatch.original(case.workload).dump()
     return Verdict(
         subject=case.subject,
+        workload=case.key,
         pods=case.names,
         outcome=Outcome.DRY_RUN if dry else Outcome.PATCH,
         reason=model.Reason.DRY_RUN if dry else None,
@@ -273,6 +279,7 @@ def _settled(case: _Case) -> Verdict | None:
             by = annotations.get(netpatch.BY_ANNOTATION, "this operator")
             return Verdict(
                 subject=case.subject,
+                workload=case.key,
                 pods=case.names,
                 outcome=Outcome.APPLIED,
                 reason=None,
@@ -281,17 +288,20 @@ def _settled(case: _Case) -> Verdict | None:
         manager = netpatch.reverting_manager(case.workload)
         return Verdict(
             subject=case.subject,
+            workload=case.key,
             pods=case.names,
             outcome=Outcome.REVERTED_BY_OTHER,
             reason=model.Reason.REVERTED_BY_OTHER_MANAGER,
-            message=f"{case.subject}: hostNetwork was changed back by {manager}; not patched"
-            " again (to let the fallback stick under Argo CD, ignore the two fields for the"
-            f" {netpatch.FIELD_MANAGER} manager)",
+            message=reverted_message(case.subject, manager=manager),
         )
     if netpatch.pod_spec(case.workload).get("hostNetwork") is True:
         why = "runs with hostNetwork already: leaving the pod's namespace cannot help"
         return _blocked(
-            case.subject, case.names, model.Reason.NOT_REMEDIABLE, f"{case.subject} {why}"
+            case.subject,
+            case.names,
+            model.Reason.NOT_REMEDIABLE,
+            f"{case.subject} {why}",
+            workload=case.key,
         )
     return None
 
@@ -342,9 +352,30 @@ def _budget_gate(case: _Case) -> Gate:
     )
 
 
-def _blocked(subject: str, pods: tuple[str, ...], reason: model.Reason, message: str) -> Verdict:
+def reverted_message(subject: str, *, manager: str) -> str:
+    """What a workload whose change another manager undid says (plan and record alike)."""
+    return (
+        f"{subject}: hostNetwork was changed back by {manager}; not patched again (to let"
+        " the fallback stick under Argo CD, ignore the two fields for the"
+        f" {netpatch.FIELD_MANAGER} manager: docs/argocd.md)"
+    )
+
+
+def _blocked(
+    subject: str,
+    pods: tuple[str, ...],
+    reason: model.Reason,
+    message: str,
+    *,
+    workload: netpatch.WorkloadKey | None = None,
+) -> Verdict:
     return Verdict(
-        subject=subject, pods=pods, outcome=Outcome.BLOCKED, reason=reason, message=message
+        subject=subject,
+        workload=workload,
+        pods=pods,
+        outcome=Outcome.BLOCKED,
+        reason=reason,
+        message=message,
     )
 
 
