@@ -36,7 +36,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from nethealth import decision, failureprocess, model
+from nethealth import model
+from nethealth.detection import decision
+from nethealth.testing import failureprocess
 
 DETECTION_GOAL = 0.99
 FALSE_POSITIVE_GOAL = 1e-4

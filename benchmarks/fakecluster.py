@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import kubernetes
 
-from nethealth import selection
+from nethealth.detection import selection
 from nethealth.probe import classify, report, types
 
 RUN_LABEL: Final = "nethealth.bench/scale"

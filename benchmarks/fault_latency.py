@@ -46,8 +46,9 @@ import benchcluster  # noqa: E402 (a sibling module)
 import kubernetes  # noqa: E402
 import operator_harness as h  # noqa: E402 (found through the path above)
 
-from nethealth import faults, model  # noqa: E402
+from nethealth import model  # noqa: E402
 from nethealth.devcluster import images  # noqa: E402
+from nethealth.testing import faults  # noqa: E402
 
 APP = "latency"
 FAULT_PORT = int(h.API_TARGET["port"])

@@ -19,12 +19,13 @@ from typing import Any
 
 import kopf
 
-from nethealth import leadership, metrics, model, runner
+from nethealth import metrics, model
 from nethealth import settings as settings_module
+from nethealth.loop import checkloop, leadership
 
 SETTINGS = settings_module.from_env()
 OBSERVER = metrics.Observer()
-SUPERVISOR: runner.Supervisor | None = None
+SUPERVISOR: checkloop.Supervisor | None = None
 METRICS_SERVER: Any = None
 ELECTION: asyncio.Task[None] | None = None
 
@@ -33,7 +34,7 @@ ELECTION: asyncio.Task[None] | None = None
 async def start(settings: kopf.OperatorSettings, logger: Any, **_: Any) -> None:
     global SUPERVISOR, METRICS_SERVER, ELECTION  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
-    SUPERVISOR = runner.Supervisor(settings=SETTINGS, observer=OBSERVER)
+    SUPERVISOR = checkloop.Supervisor(settings=SETTINGS, observer=OBSERVER)
     if SETTINGS.leader_election:
         ELECTION = asyncio.create_task(
             leadership.lead(

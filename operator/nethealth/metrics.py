@@ -18,7 +18,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final
 
-from nethealth import decision, model, results
+from nethealth import model
+from nethealth.detection import decision, results
 
 BUCKETS: Final = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0)
 PREFIX: Final = "nethealth"

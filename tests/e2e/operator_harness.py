@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from nethealth import crd, jobs, model
+from nethealth import model
+from nethealth.detection import jobs
 from nethealth.devcluster import images, sleepers
+from nethealth.model import definition
 
 MISSING_IMAGE = "localhost/nethealth/does-not-exist:0"
 # The probe images the tests' checks name: a fake probe, one that never starts, and the
@@ -31,7 +33,7 @@ API_TARGET = {"name": "api", "host": "203.0.113.1", "port": 443}  # the kubernet
 
 def install_crd(api_client: client.ApiClient) -> None:
     api = client.ApiextensionsV1Api(api_client)
-    body = crd.manifest()
+    body = definition.manifest()
     try:
         api.create_custom_resource_definition(body)
     except client.ApiException as exc:

@@ -39,8 +39,9 @@ import operator_harness as h
 import urllib3
 import yaml
 
-from nethealth import faults, model
+from nethealth import model
 from nethealth.devcluster import sleepers
+from nethealth.testing import faults
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "unit" / "fixtures" / "argocd"

@@ -19,8 +19,9 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import faults, model
+from nethealth import model
 from nethealth.devcluster import images
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 

@@ -21,13 +21,14 @@ from typing import Any
 import pytest
 import yaml
 
-from nethealth import model, workloads
+from nethealth import model
+from nethealth.kube import workloads
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "nethealth-operator"
-KUBE_MODULE = ROOT / "operator" / "nethealth" / "kube.py"
+KUBE_MODULE = ROOT / "operator" / "nethealth" / "kube" / "client.py"
 # Remediation's reads and writes (synchronous, run in a thread by the operator).
-WORKLOADS_MODULE = ROOT / "operator" / "nethealth" / "workloads.py"
+WORKLOADS_MODULE = ROOT / "operator" / "nethealth" / "kube" / "workloads.py"
 
 Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 

@@ -24,8 +24,9 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import jobs, leases
+from nethealth.detection import jobs
 from nethealth.devcluster import images
+from nethealth.loop import election
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +114,7 @@ def _holder_pod(
 ) -> str | None:
     """The pod whose process holds the Lease (identities are ``<hostname>-<pid>``)."""
     try:
-        lease = coordination.read_namespaced_lease(leases.LEASE_NAME, namespace)
+        lease = coordination.read_namespaced_lease(election.LEASE_NAME, namespace)
     except client.ApiException as exc:
         if exc.status == 404:
             return None

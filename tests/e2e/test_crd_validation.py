@@ -17,7 +17,8 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from nethealth import crd, model
+from nethealth import model
+from nethealth.model import definition
 from nethealth.probe import types
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +45,7 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 def _established(api: kubernetes.client.ApiextensionsV1Api) -> bool:
-    found = api.read_custom_resource_definition(crd.NAME)
+    found = api.read_custom_resource_definition(definition.NAME)
     conditions = {c.type: c.status for c in (found.status.conditions or [])}
     return conditions.get("Established") == "True" and conditions.get("NamesAccepted") == "True"
 
@@ -73,8 +74,8 @@ def installed_crd(api_client: kubernetes.client.ApiClient) -> None:
     other tests in the session depend on it, and the cluster is torn down at the end."""
     api = kubernetes.client.ApiextensionsV1Api(api_client)
     api.patch_custom_resource_definition(
-        crd.NAME,
-        yaml.safe_load((ROOT / crd.PATHS[0]).read_text()),
+        definition.NAME,
+        yaml.safe_load((ROOT / definition.PATHS[0]).read_text()),
         field_manager=FIELD_MANAGER,
         force=True,
         _content_type="application/apply-patch+yaml",
@@ -123,7 +124,7 @@ def test_crd_is_established_with_its_names(
 ) -> None:
     del installed_crd
     found = kubernetes.client.ApiextensionsV1Api(api_client).read_custom_resource_definition(
-        crd.NAME
+        definition.NAME
     )
     assert found.status.accepted_names.short_names == ["nethc"]
     assert found.spec.scope == "Namespaced"
@@ -172,7 +173,7 @@ def _rule_messages() -> set[str]:
             for child in node.values():
                 walk(child)
 
-    walk(crd.manifest())
+    walk(definition.manifest())
     return messages
 
 

@@ -29,7 +29,7 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import jobs
+from nethealth.detection import jobs
 from nethealth.devcluster import images, layout, node, tools
 
 pytestmark = pytest.mark.e2e

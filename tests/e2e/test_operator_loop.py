@@ -15,7 +15,9 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import faults, jobs, kube, scheduling
+from nethealth import kube
+from nethealth.detection import jobs, scheduling
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import jobs
+from nethealth.detection import jobs
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,8 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import jobs, model
+from nethealth import model
+from nethealth.detection import jobs
 
 pytestmark = pytest.mark.e2e
 

@@ -24,9 +24,12 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import faults, jobs, netpatch, workloads
+from nethealth.detection import jobs
 from nethealth.devcluster import images, sleepers
+from nethealth.kube import workloads
 from nethealth.plugin import diagnosis
+from nethealth.remediation import hostnetwork
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 
@@ -198,11 +201,11 @@ def test_status_lists_a_check_and_its_pod(cluster, api_client, namespace, operat
 def test_revert_restores_a_workload_patched_by_the_operators_apply(cluster, api_client, namespace):
     apps = client.AppsV1Api(api_client)
     apps.create_namespaced_deployment(namespace, sleepers.deployment("web"))
-    key = netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace=namespace, name="web")
+    key = hostnetwork.WorkloadKey(kind=hostnetwork.Kind.DEPLOYMENT, namespace=namespace, name="web")
     before = workloads.read_workload(api_client, key)
     assert before is not None
     original = before["spec"]["template"]["spec"]
-    body = netpatch.patch_body(
+    body = hostnetwork.patch_body(
         key=key,
         workload=before,
         check=f"{namespace}/web-check",
@@ -218,7 +221,7 @@ def test_revert_restores_a_workload_patched_by_the_operators_apply(cluster, api_
     after = workloads.read_workload(api_client, key)
     assert after is not None
     assert after["spec"]["template"]["spec"] == original
-    assert netpatch.ORIGINAL_ANNOTATION not in (after["metadata"].get("annotations") or {})
+    assert hostnetwork.ORIGINAL_ANNOTATION not in (after["metadata"].get("annotations") or {})
 
     again = _run(cluster, "revert", "deploy/web", "-n", namespace)
     assert again.returncode == 0

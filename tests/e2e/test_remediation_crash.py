@@ -19,8 +19,10 @@ import pytest
 import remediation_helpers
 from kubernetes import client, watch
 
-from nethealth import faults, model, netpatch
+from nethealth import model
 from nethealth.devcluster import sleepers
+from nethealth.remediation import hostnetwork
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +53,7 @@ def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) ->
     """Blocks until the Deployment carries the patch, as fast as a watch tells."""
     apps = client.AppsV1Api(api_client)
     current = apps.read_namespaced_deployment(name, namespace)
-    if netpatch.ORIGINAL_ANNOTATION in (current.metadata.annotations or {}):
+    if hostnetwork.ORIGINAL_ANNOTATION in (current.metadata.annotations or {}):
         pytest.fail(f"{name} was patched before the kill could be timed")
     stream = watch.Watch().stream(
         apps.list_namespaced_deployment,
@@ -62,7 +64,7 @@ def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) ->
     )
     for event in stream:
         obj = event["object"]
-        if netpatch.ORIGINAL_ANNOTATION in (obj.metadata.annotations or {}):
+        if hostnetwork.ORIGINAL_ANNOTATION in (obj.metadata.annotations or {}):
             return api_client.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
     pytest.fail(f"{name} not patched within {DEGRADE_TIMEOUT} s")
 
@@ -103,7 +105,7 @@ def test_an_operator_killed_right_after_patching_converges_on_one_verified_chang
         status_then = h.read_check(api_client, namespace=namespace, name="web")
         recorded = _entry(status_then, "web").get("state")
         _figure(f"crash: SIGKILL after the patch; status recorded then: {recorded or 'nothing'}")
-        originals = patched["metadata"]["annotations"][netpatch.ORIGINAL_ANNOTATION]
+        originals = patched["metadata"]["annotations"][hostnetwork.ORIGINAL_ANNOTATION]
         assert json.loads(originals) == {"hostNetwork": None, "dnsPolicy": "ClusterFirst"}
 
         restarted = time.monotonic()
@@ -120,7 +122,7 @@ def test_an_operator_killed_right_after_patching_converges_on_one_verified_chang
             deployment = client.AppsV1Api(api_client).read_namespaced_deployment("web", namespace)
             # Exactly one change: one rollout, the originals as recorded by the first write.
             assert deployment.metadata.generation == 2
-            assert deployment.metadata.annotations[netpatch.ORIGINAL_ANNOTATION] == originals
+            assert deployment.metadata.annotations[hostnetwork.ORIGINAL_ANNOTATION] == originals
             assert deployment.spec.template.spec.host_network is True
             replicasets = client.AppsV1Api(api_client).list_namespaced_replica_set(
                 namespace, label_selector="app=web"

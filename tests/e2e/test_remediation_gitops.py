@@ -36,9 +36,11 @@ from typing import Any
 import kubernetes
 import pytest
 
-from nethealth import model, netpatch, remediation, workloads
+from nethealth import model
 from nethealth.devcluster import images
+from nethealth.kube import workloads
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork, planning
 
 pytestmark = pytest.mark.e2e
 
@@ -116,20 +118,20 @@ def _client_side_apply(kubeconfig: Any, body: dict[str, Any]) -> None:
     )
 
 
-def _key(namespace: str, name: str) -> netpatch.WorkloadKey:
-    return netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace=namespace, name=name)
+def _key(namespace: str, name: str) -> hostnetwork.WorkloadKey:
+    return hostnetwork.WorkloadKey(kind=hostnetwork.Kind.DEPLOYMENT, namespace=namespace, name=name)
 
 
-def _read(api_client: Any, key: netpatch.WorkloadKey) -> dict[str, Any]:
+def _read(api_client: Any, key: hostnetwork.WorkloadKey) -> dict[str, Any]:
     live = workloads.read_workload(api_client, key)
     assert live is not None
     return live
 
 
-def _plan(live: dict[str, Any], key: netpatch.WorkloadKey) -> remediation.Plan:
+def _plan(live: dict[str, Any], key: hostnetwork.WorkloadKey) -> planning.Plan:
     """The operator's plan for a degraded pod (class PodNamespace) of ``live``."""
     pod = f"{key.namespace}/{key.name}-pod"
-    facts = remediation.PodFacts(
+    facts = planning.PodFacts(
         key=pod,
         node="node",
         state=model.PodState.DEGRADED,
@@ -137,7 +139,7 @@ def _plan(live: dict[str, Any], key: netpatch.WorkloadKey) -> remediation.Plan:
         hint=None,
         owner=key,
     )
-    return remediation.plan(
+    return planning.plan(
         check=CHECK,
         remediation=model.Remediation(
             mode=model.RemediationMode.AUTO,
@@ -157,29 +159,29 @@ def _plan(live: dict[str, Any], key: netpatch.WorkloadKey) -> remediation.Plan:
     )
 
 
-def _remediate(api_client: Any, key: netpatch.WorkloadKey) -> dict[str, Any]:
+def _remediate(api_client: Any, key: hostnetwork.WorkloadKey) -> dict[str, Any]:
     [verdict] = _plan(_read(api_client, key), key).verdicts
-    assert verdict.outcome is remediation.Outcome.PATCH, verdict
+    assert verdict.outcome is planning.Outcome.PATCH, verdict
     patched = workloads.patch(api_client, verdict)
-    assert netpatch.is_patched(patched)
+    assert hostnetwork.is_patched(patched)
     return patched
 
 
 def _fields(obj: dict[str, Any]) -> tuple[object, object]:
-    spec = netpatch.pod_spec(obj)
+    spec = hostnetwork.pod_spec(obj)
     return spec.get("hostNetwork", False), spec.get("dnsPolicy")
 
 
-def _assert_reverted_by(live: dict[str, Any], key: netpatch.WorkloadKey, manager: str) -> None:
+def _assert_reverted_by(live: dict[str, Any], key: hostnetwork.WorkloadKey, manager: str) -> None:
     """The plan reports the change-back, names who did it, and proposes nothing."""
     plan = _plan(live, key)
     [verdict] = plan.verdicts
-    assert verdict.outcome is remediation.Outcome.REVERTED_BY_OTHER
+    assert verdict.outcome is planning.Outcome.REVERTED_BY_OTHER
     assert verdict.reason is model.Reason.REVERTED_BY_OTHER_MANAGER
     assert f"changed back by {manager};" in verdict.message
     assert verdict.body is None
     assert plan.patches == ()
-    [(kind, is_true, reason, message)] = remediation.conditions(plan)
+    [(kind, is_true, reason, message)] = planning.conditions(plan)
     assert (kind, is_true, reason) == (
         model.ConditionType.REMEDIATION_REVERTED,
         True,
@@ -277,10 +279,10 @@ def _pointer(text: str) -> tuple[str, ...]:
     return tuple(part.replace("~1", "/").replace("~0", "~") for part in text.split("/")[1:])
 
 
-def _assert_still_patched(live: dict[str, Any], key: netpatch.WorkloadKey) -> None:
-    assert _fields(live) == (True, netpatch.HOST_DNS_POLICY)
+def _assert_still_patched(live: dict[str, Any], key: hostnetwork.WorkloadKey) -> None:
+    assert _fields(live) == (True, hostnetwork.HOST_DNS_POLICY)
     [verdict] = _plan(live, key).verdicts
-    assert verdict.outcome is remediation.Outcome.APPLIED  # settled: nothing to do, no fight
+    assert verdict.outcome is planning.Outcome.APPLIED  # settled: nothing to do, no fight
 
 
 @pytest.mark.parametrize("form", ["managedFieldsManagers", "jsonPointers"])
@@ -292,7 +294,7 @@ def test_ignore_differences_with_respect_ignore_differences_lets_the_fallback_st
     _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
     patched = _remediate(api_client, key)
     if form == "managedFieldsManagers":
-        ignored = _owned_paths(patched, netpatch.FIELD_MANAGER)
+        ignored = _owned_paths(patched, hostnetwork.FIELD_MANAGER)
         # The manager owns the two fields and its annotations, nothing of the user's.
         assert {p for p in ignored if p[: len(POD_SPEC)] == POD_SPEC} == {
             (*POD_SPEC, "hostNetwork"),
@@ -315,7 +317,7 @@ def test_ignore_differences_with_respect_ignore_differences_lets_the_fallback_st
     after = _read(api_client, key)
     _assert_still_patched(after, key)
     assert after["metadata"]["generation"] == generation  # no rollout either
-    assert netpatch.ORIGINAL_ANNOTATION in netpatch.annotations_of(after)
+    assert hostnetwork.ORIGINAL_ANNOTATION in hostnetwork.annotations_of(after)
 
 
 def test_a_server_side_apply_of_an_explicit_false_without_force_conflicts_with_us(
@@ -333,13 +335,14 @@ def test_a_server_side_apply_of_an_explicit_false_without_force_conflicts_with_u
     status = json.loads(refused.value.body)
     causes = status["details"]["causes"]
     assert any(
-        c["field"] == ".spec.template.spec.hostNetwork" and netpatch.FIELD_MANAGER in c["message"]
+        c["field"] == ".spec.template.spec.hostNetwork"
+        and hostnetwork.FIELD_MANAGER in c["message"]
         for c in causes
     ), causes
     live = _read(api_client, key)
     # (Not the resourceVersion: the Deployment controller still writes its status.)
     assert live["metadata"]["generation"] == patched["metadata"]["generation"]
-    assert netpatch.is_patched(live)
+    assert hostnetwork.is_patched(live)
 
 
 def test_a_revert_after_an_argo_cd_sync_that_respected_ignore_differences_restores_the_original(
@@ -360,10 +363,10 @@ def test_a_revert_after_an_argo_cd_sync_that_respected_ignore_differences_restor
     restored = workloads.revert(api_client, key)
 
     assert restored is not None
-    assert not netpatch.annotations_of(restored).keys() & {
-        netpatch.ORIGINAL_ANNOTATION,
-        netpatch.BY_ANNOTATION,
-        netpatch.AT_ANNOTATION,
+    assert not hostnetwork.annotations_of(restored).keys() & {
+        hostnetwork.ORIGINAL_ANNOTATION,
+        hostnetwork.BY_ANNOTATION,
+        hostnetwork.AT_ANNOTATION,
     }
     assert _fields(restored) == (False, "ClusterFirst")
     assert restored["spec"]["template"] == before["spec"]["template"]

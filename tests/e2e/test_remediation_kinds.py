@@ -24,15 +24,17 @@ from typing import Any
 import kubernetes
 import pytest
 
-from nethealth import model, netpatch, remediation, workloads
+from nethealth import model
 from nethealth.devcluster import images
+from nethealth.kube import workloads
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork, planning
 
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 90.0
 CHECK = "apps/kinds-check"
-OURS = {netpatch.ORIGINAL_ANNOTATION, netpatch.BY_ANNOTATION, netpatch.AT_ANNOTATION}
+OURS = {hostnetwork.ORIGINAL_ANNOTATION, hostnetwork.BY_ANNOTATION, hostnetwork.AT_ANNOTATION}
 
 
 def _figure(text: str) -> None:
@@ -98,12 +100,12 @@ def _settings() -> model.Remediation:
     )
 
 
-def _plan(api_client: Any, pod: dict[str, Any]) -> remediation.Plan:
+def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
     """The plan the operator would make for ``pod`` decided Degraded (class PodNamespace),
     from what ``workloads.gather`` reads of the cluster."""
     gathered = workloads.gather(api_client, pods=[pod])
     key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-    facts = remediation.PodFacts(
+    facts = planning.PodFacts(
         key=key,
         node=pod["spec"].get("nodeName") or "",
         state=model.PodState.DEGRADED,
@@ -111,7 +113,7 @@ def _plan(api_client: Any, pod: dict[str, Any]) -> remediation.Plan:
         hint=None,
         owner=gathered.owners[key],
     )
-    return remediation.plan(
+    return planning.plan(
         check=CHECK,
         remediation=_settings(),
         pods={key: facts},
@@ -154,8 +156,8 @@ def _in_own_namespace(pod: dict[str, Any]) -> bool:
 @pytest.mark.parametrize(
     ("manifest", "kind", "dns_before"),
     [
-        (_statefulset, netpatch.Kind.STATEFULSET, "ClusterFirst"),
-        (_daemonset, netpatch.Kind.DAEMONSET, "Default"),
+        (_statefulset, hostnetwork.Kind.STATEFULSET, "ClusterFirst"),
+        (_daemonset, hostnetwork.Kind.DAEMONSET, "Default"),
     ],
     ids=["statefulset", "daemonset"],
 )
@@ -165,21 +167,21 @@ def test_a_workload_kind_moves_to_the_node_network_and_back_to_its_exact_templat
     apps = kubernetes.client.AppsV1Api(api_client)
     core = kubernetes.client.CoreV1Api(api_client)
     body = manifest("app")
-    if kind is netpatch.Kind.STATEFULSET:
+    if kind is hostnetwork.Kind.STATEFULSET:
         apps.create_namespaced_stateful_set(namespace, body)
     else:
         apps.create_namespaced_daemon_set(namespace, body)
     pod = _only_pod(core, namespace=namespace, app="app", ready=_in_own_namespace)
-    key = netpatch.WorkloadKey(kind=kind, namespace=namespace, name="app")
+    key = hostnetwork.WorkloadKey(kind=kind, namespace=namespace, name="app")
     before = workloads.read_workload(api_client, key)
     assert before is not None
 
     [verdict] = _plan(api_client, pod).verdicts
-    assert (verdict.outcome, verdict.subject) == (remediation.Outcome.PATCH, str(key))
+    assert (verdict.outcome, verdict.subject) == (planning.Outcome.PATCH, str(key))
     started = time.monotonic()
     patched = workloads.patch(api_client, verdict)
     # The record is what the API server shows (see the module docstring), in the same write.
-    assert json.loads(patched["metadata"]["annotations"][netpatch.ORIGINAL_ANNOTATION]) == {
+    assert json.loads(patched["metadata"]["annotations"][hostnetwork.ORIGINAL_ANNOTATION]) == {
         "hostNetwork": None,
         "dnsPolicy": dns_before,
     }
@@ -188,7 +190,7 @@ def test_a_workload_kind_moves_to_the_node_network_and_back_to_its_exact_templat
     _figure(f"{kind} rollout onto hostNetwork: {time.monotonic() - started:.1f} s")
     assert moved["metadata"]["uid"] != pod["metadata"]["uid"]
     assert moved["spec"]["dnsPolicy"] == "ClusterFirstWithHostNet"
-    assert moved["metadata"]["annotations"][netpatch.BY_ANNOTATION] == CHECK
+    assert moved["metadata"]["annotations"][hostnetwork.BY_ANNOTATION] == CHECK
 
     started = time.monotonic()
     restored = workloads.revert(api_client, key)
@@ -198,7 +200,7 @@ def test_a_workload_kind_moves_to_the_node_network_and_back_to_its_exact_templat
     back = _only_pod(core, namespace=namespace, app="app", ready=_in_own_namespace)
     _figure(f"{kind} rollout back to its own namespace: {time.monotonic() - started:.1f} s")
     assert back["spec"]["dnsPolicy"] == dns_before
-    assert netpatch.BY_ANNOTATION not in (back["metadata"].get("annotations") or {})
+    assert hostnetwork.BY_ANNOTATION not in (back["metadata"].get("annotations") or {})
 
 
 def _bare_pod(core: Any, *, namespace: str) -> dict[str, Any]:
@@ -232,7 +234,7 @@ def test_a_bare_pod_and_a_jobs_pod_are_not_remediable_and_nothing_is_written(api
         [verdict] = plan.verdicts
         name = f"{namespace}/{pod['metadata']['name']}"
         assert (verdict.outcome, verdict.reason) == (
-            remediation.Outcome.BLOCKED,
+            planning.Outcome.BLOCKED,
             model.Reason.NOT_REMEDIABLE,
         )
         assert verdict.pods == (name,)
@@ -246,4 +248,4 @@ def test_a_bare_pod_and_a_jobs_pod_are_not_remediable_and_nothing_is_written(api
     for name in ("bare", job_pod["metadata"]["name"]):
         live = core.read_namespaced_pod(name, namespace)
         assert not live.spec.host_network
-        assert netpatch.BY_ANNOTATION not in (live.metadata.annotations or {})
+        assert hostnetwork.BY_ANNOTATION not in (live.metadata.annotations or {})

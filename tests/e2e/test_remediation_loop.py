@@ -18,8 +18,11 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import faults, model, netpatch, revertondelete
+from nethealth import model
 from nethealth.devcluster import images
+from nethealth.loop import revertondelete
+from nethealth.remediation import hostnetwork
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 
@@ -97,11 +100,11 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     spec = deployment["spec"]["template"]["spec"]
     assert (spec["hostNetwork"], spec["dnsPolicy"]) == (True, "ClusterFirstWithHostNet")
     annotations = deployment["metadata"]["annotations"]
-    assert json.loads(annotations[netpatch.ORIGINAL_ANNOTATION]) == {
+    assert json.loads(annotations[hostnetwork.ORIGINAL_ANNOTATION]) == {
         "hostNetwork": None,
         "dnsPolicy": "ClusterFirst",
     }
-    assert annotations[netpatch.BY_ANNOTATION] == f"{namespace}/web"
+    assert annotations[hostnetwork.BY_ANNOTATION] == f"{namespace}/web"
     entry = h.remediation_entry(patched, "web")
     assert entry["kind"] == "Deployment"
     assert json.loads(entry["patch"])["spec"]["template"]["spec"]["hostNetwork"] is True
@@ -139,9 +142,9 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     assert "hostNetwork" not in spec
     assert spec["dnsPolicy"] == "ClusterFirst"
     assert not set(restored["metadata"].get("annotations") or {}) & {
-        netpatch.ORIGINAL_ANNOTATION,
-        netpatch.BY_ANNOTATION,
-        netpatch.AT_ANNOTATION,
+        hostnetwork.ORIGINAL_ANNOTATION,
+        hostnetwork.BY_ANNOTATION,
+        hostnetwork.AT_ANNOTATION,
     }
     h.running_pod(api_client, namespace=namespace, app="web", host_network=False)
 
@@ -182,7 +185,7 @@ def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, names
     deployment = _template(api_client, namespace=namespace, name="dry")
     assert deployment["metadata"]["generation"] == 1
     assert "hostNetwork" not in deployment["spec"]["template"]["spec"]
-    assert netpatch.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+    assert hostnetwork.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
     events = h.events(api_client, namespace=namespace, kind=model.KIND, name="dry")
     dry = [e for e in events if e.reason == "DryRun"]
     assert dry, [e.reason for e in events]
@@ -232,7 +235,7 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
     spec = deployment["spec"]["template"]["spec"]
     assert "hostNetwork" not in spec
     assert spec["dnsPolicy"] == "ClusterFirst"
-    assert netpatch.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+    assert hostnetwork.ORIGINAL_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
     reasons = {
         e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="bad")
     }

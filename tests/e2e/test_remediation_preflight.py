@@ -36,8 +36,10 @@ import pytest
 import remediation_helpers
 from kubernetes import client
 
-from nethealth import faults, model, netpatch
+from nethealth import model
 from nethealth.devcluster import sleepers
+from nethealth.remediation import hostnetwork
+from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
 
@@ -132,7 +134,7 @@ def _wait_all(
 
 def _generation(api_client: client.ApiClient, *, namespace: str, name: str) -> int:
     deployment = client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
-    assert netpatch.ORIGINAL_ANNOTATION not in (deployment.metadata.annotations or {})
+    assert hostnetwork.ORIGINAL_ANNOTATION not in (deployment.metadata.annotations or {})
     assert not deployment.spec.template.spec.host_network
     return int(deployment.metadata.generation)
 

@@ -9,9 +9,11 @@ from typing import Any
 import kubernetes
 import pytest
 
-from nethealth import model, netpatch, remediation, workloads
+from nethealth import model
 from nethealth.devcluster import sleepers
+from nethealth.kube import workloads
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork, planning
 
 pytestmark = pytest.mark.e2e
 
@@ -50,10 +52,10 @@ def _only_pod(core: Any, *, namespace: str, name: str, host_network: bool) -> di
         time.sleep(0.3)
 
 
-def _plan(api_client: Any, pod: dict[str, Any], mode: model.RemediationMode) -> remediation.Plan:
+def _plan(api_client: Any, pod: dict[str, Any], mode: model.RemediationMode) -> planning.Plan:
     gathered = workloads.gather(api_client, pods=[pod])
     key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-    facts = remediation.PodFacts(
+    facts = planning.PodFacts(
         key=key,
         node=pod["spec"]["nodeName"],
         state=model.PodState.DEGRADED,
@@ -61,7 +63,7 @@ def _plan(api_client: Any, pod: dict[str, Any], mode: model.RemediationMode) -> 
         hint=None,
         owner=gathered.owners[key],
     )
-    return remediation.plan(
+    return planning.plan(
         check=CHECK,
         remediation=_settings(mode),
         pods={key: facts},
@@ -78,7 +80,7 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
     core = kubernetes.client.CoreV1Api(api_client)
     apps.create_namespaced_deployment(namespace, sleepers.deployment("web"))
     pod = _only_pod(core, namespace=namespace, name="web", host_network=False)
-    key = netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace=namespace, name="web")
+    key = hostnetwork.WorkloadKey(kind=hostnetwork.Kind.DEPLOYMENT, namespace=namespace, name="web")
     assert workloads.resolve(api_client, pod) == key  # Pod -> ReplicaSet -> Deployment
     before = workloads.read_workload(api_client, key)
     assert before is not None
@@ -86,7 +88,7 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
 
     # DryRun: the exact patch is planned, the server validates it, nothing changes.
     [dry] = _plan(api_client, pod, model.RemediationMode.DRY_RUN).verdicts
-    assert dry.outcome is remediation.Outcome.DRY_RUN
+    assert dry.outcome is planning.Outcome.DRY_RUN
     assert dry.body is not None
     workloads.apply(api_client, dry.body, dry_run=True)
     unchanged = workloads.read_workload(api_client, key)
@@ -95,7 +97,7 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
 
     # Auto: the patch lands, the rollout gives a pod in the node's network namespace.
     [verdict] = _plan(api_client, pod, model.RemediationMode.AUTO).verdicts
-    assert verdict.outcome is remediation.Outcome.PATCH
+    assert verdict.outcome is planning.Outcome.PATCH
     started = time.monotonic()
     patched = workloads.patch(api_client, verdict)
     new_pod = _only_pod(core, namespace=namespace, name="web", host_network=True)
@@ -103,7 +105,7 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
     assert new_pod["spec"]["dnsPolicy"] == "ClusterFirstWithHostNet"
     assert new_pod["status"]["podIP"] == new_pod["status"]["hostIP"]
     annotations = patched["metadata"]["annotations"]
-    assert annotations[netpatch.ORIGINAL_ANNOTATION] == (
+    assert annotations[hostnetwork.ORIGINAL_ANNOTATION] == (
         '{"dnsPolicy": "ClusterFirst", "hostNetwork": null}'
     )
     ours = [m for m in patched["metadata"]["managedFields"] if m["manager"] == "nethealth-operator"]
@@ -113,7 +115,7 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
 
     # Idempotent: re-planning sees the patch in place; applying it again rolls nothing.
     [again] = _plan(api_client, new_pod, model.RemediationMode.AUTO).verdicts
-    assert again.outcome is remediation.Outcome.APPLIED
+    assert again.outcome is planning.Outcome.APPLIED
     reapplied = workloads.apply(api_client, verdict.body or {})
     assert reapplied["metadata"]["generation"] == patched["metadata"]["generation"]
 
@@ -122,9 +124,9 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
     assert restored is not None
     assert restored["spec"]["template"]["spec"] == original_spec
     assert not (restored["metadata"].get("annotations") or {}).keys() & {
-        netpatch.ORIGINAL_ANNOTATION,
-        netpatch.BY_ANNOTATION,
-        netpatch.AT_ANNOTATION,
+        hostnetwork.ORIGINAL_ANNOTATION,
+        hostnetwork.BY_ANNOTATION,
+        hostnetwork.AT_ANNOTATION,
     }
     _only_pod(core, namespace=namespace, name="web", host_network=False)
     assert workloads.revert(api_client, key) is None  # nothing recorded any more

@@ -10,7 +10,7 @@ from typing import Any
 
 from probe_builders import attempts, evidence, kernel, measured, unmeasured
 
-from nethealth import jobs, selection
+from nethealth.detection import jobs, selection
 from nethealth.plugin import diagnosis, options
 from nethealth.probe import classify, report, types
 

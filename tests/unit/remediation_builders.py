@@ -6,20 +6,21 @@ import dataclasses
 import datetime
 from typing import Any
 
-from nethealth import model, netpatch, remediation
+from nethealth import model
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork, planning
 
 NOW = datetime.datetime(2026, 11, 26, 6, 0, tzinfo=datetime.UTC)
 CHECK = "apps/web-check"
-Kind = netpatch.Kind
-Outcome = remediation.Outcome
+Kind = hostnetwork.Kind
+Outcome = planning.Outcome
 Reason = model.Reason
 PodState = model.PodState
 ProbeClass = types.ProbeClass
 
 
-def web_key(name: str = "web", kind: netpatch.Kind = Kind.DEPLOYMENT) -> netpatch.WorkloadKey:
-    return netpatch.WorkloadKey(kind=kind, namespace="apps", name=name)
+def web_key(name: str = "web", kind: hostnetwork.Kind = Kind.DEPLOYMENT) -> hostnetwork.WorkloadKey:
+    return hostnetwork.WorkloadKey(kind=kind, namespace="apps", name=name)
 
 
 def workload(
@@ -74,12 +75,12 @@ def workload(
 def facts(
     name: str = "web-1",
     *,
-    owner: netpatch.WorkloadKey | netpatch.NotRemediable | None = None,
+    owner: hostnetwork.WorkloadKey | hostnetwork.NotRemediable | None = None,
     state: PodState = PodState.DEGRADED,
     klass: ProbeClass = ProbeClass.POD_NAMESPACE,
     hint: str | None = "PolicyRuleUnreachable: pref 100 ipproto tcp dport 80 unreachable",
-) -> remediation.PodFacts:
-    return remediation.PodFacts(
+) -> planning.PodFacts:
+    return planning.PodFacts(
         key=f"apps/{name}",
         node="node-a",
         state=state,
@@ -117,16 +118,16 @@ def other_pod(
 
 def plan_for(
     *,
-    pods: list[remediation.PodFacts] | None = None,
-    workloads: dict[netpatch.WorkloadKey, dict[str, Any]] | None = None,
+    pods: list[planning.PodFacts] | None = None,
+    workloads: dict[hostnetwork.WorkloadKey, dict[str, Any]] | None = None,
     rem: model.Remediation | None = None,
     labels: dict[str, str] | None = None,
     node_pods: list[dict[str, Any]] | None = None,
-    history: dict[netpatch.WorkloadKey, datetime.datetime] | None = None,
-    limits: remediation.Limits | None = None,
-) -> remediation.Plan:
+    history: dict[hostnetwork.WorkloadKey, datetime.datetime] | None = None,
+    limits: planning.Limits | None = None,
+) -> planning.Plan:
     pods = pods if pods is not None else [facts()]
-    return remediation.plan(
+    return planning.plan(
         check=CHECK,
         remediation=rem or spec(),
         pods={p.key: p for p in pods},
@@ -135,5 +136,5 @@ def plan_for(
         node_pods={"node-a": node_pods or []},
         history=history or {},
         now=NOW,
-        limits=limits or remediation.Limits(),
+        limits=limits or planning.Limits(),
     )

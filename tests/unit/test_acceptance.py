@@ -3,7 +3,8 @@ import datetime
 
 import pytest
 
-from nethealth import acceptance, model
+from nethealth import model
+from nethealth.detection import acceptance
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 

@@ -6,7 +6,7 @@ server returned them while the operator ran against a real pod and a fault degra
 (``tests/e2e/record_argocd_statuses.py`` records them; see its docstring to re-record).
 The health each moment must get is written here, from the issue's rules, not read from
 the fixtures. A few states no e2e run produces (an invalid spec that got past the CRD)
-are built with the operator's own ``status.status_patch``.
+are built with the operator's own ``reporting.status_patch``.
 
 Needs ``lua5.1`` (Debian package lua5.1, installed by scripts/setup.sh): skipped without it
 outside CI, failed in CI.
@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
-from nethealth import acceptance, model, status
+from nethealth import model
+from nethealth.detection import acceptance, reporting
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "argocd" / "health.lua"
@@ -98,7 +99,7 @@ def check(*, generation: int, status_: Mapping[str, Any] | None) -> dict[str, An
 
 def written(*, verdict: acceptance.Acceptance) -> dict[str, Any]:
     """The status the operator writes for a verdict before any probe run."""
-    return status.status_patch(
+    return reporting.status_patch(
         current={},
         verdict=verdict,
         views=None,

@@ -1,13 +1,13 @@
 import datetime
 
-from nethealth import conditions
+from nethealth.detection import conditionlist
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 T1 = T0 + datetime.timedelta(minutes=5)
 
 
 def _set(existing, *, status="True", reason="Running", now=T0, generation=1):
-    return conditions.set_condition(
+    return conditionlist.set_condition(
         existing,
         type="Ready",
         status=status,

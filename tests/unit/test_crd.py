@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from nethealth import cli, crd, model, schema
+from nethealth import cli, model, schema
+from nethealth.model import definition
 
 ROOT = pathlib.Path(__file__).parents[2]
-KEPT = ROOT / "crds" / crd.FILENAME
-CHART_COPY = ROOT / "charts/nethealth-operator/crds" / crd.FILENAME
+KEPT = ROOT / "crds" / definition.FILENAME
+CHART_COPY = ROOT / "charts/nethealth-operator/crds" / definition.FILENAME
 
 
 def _kept_schema() -> dict[str, Any]:
@@ -28,7 +29,7 @@ def _kept_schema() -> dict[str, Any]:
 
 
 def test_kept_crd_is_what_the_model_renders() -> None:
-    assert KEPT.read_text() == crd.render(), "run `nethealth crd --write`"
+    assert KEPT.read_text() == definition.render(), "run `nethealth crd --write`"
 
 
 def test_chart_copy_equals_the_kept_crd_byte_for_byte() -> None:
@@ -55,7 +56,7 @@ def test_crd_check_command_passes_on_the_repository(capsys: pytest.CaptureFixtur
 def test_crd_check_command_fails_when_a_copy_drifted(tmp_path: pathlib.Path) -> None:
     assert cli.main(["crd", "--write", "--root", str(tmp_path)]) == 0
     assert cli.main(["crd", "--check", "--root", str(tmp_path)]) == 0
-    chart_copy = tmp_path / crd.PATHS[1]
+    chart_copy = tmp_path / definition.PATHS[1]
     chart_copy.write_text(chart_copy.read_text().replace("maxItems: 16", "maxItems: 17"))
     assert cli.main(["crd", "--check", "--root", str(tmp_path)]) == 1
 
@@ -234,8 +235,8 @@ def test_every_string_and_list_is_bounded_for_the_cel_cost_budget() -> None:
 
 
 def test_printer_columns_show_selected_degraded_remediated_mode_and_age() -> None:
-    columns = {column["name"]: column for column in crd.PRINTER_COLUMNS}
-    assert [c["name"] for c in crd.PRINTER_COLUMNS if not c.get("priority")] == [
+    columns = {column["name"]: column for column in definition.PRINTER_COLUMNS}
+    assert [c["name"] for c in definition.PRINTER_COLUMNS if not c.get("priority")] == [
         "Selected",
         "Degraded",
         "Remediated",

@@ -15,7 +15,8 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from nethealth import decision, model
+from nethealth import model
+from nethealth.detection import decision
 from nethealth.probe import types
 
 State = model.PodState

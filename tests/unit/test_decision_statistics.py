@@ -17,8 +17,10 @@ import sys
 
 import pytest
 
-from nethealth import decision, failureprocess, model
+from nethealth import model
+from nethealth.detection import decision
 from nethealth.probe import types
+from nethealth.testing import failureprocess
 
 DEFAULT = model.THRESHOLD.load({}, path="spec.threshold", field="threshold")
 PROBE = model.PROBE.load({}, path="spec.probe", field="probe")

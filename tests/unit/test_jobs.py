@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from operator_builders import check, node, pod
 
-from nethealth import jobs, selection
+from nethealth.detection import jobs, selection
 
 OWNER = jobs.Owner(name="web", namespace="apps", uid="check-uid")
 RUN = jobs.run_id(datetime.datetime(2026, 1, 1, 12, 0, 5, tzinfo=datetime.UTC))

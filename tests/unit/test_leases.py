@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from nethealth import leases
+from nethealth.loop import election
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -26,26 +26,26 @@ def _lease(holder: str | None, *, age: float) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("lease", "action"),
     [
-        (None, leases.Action.ACQUIRE),
-        (_lease(None, age=1), leases.Action.ACQUIRE),
-        (_lease("me", age=1), leases.Action.RENEW),
-        (_lease("me", age=60), leases.Action.RENEW),
-        (_lease("other", age=5), leases.Action.FOLLOW),
-        (_lease("other", age=16), leases.Action.ACQUIRE),
+        (None, election.Action.ACQUIRE),
+        (_lease(None, age=1), election.Action.ACQUIRE),
+        (_lease("me", age=1), election.Action.RENEW),
+        (_lease("me", age=60), election.Action.RENEW),
+        (_lease("other", age=5), election.Action.FOLLOW),
+        (_lease("other", age=16), election.Action.ACQUIRE),
     ],
 )
 def test_a_replica_acquires_a_free_or_expired_lease_and_follows_a_live_one(
-    lease: dict[str, object] | None, action: leases.Action
+    lease: dict[str, object] | None, action: election.Action
 ) -> None:
-    assert leases.decide(current=leases.holder(lease), identity="me", now=NOW) is action
+    assert election.decide(current=election.holder(lease), identity="me", now=NOW) is action
 
 
 def test_taking_over_counts_a_transition_and_renewing_does_not() -> None:
-    taken = leases.holder(_lease("other", age=30))
-    spec = leases.spec(identity="me", now=NOW, current=taken, action=leases.Action.ACQUIRE)
+    taken = election.holder(_lease("other", age=30))
+    spec = election.spec(identity="me", now=NOW, current=taken, action=election.Action.ACQUIRE)
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("me", 3)
     assert spec["acquireTime"] == spec["renewTime"] == "2026-01-01T12:00:00.000000Z"
-    mine = leases.holder(_lease("me", age=3))
-    renewed = leases.spec(identity="me", now=NOW, current=mine, action=leases.Action.RENEW)
+    mine = election.holder(_lease("me", age=3))
+    renewed = election.spec(identity="me", now=NOW, current=mine, action=election.Action.RENEW)
     assert renewed["leaseTransitions"] == 2
     assert "acquireTime" not in renewed

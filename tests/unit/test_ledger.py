@@ -7,7 +7,8 @@ import datetime
 
 from remediation_builders import CHECK, NOW, facts, plan_for, spec, web_key, workload
 
-from nethealth import ledger, model, netpatch
+from nethealth import model
+from nethealth.remediation import hostnetwork, ledger
 
 State = model.WorkloadState
 Type = model.ConditionType
@@ -57,8 +58,8 @@ def test_the_cooldown_after_our_own_change_keeps_the_more_telling_entry():
 def test_a_patched_workload_whose_record_was_lost_is_verified_again():
     patched = workload(
         host_network=True,
-        dns_policy=netpatch.HOST_DNS_POLICY,
-        annotations={netpatch.ORIGINAL_ANNOTATION: "{}", netpatch.BY_ANNOTATION: CHECK},
+        dns_policy=hostnetwork.HOST_DNS_POLICY,
+        annotations={hostnetwork.ORIGINAL_ANNOTATION: "{}", hostnetwork.BY_ANNOTATION: CHECK},
     )
     plan = plan_for(workloads={web_key(): patched})
     entries = ledger.planned(previous={}, plan=plan, now=NOW)
@@ -113,7 +114,7 @@ def test_conditions_say_verifying_then_remediated_and_remove_what_has_nothing_to
 
 
 def test_conditions_name_a_bare_pod_that_cannot_be_remediated():
-    bare = facts(owner=netpatch.NotRemediable(why="a bare pod (no controller)"))
+    bare = facts(owner=hostnetwork.NotRemediable(why="a bare pod (no controller)"))
     plan = plan_for(pods=[bare])
     found = ledger.conditions({}, plan=plan)
     blocked = found[Type.REMEDIATION_BLOCKED]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from nethealth import decision, metrics, model, remediator, results
+from nethealth import metrics, model
+from nethealth.detection import decision, results
+from nethealth.loop import remediator
 from nethealth.probe import types
 
 THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=1, recovery_runs=2)

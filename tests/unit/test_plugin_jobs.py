@@ -7,7 +7,8 @@ import re
 
 from plugin_builders import IMAGE, POD, SESSION, TARGET, job
 
-from nethealth import jobs, model, selection
+from nethealth import model
+from nethealth.detection import jobs, selection
 from nethealth.plugin import options
 
 

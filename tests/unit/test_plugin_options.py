@@ -8,9 +8,10 @@ import datetime
 
 import pytest
 
-from nethealth import cli, netpatch
+from nethealth import cli
 from nethealth.plugin import entry, options
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork
 
 # A kubeconfig that does not exist: a command that contacts the cluster fails on it with
 # exit 1 or 2, so exit 64 proves the flag was refused first.
@@ -95,12 +96,12 @@ def test_a_failure_rate_outside_zero_to_one_is_refused(value):
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("deployment/web", netpatch.Kind.DEPLOYMENT),
-        ("deploy/web", netpatch.Kind.DEPLOYMENT),
-        ("Deployment/web", netpatch.Kind.DEPLOYMENT),
-        ("sts/web", netpatch.Kind.STATEFULSET),
-        ("statefulsets/web", netpatch.Kind.STATEFULSET),
-        ("ds/web", netpatch.Kind.DAEMONSET),
+        ("deployment/web", hostnetwork.Kind.DEPLOYMENT),
+        ("deploy/web", hostnetwork.Kind.DEPLOYMENT),
+        ("Deployment/web", hostnetwork.Kind.DEPLOYMENT),
+        ("sts/web", hostnetwork.Kind.STATEFULSET),
+        ("statefulsets/web", hostnetwork.Kind.STATEFULSET),
+        ("ds/web", hostnetwork.Kind.DAEMONSET),
     ],
 )
 def test_a_workload_is_kind_slash_name_with_kubectls_short_names(text, kind):

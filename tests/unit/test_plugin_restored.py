@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime
 
-from nethealth import netpatch
 from nethealth.plugin import restored
+from nethealth.remediation import hostnetwork
 
-KEY = netpatch.WorkloadKey(kind=netpatch.Kind.DEPLOYMENT, namespace="apps", name="web")
+KEY = hostnetwork.WorkloadKey(kind=hostnetwork.Kind.DEPLOYMENT, namespace="apps", name="web")
 NOW = datetime.datetime(2026, 2, 15, 12, 0, 0, tzinfo=datetime.UTC)
 
 
@@ -23,7 +23,7 @@ def deployment(pod_spec: dict, annotations: dict | None = None) -> dict:
 
 def patched(original: dict) -> dict:
     """The workload after the operator's apply: the body's fields and annotations on it."""
-    body = netpatch.patch_body(
+    body = hostnetwork.patch_body(
         key=KEY, workload=deployment(original), check="apps/web-check", now=NOW
     )
     return deployment(

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from nethealth import cli, crd, decision, metrics, model, remediator, results, schema
+from nethealth import cli, metrics, model, schema
 from nethealth.commands import crd as crd_command
+from nethealth.detection import decision, results
+from nethealth.loop import remediator
+from nethealth.model import definition
 from nethealth.probe import types
 from nethealth.schema import reference
 
@@ -35,7 +38,7 @@ def _crd_paths(node: dict[str, Any], *, path: str) -> dict[str, dict[str, Any]]:
 
 
 def _spec_schema() -> dict[str, Any]:
-    version = crd.manifest()["spec"]["versions"][0]
+    version = definition.manifest()["spec"]["versions"][0]
     spec: dict[str, Any] = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     return spec
 

@@ -25,10 +25,11 @@ from remediation_builders import (
     workload,
 )
 
-from nethealth import model, netpatch, remediation
+from nethealth import model
+from nethealth.remediation import hostnetwork, planning
 
 
-def only(plan: remediation.Plan) -> remediation.Verdict:
+def only(plan: planning.Plan) -> planning.Verdict:
     assert len(plan.verdicts) == 1, plan.verdicts
     return plan.verdicts[0]
 
@@ -44,24 +45,24 @@ def test_auto_patches_exactly_the_two_fields_and_records_the_originals_with_abse
     assert body["spec"] == {
         "template": {
             # The new pods carry who moved them, so the check measures them to verify.
-            "metadata": {"annotations": {netpatch.BY_ANNOTATION: CHECK}},
+            "metadata": {"annotations": {hostnetwork.BY_ANNOTATION: CHECK}},
             "spec": {"hostNetwork": True, "dnsPolicy": "ClusterFirstWithHostNet"},
         }
     }
     assert (body["apiVersion"], body["kind"]) == ("apps/v1", "Deployment")
     annotations = body["metadata"]["annotations"]
-    assert json.loads(annotations[netpatch.ORIGINAL_ANNOTATION]) == {
+    assert json.loads(annotations[hostnetwork.ORIGINAL_ANNOTATION]) == {
         "hostNetwork": None,
         "dnsPolicy": "ClusterFirst",
     }
-    assert annotations[netpatch.BY_ANNOTATION] == CHECK
-    assert annotations[netpatch.AT_ANNOTATION] == "2026-11-26T06:00:00Z"
+    assert annotations[hostnetwork.BY_ANNOTATION] == CHECK
+    assert annotations[hostnetwork.AT_ANNOTATION] == "2026-11-26T06:00:00Z"
 
 
 def test_an_explicit_host_network_false_is_recorded_as_false_not_as_absent():
     body = only(plan_for(workloads={web_key(): workload(host_network=False)})).body
     assert body is not None
-    recorded = json.loads(body["metadata"]["annotations"][netpatch.ORIGINAL_ANNOTATION])
+    recorded = json.loads(body["metadata"]["annotations"][hostnetwork.ORIGINAL_ANNOTATION])
     assert recorded["hostNetwork"] is False
 
 
@@ -82,9 +83,7 @@ def test_modes_decide_between_patching_publishing_and_detecting_only(
         reason,
         has_body,
     )
-    assert bool(remediation.Plan(verdicts=(verdict,)).patches) is (
-        mode is model.RemediationMode.AUTO
-    )
+    assert bool(planning.Plan(verdicts=(verdict,)).patches) is (mode is model.RemediationMode.AUTO)
 
 
 def test_dry_run_publishes_the_same_patch_auto_would_apply():
@@ -137,7 +136,7 @@ REPLICASETS = {
     ],
 )
 def test_pods_of_deployments_statefulsets_and_daemonsets_resolve_to_their_workload(owner, expected):
-    assert netpatch.owner_of(raw_pod(owner), replicasets=REPLICASETS) == expected
+    assert hostnetwork.owner_of(raw_pod(owner), replicasets=REPLICASETS) == expected
 
 
 @pytest.mark.parametrize(
@@ -152,8 +151,8 @@ def test_pods_of_deployments_statefulsets_and_daemonsets_resolve_to_their_worklo
     ],
 )
 def test_bare_pods_jobs_and_unknown_owners_are_not_remediable(owner, words):
-    found = netpatch.owner_of(raw_pod(owner), replicasets=REPLICASETS)
-    assert isinstance(found, netpatch.NotRemediable)
+    found = hostnetwork.owner_of(raw_pod(owner), replicasets=REPLICASETS)
+    assert isinstance(found, hostnetwork.NotRemediable)
     assert words in found.why
     verdict = only(plan_for(pods=[facts(owner=found)], workloads={}))
     assert (verdict.outcome, verdict.reason) == (Outcome.BLOCKED, Reason.NOT_REMEDIABLE)
@@ -303,7 +302,7 @@ def test_each_preflight_failure_blocks_with_a_reason_naming_what_blocks_it(
             "class NodeNetwork when the operator allows it",
             {
                 "pods": [facts(klass=ProbeClass.NODE_NETWORK)],
-                "limits": remediation.Limits(node_network_eligible=True),
+                "limits": planning.Limits(node_network_eligible=True),
             },
         ),
         (
@@ -334,7 +333,7 @@ def test_the_kernel_bug_hint_still_patches_but_warns_the_fault_may_follow_to_the
 # --- blast radius ------------------------------------------------------------------------
 
 
-def many(count: int, *, degraded: int) -> tuple[list[remediation.PodFacts], dict[Any, Any]]:
+def many(count: int, *, degraded: int) -> tuple[list[planning.PodFacts], dict[Any, Any]]:
     pods = [
         facts(
             f"app{i}-1",
@@ -358,7 +357,7 @@ def test_max_remediated_pods_caps_the_patches_of_one_check():
 
 def test_workloads_this_check_patched_already_use_up_the_budget():
     pods, workloads = many(10, degraded=2)
-    patched = netpatch.patch_body(
+    patched = hostnetwork.patch_body(
         key=web_key("app0"), workload=workload("app0"), check=CHECK, now=NOW
     )
     workloads[web_key("app0")] = _merged(workloads[web_key("app0")], patched)
@@ -371,7 +370,7 @@ def test_pods_already_moved_to_host_network_still_count_against_the_budget():
     # After the rollout the patched pods run on hostNetwork and are no longer measured;
     # the caller passes them as Remediated, so the budget still sees them.
     pods, workloads = many(10, degraded=2)
-    patched = netpatch.patch_body(
+    patched = hostnetwork.patch_body(
         key=web_key("app0"), workload=workload("app0"), check=CHECK, now=NOW
     )
     workloads[web_key("app0")] = _merged(workloads[web_key("app0")], patched)
@@ -387,7 +386,7 @@ def test_the_global_cap_holds_even_when_the_check_allows_more():
         pods=pods,
         workloads=workloads,
         rem=spec(max_remediated_pods=5),
-        limits=remediation.Limits(global_remaining=1),
+        limits=planning.Limits(global_remaining=1),
     )
     assert len(plan.patches) == 1
     assert all("operator-wide cap" in v.message for v in plan.blocked)
@@ -484,7 +483,7 @@ def test_revert_restores_the_recorded_originals_exactly(host_network, dns_policy
     body = only(plan_for(workloads={web_key(): before})).body
     assert body is not None
     patched = _merged(before, body)
-    back = netpatch.revert_body(key=web_key(), workload=patched)
+    back = hostnetwork.revert_body(key=web_key(), workload=patched)
     assert back is not None
     assert "annotations" not in back["metadata"]  # dropped with our ownership
     restored = _merged(patched, back)
@@ -503,13 +502,13 @@ def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_revert_of_a_workload_never_patched_is_nothing():
-    assert netpatch.revert_body(key=web_key(), workload=workload()) is None
+    assert hostnetwork.revert_body(key=web_key(), workload=workload()) is None
 
 
 def test_a_corrupt_original_annotation_is_an_error_naming_the_annotation():
-    broken = workload(annotations={netpatch.ORIGINAL_ANNOTATION: "{not json"})
-    with pytest.raises(ValueError, match=re.escape(netpatch.ORIGINAL_ANNOTATION)):
-        netpatch.revert_body(key=web_key(), workload=broken)
+    broken = workload(annotations={hostnetwork.ORIGINAL_ANNOTATION: "{not json"})
+    with pytest.raises(ValueError, match=re.escape(hostnetwork.ORIGINAL_ANNOTATION)):
+        hostnetwork.revert_body(key=web_key(), workload=broken)
 
 
 ARGO_MANAGED = [
@@ -545,7 +544,7 @@ def test_a_workload_changed_back_by_gitops_is_reported_with_the_manager_and_not_
     assert verdict.reason is Reason.REVERTED_BY_OTHER_MANAGER
     assert "argocd-controller" in verdict.message
     assert verdict.body is None
-    conditions = list(remediation.conditions(remediation.Plan(verdicts=(verdict,))))
+    conditions = list(planning.conditions(planning.Plan(verdicts=(verdict,))))
     assert conditions == [
         (
             model.ConditionType.REMEDIATION_REVERTED,
@@ -559,7 +558,7 @@ def test_a_workload_changed_back_by_gitops_is_reported_with_the_manager_and_not_
 def test_gitops_revert_is_never_fought_however_often_the_plan_runs():
     live = reverted_by_gitops()
     for minutes in (1, 61, 600, 6000):  # long past any cooldown
-        plan = remediation.plan(
+        plan = planning.plan(
             check=CHECK,
             remediation=spec(),
             pods={"apps/web-1": facts()},
@@ -587,13 +586,13 @@ def test_the_reverting_manager_is_the_latest_writer_when_the_field_was_removed()
             "fieldsV1": {"f:spec": {}},
         },
     ]
-    assert netpatch.reverting_manager(live) == "kubectl-edit"
+    assert hostnetwork.reverting_manager(live) == "kubectl-edit"
 
 
 def test_blocked_verdicts_become_one_remediation_blocked_condition_naming_the_first():
     pods, workloads = many(10, degraded=3)
     plan = plan_for(pods=pods, workloads=workloads, rem=spec(pause_requests=("freeze",)))
-    [(ctype, status, reason, message)] = remediation.conditions(plan)
+    [(ctype, status, reason, message)] = planning.conditions(plan)
     assert (ctype, status, reason) == (model.ConditionType.REMEDIATION_BLOCKED, True, Reason.PAUSED)
     assert message.startswith("Deployment/apps/app0: paused: freeze")
     assert message.endswith("(and 2 more)")
@@ -604,17 +603,17 @@ def test_blocked_verdicts_become_one_remediation_blocked_condition_naming_the_fi
 
 def test_a_persisting_block_is_announced_once_not_at_every_run():
     blocked = plan_for(rem=spec(pause_requests=("freeze",)))
-    [first] = remediation.notices(previous=None, current=blocked)
+    [first] = planning.notices(previous=None, current=blocked)
     assert (first.type, first.reason, first.pods) == ("Warning", "Paused", ("apps/web-1",))
-    assert remediation.notices(previous=blocked, current=blocked) == []
+    assert planning.notices(previous=blocked, current=blocked) == []
     # ... and a new reason for the same workload is news again.
     cooling = plan_for(history={web_key(): NOW})
-    [changed] = remediation.notices(previous=blocked, current=cooling)
+    [changed] = planning.notices(previous=blocked, current=cooling)
     assert changed.reason == "Cooldown"
 
 
 def test_dry_run_announces_the_exact_patch():
-    [notice] = remediation.notices(
+    [notice] = planning.notices(
         previous=None, current=plan_for(rem=spec(mode=model.RemediationMode.DRY_RUN))
     )
     assert (notice.type, notice.reason) == ("Normal", "DryRun")
@@ -624,10 +623,10 @@ def test_dry_run_announces_the_exact_patch():
 
 def test_warnings_of_a_patch_make_its_event_a_warning():
     labels = {"pod-security.kubernetes.io/warn": "baseline"}
-    [notice] = remediation.notices(previous=None, current=plan_for(labels=labels))
+    [notice] = planning.notices(previous=None, current=plan_for(labels=labels))
     assert notice.type == "Warning"
     assert "warns at Pod Security level 'baseline'" in notice.message
-    [plain] = remediation.notices(previous=None, current=plan_for())
+    [plain] = planning.notices(previous=None, current=plan_for())
     assert (plain.type, plain.reason) == ("Normal", "HostNetworkApplied")
 
 
@@ -635,7 +634,7 @@ def test_a_patch_in_place_is_not_announced_again():
     body = only(plan_for()).body
     assert body is not None
     applied = plan_for(workloads={web_key(): _merged(workload(), body)})
-    assert remediation.notices(previous=None, current=applied) == []
+    assert planning.notices(previous=None, current=applied) == []
 
 
 def test_the_slim_pod_a_run_keeps_finds_the_same_workload_and_node():
@@ -652,7 +651,7 @@ def test_the_slim_pod_a_run_keeps_finds_the_same_workload_and_node():
         "spec": {"nodeName": "node-a", "containers": [{"name": "app"}]},
         "status": {"phase": "Running", "podIP": "198.51.100.7"},
     }
-    slim = netpatch.owner_facts(pod)
-    assert netpatch.owner_of(slim, replicasets={}) == netpatch.owner_of(pod, replicasets={})
+    slim = hostnetwork.owner_facts(pod)
+    assert hostnetwork.owner_of(slim, replicasets={}) == hostnetwork.owner_of(pod, replicasets={})
     assert slim["spec"] == {"nodeName": "node-a"}
     assert "annotations" not in slim["metadata"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from operator_builders import probe_document
 
-from nethealth import jobs, results
+from nethealth.detection import jobs, results
 from nethealth.probe import report, types
 
 MEASURED = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nethealth import jobs, results
+from nethealth.detection import jobs, results
 
 MEASURED = [{"container": "probe-0", "namespace": "apps", "name": "a", "uid": "uid-a"}]
 ANNOTATIONS = {jobs.ANNOTATION_PODS: json.dumps(MEASURED)}

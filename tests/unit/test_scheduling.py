@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from nethealth import scheduling
+from nethealth.detection import scheduling
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from operator_builders import node, pod
 
-from nethealth import netpatch, selection
+from nethealth.detection import selection
+from nethealth.remediation import hostnetwork
 
 
 def test_running_pods_with_an_ip_are_measured_grouped_by_node() -> None:
@@ -71,4 +72,4 @@ def test_a_pod_our_patch_moved_to_host_network_is_measured_to_verify_the_change(
 
 
 def test_the_selection_annotation_is_the_one_the_patch_puts_on_new_pods() -> None:
-    assert selection.REMEDIATED_BY_ANNOTATION == netpatch.BY_ANNOTATION
+    assert selection.REMEDIATED_BY_ANNOTATION == hostnetwork.BY_ANNOTATION

@@ -7,7 +7,8 @@ import dataclasses
 import datetime
 from typing import Any
 
-from nethealth import acceptance, decision, events, model, results, selection, status
+from nethealth import model
+from nethealth.detection import acceptance, decision, notices, reporting, results, selection
 from nethealth.probe import types
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
@@ -32,17 +33,17 @@ def _record(*failures: int) -> decision.PodRecord:
     return record
 
 
-def _view(name: str, record: decision.PodRecord, hint: str | None = None) -> status.PodView:
+def _view(name: str, record: decision.PodRecord, hint: str | None = None) -> reporting.PodView:
     ref = selection.PodRef(
         namespace="apps", name=name, uid=f"u-{name}", node="node-a", ip="198.51.100.9"
     )
-    return status.PodView(ref=ref, record=record, hint=hint, last_run=NOW)
+    return reporting.PodView(ref=ref, record=record, hint=hint, last_run=NOW)
 
 
 def _patch(
-    views: dict[str, status.PodView], current: dict[str, Any] | None = None
+    views: dict[str, reporting.PodView], current: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return status.status_patch(
+    return reporting.status_patch(
         current=current or {},
         verdict=READY,
         views=views,
@@ -112,11 +113,11 @@ def test_the_pod_list_is_bounded_but_the_summary_counts_every_pod() -> None:
 def test_an_unchanged_status_needs_no_write() -> None:
     views = {"apps/ok": _view("ok", _record(0))}
     first = _patch(views)
-    assert status.changed_fields(current=first, wanted=_patch(views, current=first)) == {}
+    assert reporting.changed_fields(current=first, wanted=_patch(views, current=first)) == {}
 
 
 def test_a_spec_change_alone_leaves_pods_and_summary_alone() -> None:
-    patch = status.status_patch(
+    patch = reporting.status_patch(
         current={},
         verdict=READY,
         views=None,
@@ -139,7 +140,7 @@ def test_records_after_a_restart_never_shorten_the_way_to_degraded_or_healthy() 
             ]
         }
     )
-    records = status.records_from_status(saved, check_namespace="apps")
+    records = reporting.records_from_status(saved, check_namespace="apps")
     assert set(records) == {"apps/s", "apps/r", "other/x"}
     failing = _run(30)
     after = decision.decide(previous=records["apps/s"], run=failing, threshold=THRESHOLD)
@@ -153,7 +154,7 @@ def test_events_mark_degraded_recovered_and_the_first_inconclusive_run_only() ->
     bad = results.inconclusive(key="apps/i", why=results.Why.NOT_STARTED, reason="ErrImagePull")
     first_inconclusive = decision.decide(previous=None, run=bad.run, threshold=THRESHOLD)
     second = decision.decide(previous=first_inconclusive, run=bad.run, threshold=THRESHOLD)
-    found = events.notices(
+    found = notices.notices(
         records={
             "apps/d": _record(30, 30),
             "apps/h": _record(30, 30, 0, 0),
@@ -163,13 +164,13 @@ def test_events_mark_degraded_recovered_and_the_first_inconclusive_run_only() ->
         outcomes={"apps/i": bad},
     )
     assert [(n.reason, n.pod) for n in found] == [
-        (events.Reason.DEGRADED, "apps/d"),
-        (events.Reason.RECOVERED, "apps/h"),
-        (events.Reason.INCONCLUSIVE, "apps/i"),
+        (notices.Reason.DEGRADED, "apps/d"),
+        (notices.Reason.RECOVERED, "apps/h"),
+        (notices.Reason.INCONCLUSIVE, "apps/i"),
     ]
     assert "50 % of 60" in found[0].message
     assert "ErrImagePull" in found[2].message
-    assert events.notices(records={"apps/i": second}, outcomes={"apps/i": bad}) == []
+    assert notices.notices(records={"apps/i": second}, outcomes={"apps/i": bad}) == []
 
 
 def test_a_healthy_pod_of_a_verified_remediation_shows_as_remediated() -> None:
@@ -194,14 +195,14 @@ def test_remediation_conditions_are_set_or_removed_and_its_record_cleared_with_n
         ],
         "remediation": [{"kind": "Deployment"}],
     }
-    view = status.RemediationView(
+    view = reporting.RemediationView(
         workloads=(),
         conditions={
             model.ConditionType.REMEDIATION_BLOCKED: None,
             model.ConditionType.REMEDIATED: (True, model.Reason.VERIFIED, "web verified"),
         },
     )
-    patch = status.status_patch(
+    patch = reporting.status_patch(
         current=current,
         verdict=READY,
         views=None,

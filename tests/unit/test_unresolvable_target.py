@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from operator_builders import check, probe_document
 
-from nethealth import acceptance, decision, model, results
+from nethealth import model
+from nethealth.detection import acceptance, decision, results
 from nethealth.probe import orchestrate, report, types
 
 # A label longer than 63 characters fails in the resolver's IDNA step, before any packet:

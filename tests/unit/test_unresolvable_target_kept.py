@@ -9,7 +9,8 @@ from typing import Any
 
 from operator_builders import probe_document
 
-from nethealth import acceptance, model, results
+from nethealth import model
+from nethealth.detection import acceptance, results
 from nethealth.probe import report, types
 
 UNRESOLVABLE = "x" * 64 + ".invalid"

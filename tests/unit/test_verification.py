@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 
-from nethealth import decision, model, verification
+from nethealth import model
+from nethealth.detection import decision
 from nethealth.probe import types
+from nethealth.remediation import verification
 
 NOW = datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)
 LIMIT = datetime.timedelta(minutes=5)

@@ -54,11 +54,11 @@ def reference() -> str:
 
 def expected(root: pathlib.Path) -> dict[pathlib.Path, str]:
     """Every kept copy under ``root`` and the text it must have."""
-    from nethealth import crd  # noqa: PLC0415
+    from nethealth.model import definition  # noqa: PLC0415
     from nethealth.schema import reference as ref  # noqa: PLC0415
 
-    text = crd.render()
-    copies = {root / relative: text for relative in crd.PATHS}
+    text = definition.render()
+    copies = {root / relative: text for relative in definition.PATHS}
     doc = root / REFERENCE_DOC
     # A missing document is created with the table alone; one without markers is refused.
     current = doc.read_text(encoding="utf-8") if doc.is_file() else f"{ref.BEGIN}\n{ref.END}\n"
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         for path in stale:
             print(f"{path} differs from the model; run `nethealth crd --write`", file=sys.stderr)
         return 1 if stale else 0
-    from nethealth import crd  # noqa: PLC0415
+    from nethealth.model import definition  # noqa: PLC0415
 
-    sys.stdout.write(crd.render())
+    sys.stdout.write(definition.render())
     return 0

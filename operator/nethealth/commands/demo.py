@@ -221,7 +221,7 @@ def _inject(
     uid = _healthy_pod_uid(checks, kubeconfig=kubeconfig, namespace=args.namespace)
     if uid is None:
         return False
-    from nethealth import faults  # noqa: PLC0415
+    from nethealth.testing import faults  # noqa: PLC0415
 
     print(
         "demo: step 1/3: the demo pod is measured Healthy\n"
@@ -235,7 +235,8 @@ def _inject(
 
 
 def run(args: argparse.Namespace) -> int:
-    from nethealth import crd, kube  # noqa: PLC0415
+    from nethealth import kube  # noqa: PLC0415
+    from nethealth.model import definition  # noqa: PLC0415
 
     if args.use_kubeconfig:
         kubeconfig = os.environ.get("KUBECONFIG") or str(pathlib.Path.home() / ".kube/config")
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
                 "nethealth demo: the embedded cluster needs root (or --use-kubeconfig)"
             )
         kubeconfig = _embedded_kubeconfig()
-    manifest = crd.manifest()
+    manifest = definition.manifest()
     namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.namespace}}
     kube.apply_manifests(
         docs=[manifest, namespace_doc],

@@ -35,12 +35,16 @@ def run(args: argparse.Namespace) -> int:
     except options.UsageError as error:
         print(f"nethealth revert: error: {error}", file=sys.stderr)
         return options.EXIT_USAGE
-    from nethealth import kube, netpatch, workloads  # noqa: PLC0415 - the client is heavy
+    from nethealth import kube  # noqa: PLC0415 - the client is heavy
+    from nethealth.kube import workloads  # noqa: PLC0415
     from nethealth.plugin import api, restored  # noqa: PLC0415
+    from nethealth.remediation import hostnetwork  # noqa: PLC0415
 
     try:
         conn = api.connect(kubeconfig=args.kubeconfig, context=args.context)
-        key = netpatch.WorkloadKey(kind=kind, namespace=args.namespace or conn.namespace, name=name)
+        key = hostnetwork.WorkloadKey(
+            kind=kind, namespace=args.namespace or conn.namespace, name=name
+        )
         before = workloads.read_workload(conn.client, key)
         if before is None:
             print(f"nethealth revert: error: {restored.name(key)} not found", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The NetHealthCheck resource: typed spec and status, their schema, and ``parse(body)``.
 
 Each dataclass in this package is followed by its schema (``schema.Obj``), which lists the
-same fields with their JSON names, defaults, bounds and rules. The CRD (``nethealth.crd``)
+same fields with their JSON names, defaults, bounds and rules. The CRD (``definition``)
 is rendered from these schemas and ``parse`` loads with them, so the API server and the
 operator accept exactly the same objects and fill in the same defaults. The modules
 follow the resource: ``selectors``, ``targets``, ``probing``, ``remediation``, ``spec``,

@@ -30,7 +30,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import jobs, results
+from nethealth.detection import jobs, results
 from nethealth.probe import report, types
 
 EXIT_HEALTHY: Final = 0

@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from nethealth import model, netpatch
+from nethealth import model
 from nethealth.probe import measure, types
+from nethealth.remediation import hostnetwork
 
 EXIT_USAGE: Final = 64  # EX_USAGE, as every nethealth command
 DEFAULT_TIMEOUT: Final = 120.0  # the whole diagnosis: the Job's activeDeadlineSeconds
@@ -39,9 +40,9 @@ _FLAG_OF_FIELD: Final = {
 _FIELD_WORD: Final = re.compile(r"\b(deadline|spread|timeout|attempts|image)\b")
 
 _KINDS: Final = {
-    netpatch.Kind.DEPLOYMENT: ("deployment", "deployments", "deploy"),
-    netpatch.Kind.STATEFULSET: ("statefulset", "statefulsets", "sts"),
-    netpatch.Kind.DAEMONSET: ("daemonset", "daemonsets", "ds"),
+    hostnetwork.Kind.DEPLOYMENT: ("deployment", "deployments", "deploy"),
+    hostnetwork.Kind.STATEFULSET: ("statefulset", "statefulsets", "sts"),
+    hostnetwork.Kind.DAEMONSET: ("daemonset", "daemonsets", "ds"),
 }
 _KIND_OF_WORD: Final = {
     word: kind for kind, words in _KINDS.items() for word in (*words, kind.value.lower())
@@ -174,7 +175,7 @@ def output(text: str) -> str:
     return text
 
 
-def workload(text: str) -> tuple[netpatch.Kind, str]:
+def workload(text: str) -> tuple[hostnetwork.Kind, str]:
     """``KIND/NAME`` (``deployment/web``, ``sts/db``, ``ds/agent``) as kind and name."""
     kind_text, slash, name = text.partition("/")
     kind = _KIND_OF_WORD.get(kind_text.strip().lower())

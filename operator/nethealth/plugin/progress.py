@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import results
+from nethealth.detection import results
 
 RawObject = Mapping[str, Any]
 

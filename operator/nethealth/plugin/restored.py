@@ -1,6 +1,6 @@
 """Pure: what ``revert`` restored, in words, from the workload before and after.
 
-The record is the annotation ``netpatch.ORIGINAL_ANNOTATION`` written in the same apply
+The record is the annotation ``hostnetwork.ORIGINAL_ANNOTATION`` written in the same apply
 as the hostNetwork patch; the remediating check's name and time travel with it, so the
 message can say who moved the workload and warn that the check may move it again.
 """
@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nethealth import netpatch
+from nethealth.remediation import hostnetwork
 
 RawObject = Mapping[str, Any]
 
 
-def name(key: netpatch.WorkloadKey) -> str:
+def name(key: hostnetwork.WorkloadKey) -> str:
     return f"{key.kind.value.lower()}/{key.name} in namespace {key.namespace}"
 
 
-def outcome(*, key: netpatch.WorkloadKey, before: RawObject, after: RawObject | None) -> str:
+def outcome(*, key: hostnetwork.WorkloadKey, before: RawObject, after: RawObject | None) -> str:
     """One paragraph: what was restored, or that nothing was recorded."""
-    recorded = netpatch.annotations_of(before).get(netpatch.ORIGINAL_ANNOTATION)
-    spec = netpatch.pod_spec(before)
+    recorded = hostnetwork.annotations_of(before).get(hostnetwork.ORIGINAL_ANNOTATION)
+    spec = hostnetwork.pod_spec(before)
     now = (
         f"hostNetwork {_value(spec.get('hostNetwork'))}, dnsPolicy {_value(spec.get('dnsPolicy'))}"
     )
@@ -33,10 +33,10 @@ def outcome(*, key: netpatch.WorkloadKey, before: RawObject, after: RawObject | 
             f"{name(key)}: nothing recorded, nothing restored: no nethealth hostNetwork patch"
             f" is on record (never patched, or reverted already). Its pod template has {now}."
         )
-    original = netpatch.Original.load(recorded)
-    annotations = netpatch.annotations_of(before)
-    by = annotations.get(netpatch.BY_ANNOTATION, "an unknown check")
-    at = annotations.get(netpatch.AT_ANNOTATION, "an unknown time")
+    original = hostnetwork.Original.load(recorded)
+    annotations = hostnetwork.annotations_of(before)
+    by = annotations.get(hostnetwork.BY_ANNOTATION, "an unknown check")
+    at = annotations.get(hostnetwork.AT_ANNOTATION, "an unknown time")
     restored = (
         f"hostNetwork {_value(original.host_network)}, dnsPolicy {_value(original.dns_policy)}"
     )

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Final
 
-from nethealth import jobs, model, selection
+from nethealth import model
+from nethealth.detection import jobs, selection
 from nethealth.plugin import api, diagnosis, progress
 from nethealth.probe import types
 

@@ -20,7 +20,8 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-from nethealth import model, results
+from nethealth import model
+from nethealth.detection import results
 
 # The start of a TargetUnresolvable message (``after_run``), read back from status.
 _UNRESOLVABLE_MESSAGE = re.compile(

@@ -16,7 +16,8 @@ import datetime
 import enum
 from collections.abc import Sequence
 
-from nethealth import decision, model
+from nethealth import model
+from nethealth.detection import decision
 from nethealth.probe import types
 
 Verdict = decision.RunVerdict

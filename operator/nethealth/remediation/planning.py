@@ -1,11 +1,11 @@
 """Pure: which degraded pods' workloads to move to the node's network, and why not.
 
 The fallback for a pod whose own network namespace is broken is to run its workload in the
-node's namespace (the patch itself: ``netpatch``). It must never make things worse, so
+node's namespace (the patch itself: ``hostnetwork``). It must never make things worse, so
 every candidate passes a preflight first, and each failure is a verdict naming what blocks
 it (a ``RemediationBlocked`` condition and an Event), with nothing changed:
 
-- only a Deployment, StatefulSet or DaemonSet can be patched (``netpatch.owner_of``);
+- only a Deployment, StatefulSet or DaemonSet can be patched (``hostnetwork.owner_of``);
 - only a fault of the pod's own namespace (class ``PodNamespace``, optionally
   ``NodeNetwork``) is helped by leaving it; most selected pods degraded at once points at
   the node or upstream, which hostNetwork does not escape; a kernel-bug hint still
@@ -35,8 +35,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import model, netpatch, placement
+from nethealth import model
 from nethealth.probe import types
+from nethealth.remediation import hostnetwork, placement
 
 RawObject = Mapping[str, Any]
 
@@ -54,7 +55,7 @@ class PodFacts:
     state: model.PodState
     klass: types.ProbeClass | None
     hint: str | None  # the probe's top hint, "Code: evidence"
-    owner: netpatch.WorkloadKey | netpatch.NotRemediable
+    owner: hostnetwork.WorkloadKey | hostnetwork.NotRemediable
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,7 +87,7 @@ class Verdict:
     message: str
     warnings: tuple[str, ...] = ()
     body: Mapping[str, Any] | None = None  # the server-side apply body (PATCH, DRY_RUN)
-    workload: netpatch.WorkloadKey | None = None  # None: a pod without a workload
+    workload: hostnetwork.WorkloadKey | None = None  # None: a pod without a workload
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -110,10 +111,10 @@ def plan(
     check: str,
     remediation: model.Remediation,
     pods: Mapping[str, PodFacts],
-    workloads: Mapping[netpatch.WorkloadKey, RawObject],
+    workloads: Mapping[hostnetwork.WorkloadKey, RawObject],
     namespace_labels: Mapping[str, Mapping[str, str]],
     node_pods: Mapping[str, Sequence[RawObject]],
-    history: Mapping[netpatch.WorkloadKey, datetime.datetime],
+    history: Mapping[hostnetwork.WorkloadKey, datetime.datetime],
     now: datetime.datetime,
     limits: Limits = Limits(),
 ) -> Plan:
@@ -126,10 +127,10 @@ def plan(
     """
     degraded = {k: p for k, p in pods.items() if p.state is model.PodState.DEGRADED}
     verdicts: list[Verdict] = []
-    groups: dict[netpatch.WorkloadKey, list[PodFacts]] = {}
+    groups: dict[hostnetwork.WorkloadKey, list[PodFacts]] = {}
     for key in sorted(degraded):
         pod = degraded[key]
-        if isinstance(pod.owner, netpatch.NotRemediable):
+        if isinstance(pod.owner, hostnetwork.NotRemediable):
             why = f"{key}: {pod.owner.why}"
             verdicts.append(_blocked(key, (key,), model.Reason.NOT_REMEDIABLE, why))
         else:
@@ -174,13 +175,16 @@ def plan(
 
 
 def _active_pods(
-    *, check: str, pods: Mapping[str, PodFacts], workloads: Mapping[netpatch.WorkloadKey, RawObject]
+    *,
+    check: str,
+    pods: Mapping[str, PodFacts],
+    workloads: Mapping[hostnetwork.WorkloadKey, RawObject],
 ) -> int:
     """Pods of the check whose workload this check has patched and not reverted."""
     active = {
         k
         for k, w in workloads.items()
-        if netpatch.annotations_of(w).get(netpatch.BY_ANNOTATION) == check
+        if hostnetwork.annotations_of(w).get(hostnetwork.BY_ANNOTATION) == check
     }
     return sum(1 for p in pods.values() if p.owner in active)
 
@@ -202,7 +206,7 @@ class _Case:
     """One workload's inputs to the verdict."""
 
     check: str
-    key: netpatch.WorkloadKey
+    key: hostnetwork.WorkloadKey
     group: tuple[PodFacts, ...]
     remediation: model.Remediation
     workload: RawObject
@@ -254,7 +258,7 @@ def _judge(case: _Case) -> Verdict:
             " node's kernel: hostNetwork may carry the fault to the node; upgrade the kernel"
         )
     dry = case.remediation.mode is model.RemediationMode.DRY_RUN
-    before = netpatch.original(case.workload).dump()
+    before = hostnetwork.original(case.workload).dump()
     return Verdict(
         subject=case.subject,
         workload=case.key,
@@ -262,10 +266,10 @@ def _judge(case: _Case) -> Verdict:
         outcome=Outcome.DRY_RUN if dry else Outcome.PATCH,
         reason=model.Reason.DRY_RUN if dry else None,
         message=f"{case.subject}: {'would set' if dry else 'sets'} hostNetwork: true,"
-        f" dnsPolicy: {netpatch.HOST_DNS_POLICY} (was {before}) for degraded"
+        f" dnsPolicy: {hostnetwork.HOST_DNS_POLICY} (was {before}) for degraded"
         f" pod(s) {', '.join(case.names)}",
         warnings=tuple(warnings),
-        body=netpatch.patch_body(
+        body=hostnetwork.patch_body(
             key=case.key, workload=case.workload, check=case.check, now=case.now
         ),
     )
@@ -273,10 +277,10 @@ def _judge(case: _Case) -> Verdict:
 
 def _settled(case: _Case) -> Verdict | None:
     """A workload patched already, changed back by someone else, or on hostNetwork anyway."""
-    annotations = netpatch.annotations_of(case.workload)
-    if netpatch.ORIGINAL_ANNOTATION in annotations:
-        if netpatch.is_patched(case.workload):
-            by = annotations.get(netpatch.BY_ANNOTATION, "this operator")
+    annotations = hostnetwork.annotations_of(case.workload)
+    if hostnetwork.ORIGINAL_ANNOTATION in annotations:
+        if hostnetwork.is_patched(case.workload):
+            by = annotations.get(hostnetwork.BY_ANNOTATION, "this operator")
             return Verdict(
                 subject=case.subject,
                 workload=case.key,
@@ -285,7 +289,7 @@ def _settled(case: _Case) -> Verdict | None:
                 reason=None,
                 message=f"{case.subject} runs with hostNetwork already (patched by {by})",
             )
-        manager = netpatch.reverting_manager(case.workload)
+        manager = hostnetwork.reverting_manager(case.workload)
         return Verdict(
             subject=case.subject,
             workload=case.key,
@@ -294,7 +298,7 @@ def _settled(case: _Case) -> Verdict | None:
             reason=model.Reason.REVERTED_BY_OTHER_MANAGER,
             message=reverted_message(case.subject, manager=manager),
         )
-    if netpatch.pod_spec(case.workload).get("hostNetwork") is True:
+    if hostnetwork.pod_spec(case.workload).get("hostNetwork") is True:
         why = "runs with hostNetwork already: leaving the pod's namespace cannot help"
         return _blocked(
             case.subject,
@@ -357,7 +361,7 @@ def reverted_message(subject: str, *, manager: str) -> str:
     return (
         f"{subject}: hostNetwork was changed back by {manager}; not patched again (to let"
         " the fallback stick under Argo CD, ignore the two fields for the"
-        f" {netpatch.FIELD_MANAGER} manager: docs/argocd.md)"
+        f" {hostnetwork.FIELD_MANAGER} manager: docs/argocd.md)"
     )
 
 
@@ -367,7 +371,7 @@ def _blocked(
     reason: model.Reason,
     message: str,
     *,
-    workload: netpatch.WorkloadKey | None = None,
+    workload: hostnetwork.WorkloadKey | None = None,
 ) -> Verdict:
     return Verdict(
         subject=subject,

@@ -29,7 +29,8 @@ import random
 from collections.abc import Sequence
 from typing import Protocol
 
-from nethealth import decision, model
+from nethealth import model
+from nethealth.detection import decision
 from nethealth.probe import types
 
 DEFAULT_ATTEMPTS = 60

@@ -41,7 +41,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import model, selection
+from nethealth import model
+from nethealth.detection import selection
 
 MAX_CONTAINERS: Final = 16  # per Job; more pods on a node are split over more Jobs
 TTL_SECONDS: Final = 600  # finished Jobs outlive the history pruning only if we are down

@@ -20,12 +20,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from nethealth import kube, ledger, model, workloads
+from nethealth import kube, model
+from nethealth.kube import workloads
+from nethealth.remediation import ledger
 
 FINALIZER: Final = "nethealth.io/revert-on-delete"
 HELD: Final = ledger.CHANGED | {model.WorkloadState.REVERTED_BY_OTHER}
 
-logger = logging.getLogger("nethealth.revertondelete")
+logger = logging.getLogger(__name__)
 
 
 def wanted(*, spec: model.Remediation, entries: Mapping[ledger.Key, ledger.Entry]) -> bool:

@@ -15,10 +15,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import netpatch
+from nethealth.remediation import hostnetwork
 
 RawObject = Mapping[str, Any]
-Kind = netpatch.Kind
+Kind = hostnetwork.Kind
 HOSTNAME_KEY: Final = "kubernetes.io/hostname"
 
 Port = tuple[str, int]  # (protocol, port) bound on the node
@@ -37,9 +37,12 @@ def host_ports(pod_spec: Mapping[str, Any], *, host_network: bool) -> set[Port]:
 
 
 def port_clash(
-    *, key: netpatch.WorkloadKey, workload: RawObject, node_pods: Mapping[str, Sequence[RawObject]]
+    *,
+    key: hostnetwork.WorkloadKey,
+    workload: RawObject,
+    node_pods: Mapping[str, Sequence[RawObject]],
 ) -> str | None:
-    ours = host_ports(netpatch.pod_spec(workload), host_network=True)
+    ours = host_ports(hostnetwork.pod_spec(workload), host_network=True)
     replicas = replica_count(key=key, workload=workload)
     if key.kind is not Kind.DAEMONSET and replicas > 1 and not _hostname_anti_affinity(workload):
         return (
@@ -66,8 +69,8 @@ def port_clash(
     return None
 
 
-def surge_deadlock(*, key: netpatch.WorkloadKey, workload: RawObject) -> str | None:
-    ours = host_ports(netpatch.pod_spec(workload), host_network=True)
+def surge_deadlock(*, key: hostnetwork.WorkloadKey, workload: RawObject) -> str | None:
+    ours = host_ports(hostnetwork.pod_spec(workload), host_network=True)
     spec = workload.get("spec") or {}
     strategy = spec.get("updateStrategy" if key.kind is Kind.DAEMONSET else "strategy") or {}
     if key.kind is Kind.STATEFULSET or not ours:
@@ -97,7 +100,7 @@ def _surge(value: Any, *, replicas: int) -> int:
     return int(value)
 
 
-def replica_count(*, key: netpatch.WorkloadKey, workload: RawObject) -> int:
+def replica_count(*, key: hostnetwork.WorkloadKey, workload: RawObject) -> int:
     if key.kind is Kind.DAEMONSET:
         return 1  # one per node
     replicas = (workload.get("spec") or {}).get("replicas")
@@ -105,7 +108,7 @@ def replica_count(*, key: netpatch.WorkloadKey, workload: RawObject) -> int:
 
 
 def _pinned_node(workload: RawObject) -> bool:
-    spec = netpatch.pod_spec(workload)
+    spec = hostnetwork.pod_spec(workload)
     if spec.get("nodeName") or HOSTNAME_KEY in (spec.get("nodeSelector") or {}):
         return True
     required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
@@ -121,7 +124,7 @@ def _pinned_node(workload: RawObject) -> bool:
 
 
 def _hostname_anti_affinity(workload: RawObject) -> bool:
-    anti = (netpatch.pod_spec(workload).get("affinity") or {}).get("podAntiAffinity") or {}
+    anti = (hostnetwork.pod_spec(workload).get("affinity") or {}).get("podAntiAffinity") or {}
     terms = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
     return any(t.get("topologyKey") == HOSTNAME_KEY for t in terms)
 

@@ -1,6 +1,6 @@
 """One check's remediation after each run: verify earlier changes, plan, patch, record.
 
-The decisions are pure (``remediation`` plans, ``verification`` judges a change,
+The decisions are pure (``planning`` plans, ``verification`` judges a change,
 ``ledger`` keeps the per-workload record); this module sequences them and does the I/O
 through ``workloads`` (in a thread: the client is synchronous). The order within a run:
 
@@ -23,20 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from nethealth import (
-    kube,
-    ledger,
-    model,
-    netpatch,
-    remediation,
-    results,
-    verification,
-    workloads,
-)
+from nethealth import kube, model
 from nethealth import settings as settings_module
-from nethealth import status as status_module
+from nethealth.detection import reporting, results
+from nethealth.kube import workloads
+from nethealth.remediation import hostnetwork, ledger, planning, verification
 
-logger = logging.getLogger("nethealth.remediator")
+logger = logging.getLogger(__name__)
 
 # (pods: namespace/name keys, type, reason, message) -> an Event on the check and the pods
 Post = Callable[[Sequence[str], str, str, str], Awaitable[None]]
@@ -80,7 +73,7 @@ class GlobalBudget:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Outcome:
-    view: status_module.RemediationView
+    view: reporting.RemediationView
     remediated_pods: frozenset[str]  # pods shown as Remediated
 
 
@@ -96,7 +89,7 @@ class Remediator:
         self._budget = budget
         self._post = post
         self.entries: dict[ledger.Key, ledger.Entry] = {}
-        self.plan: remediation.Plan | None = None
+        self.plan: planning.Plan | None = None
 
     def restore(self, status: model.Status) -> None:
         self.entries = ledger.load(status.remediation)
@@ -106,7 +99,7 @@ class Remediator:
         *,
         check: model.NetHealthCheck,
         raw_pods: Sequence[Mapping[str, Any]],
-        views: Mapping[str, status_module.PodView],
+        views: Mapping[str, reporting.PodView],
         outcomes: Mapping[str, results.Outcome],
     ) -> Outcome:
         spec = check.spec.remediation
@@ -121,7 +114,7 @@ class Remediator:
             self.entries, self.plan = {}, None
             self._budget.record(uid, 0)
             return Outcome(
-                view=status_module.RemediationView(
+                view=reporting.RemediationView(
                     workloads=(), conditions=dict.fromkeys(REMEDIATION_CONDITIONS)
                 ),
                 remediated_pods=frozenset(),
@@ -174,7 +167,7 @@ class Remediator:
         self._budget.record(uid, sum(1 for o in owners.values() if o in changed))
         done = {k for k, e in entries.items() if e.state is model.WorkloadState.REMEDIATED}
         return Outcome(
-            view=status_module.RemediationView(
+            view=reporting.RemediationView(
                 workloads=ledger.dump(entries), conditions=ledger.conditions(entries, plan=plan)
             ),
             remediated_pods=frozenset(
@@ -189,7 +182,7 @@ class Remediator:
         *,
         check: model.NetHealthCheck,
         entries: dict[ledger.Key, ledger.Entry],
-        views: Mapping[str, status_module.PodView],
+        views: Mapping[str, reporting.PodView],
         outcomes: Mapping[str, results.Outcome],
         gathered: workloads.Gathered,
         live: dict[ledger.Key, Mapping[str, Any] | None],
@@ -201,10 +194,10 @@ class Remediator:
             workload = live.get(key)
             if entry.state not in ledger.CHANGED or workload is None:
                 continue
-            if not netpatch.is_patched(workload):
-                if netpatch.ORIGINAL_ANNOTATION in netpatch.annotations_of(workload):
+            if not hostnetwork.is_patched(workload):
+                if hostnetwork.ORIGINAL_ANNOTATION in hostnetwork.annotations_of(workload):
                     # Our record is there, our values are not: someone changed them back.
-                    manager = netpatch.reverting_manager(workload)
+                    manager = hostnetwork.reverting_manager(workload)
                     entries[key] = ledger.reverted_by(entry, manager=manager)
                     await self._post(entry.pods, WARNING, REVERTED_EVENT, entries[key].message)
                 continue  # without the record: reverted by `nethealth revert`; ``settle``
@@ -251,24 +244,24 @@ class Remediator:
         self,
         *,
         check: model.NetHealthCheck,
-        views: Mapping[str, status_module.PodView],
+        views: Mapping[str, reporting.PodView],
         gathered: workloads.Gathered,
         live: Mapping[ledger.Key, Mapping[str, Any] | None],
         now: datetime.datetime,
-    ) -> remediation.Plan:
+    ) -> planning.Plan:
         facts = {
-            key: remediation.PodFacts(
+            key: planning.PodFacts(
                 key=key,
                 node=view.ref.node,
                 state=view.record.state,
                 klass=view.record.klass,
                 hint=view.hint,
                 owner=gathered.owners.get(key)
-                or netpatch.NotRemediable(why="its owner could not be read"),
+                or hostnetwork.NotRemediable(why="its owner could not be read"),
             )
             for key, view in views.items()
         }
-        return remediation.plan(
+        return planning.plan(
             check=f"{check.namespace}/{check.name}",
             remediation=check.spec.remediation,
             pods=facts,
@@ -277,28 +270,28 @@ class Remediator:
             node_pods=gathered.node_pods,
             history=ledger.history(self.entries),
             now=now,
-            limits=remediation.Limits(
+            limits=planning.Limits(
                 global_remaining=self._budget.remaining(excluding=check.uid or check.name),
                 node_network_eligible=self._settings.node_network_eligible,
             ),
         )
 
-    async def _announce(self, plan: remediation.Plan) -> None:
+    async def _announce(self, plan: planning.Plan) -> None:
         """Events for new or changed verdicts; a Patch's own Event follows its write."""
-        quiet = remediation.Plan(verdicts=tuple(v for v in plan.verdicts if v not in plan.patches))
+        quiet = planning.Plan(verdicts=tuple(v for v in plan.verdicts if v not in plan.patches))
         before = self.plan
         if before is not None:
-            before = remediation.Plan(
+            before = planning.Plan(
                 verdicts=tuple(v for v in before.verdicts if v not in before.patches)
             )
-        for notice in remediation.notices(previous=before, current=quiet):
+        for notice in planning.notices(previous=before, current=quiet):
             await self._post(notice.pods, notice.type, notice.reason, notice.message)
 
     async def _restart(
         self,
-        verdict: remediation.Verdict,
+        verdict: planning.Verdict,
         *,
-        views: Mapping[str, status_module.PodView],
+        views: Mapping[str, reporting.PodView],
         now: datetime.datetime,
     ) -> ledger.Entry:
         """The ladder's first step: the controller recreates the pods, with fresh plumbing."""
@@ -313,7 +306,7 @@ class Remediator:
         return entry
 
     async def _patch(
-        self, client: Any, verdict: remediation.Verdict, *, now: datetime.datetime
+        self, client: Any, verdict: planning.Verdict, *, now: datetime.datetime
     ) -> tuple[ledger.Key, ledger.Entry, Mapping[str, Any] | None]:
         try:
             answer = await asyncio.to_thread(workloads.patch, client, verdict)

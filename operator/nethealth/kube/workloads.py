@@ -1,8 +1,8 @@
 """The API side of remediation: find a pod's workload, apply the hostNetwork patch, revert.
 
-The decisions are ``remediation``'s (pure); this module only reads what it needs and
+The decisions are ``remediation.planning``'s (pure); this module only reads what it needs and
 writes what it was given, with server-side apply under the field manager
-``nethealth-operator`` and *only* the fields of ``remediation.patch_body`` /
+``nethealth-operator`` and *only* the fields of ``planning.patch_body`` /
 ``revert_body``: the two pod-template fields and the annotations. Applying the same body
 twice is a no-op on the server (no new ReplicaSet, no rollout), so a crash between the
 write and anything after it converges on the next plan, which sees the patch in place.
@@ -10,7 +10,7 @@ write and anything after it converges on the next plan, which sees the patch in 
 ``force`` takes the two fields over from whoever set them (a chart's explicit
 ``hostNetwork: false`` applied by Argo CD), which is what the user asked for when the
 check's mode is Auto; whether the change then sticks is the GitOps tool's decision
-(``remediation.Outcome.REVERTED_BY_OTHER``, never fought).
+(``planning.Outcome.REVERTED_BY_OTHER``, never fought).
 
 Calls are synchronous, taking a ``kubernetes.client.ApiClient``; the operator runs them
 with ``asyncio.to_thread`` as ``kube`` does. API errors become ``kube.KubeError``.
@@ -23,11 +23,12 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from nethealth import kube, netpatch, remediation
+from nethealth import kube
+from nethealth.remediation import hostnetwork, planning
 
 ApiClient = Any  # kubernetes.client.ApiClient: the client ships no type hints
 RawObject = Mapping[str, Any]
-Kind = netpatch.Kind
+Kind = hostnetwork.Kind
 
 APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"  # JSON is YAML
 _SUFFIX: Final = {
@@ -66,14 +67,14 @@ def _call(what: str, func: Callable[[], Any]) -> dict[str, Any] | None:
     return answer
 
 
-def read_workload(api_client: ApiClient, key: netpatch.WorkloadKey) -> dict[str, Any] | None:
+def read_workload(api_client: ApiClient, key: hostnetwork.WorkloadKey) -> dict[str, Any] | None:
     read = getattr(_apps(api_client), f"read_namespaced_{_SUFFIX[key.kind]}")
     return _call(f"read {key}", lambda: read(key.name, key.namespace, _preload_content=False))
 
 
 def resolve(
     api_client: ApiClient, pod: RawObject, *, replicasets: dict[str, RawObject | None] | None = None
-) -> netpatch.WorkloadKey | netpatch.NotRemediable:
+) -> hostnetwork.WorkloadKey | hostnetwork.NotRemediable:
     """Pod -> ReplicaSet -> Deployment, or StatefulSet / DaemonSet; else not remediable.
     ``replicasets`` caches ReplicaSets read (None: not found) across the pods of a run."""
     cache = {} if replicasets is None else replicasets
@@ -89,15 +90,15 @@ def resolve(
                 lambda: apps.read_namespaced_replica_set(name, namespace, _preload_content=False),
             )
     found = {k: v for k, v in cache.items() if v is not None}
-    return netpatch.owner_of(pod, replicasets=found)
+    return hostnetwork.owner_of(pod, replicasets=found)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Gathered:
-    """What ``remediation.plan`` needs to know beyond the check's own records."""
+    """What ``planning.plan`` needs to know beyond the check's own records."""
 
-    owners: Mapping[str, netpatch.WorkloadKey | netpatch.NotRemediable]  # by pod key
-    workloads: Mapping[netpatch.WorkloadKey, RawObject]
+    owners: Mapping[str, hostnetwork.WorkloadKey | hostnetwork.NotRemediable]  # by pod key
+    workloads: Mapping[hostnetwork.WorkloadKey, RawObject]
     namespace_labels: Mapping[str, Mapping[str, str]]
     node_pods: Mapping[str, tuple[RawObject, ...]]
 
@@ -107,7 +108,7 @@ def gather(api_client: ApiClient, *, pods: Iterable[RawObject]) -> Gathered:
     nodes (for port conflicts). Pass every selected pod, including the hostNetwork ones the
     run skipped (the pods of workloads patched already, which count against the budget);
     call it only when some pod is Degraded, as it reads each workload once."""
-    owners: dict[str, netpatch.WorkloadKey | netpatch.NotRemediable] = {}
+    owners: dict[str, hostnetwork.WorkloadKey | hostnetwork.NotRemediable] = {}
     nodes: set[str] = set()
     replicasets: dict[str, RawObject | None] = {}
     for pod in pods:
@@ -116,7 +117,7 @@ def gather(api_client: ApiClient, *, pods: Iterable[RawObject]) -> Gathered:
         owners[f"{meta.get('namespace')}/{meta.get('name')}"] = owner
         if node := (pod.get("spec") or {}).get("nodeName"):
             nodes.add(node)
-    keys = {o for o in owners.values() if isinstance(o, netpatch.WorkloadKey)}
+    keys = {o for o in owners.values() if isinstance(o, hostnetwork.WorkloadKey)}
     workloads = {k: w for k in sorted(keys) if (w := read_workload(api_client, k)) is not None}
     labels = {ns: _namespace_labels(api_client, ns) for ns in sorted({k.namespace for k in keys})}
     node_pods = {node: _pods_on(api_client, node) for node in sorted(nodes)}
@@ -147,10 +148,10 @@ def _pods_on(api_client: ApiClient, node: str) -> tuple[RawObject, ...]:
 
 
 def apply(api_client: ApiClient, body: RawObject, *, dry_run: bool = False) -> dict[str, Any]:
-    """Server-side applies a body of ``remediation`` as ``nethealth-operator``; the
+    """Server-side applies a body of ``planning`` as ``nethealth-operator``; the
     workload must exist (an apply would otherwise create a half-empty one)."""
     meta = body["metadata"]
-    key = netpatch.WorkloadKey(
+    key = hostnetwork.WorkloadKey(
         kind=Kind(body["kind"]), namespace=meta["namespace"], name=meta["name"]
     )
     patch = getattr(_apps(api_client), f"patch_namespaced_{_SUFFIX[key.kind]}")
@@ -164,7 +165,7 @@ def apply(api_client: ApiClient, body: RawObject, *, dry_run: bool = False) -> d
             key.name,
             key.namespace,
             dict(body),
-            field_manager=netpatch.FIELD_MANAGER,
+            field_manager=hostnetwork.FIELD_MANAGER,
             force=True,
             _content_type=APPLY_CONTENT_TYPE,
             _preload_content=False,
@@ -176,20 +177,20 @@ def apply(api_client: ApiClient, body: RawObject, *, dry_run: bool = False) -> d
     return answer
 
 
-def patch(api_client: ApiClient, verdict: remediation.Verdict) -> dict[str, Any]:
+def patch(api_client: ApiClient, verdict: planning.Verdict) -> dict[str, Any]:
     """Applies a planned patch (``Outcome.PATCH``); a DryRun verdict is refused."""
-    if verdict.outcome is not remediation.Outcome.PATCH or verdict.body is None:
+    if verdict.outcome is not planning.Outcome.PATCH or verdict.body is None:
         raise ValueError(
             f"{verdict.subject}: only a Patch verdict is applied, got {verdict.outcome}"
         )
     return apply(api_client, verdict.body)
 
 
-def revert(api_client: ApiClient, key: netpatch.WorkloadKey) -> dict[str, Any] | None:
+def revert(api_client: ApiClient, key: hostnetwork.WorkloadKey) -> dict[str, Any] | None:
     """Restores the recorded originals; None when the workload is gone or was never
     patched (nothing recorded: nothing to restore)."""
     live = read_workload(api_client, key)
     if live is None:
         return None
-    body = netpatch.revert_body(key=key, workload=live)
+    body = hostnetwork.revert_body(key=key, workload=live)
     return None if body is None else apply(api_client, body)

@@ -1,6 +1,6 @@
 """Holding the operator's Lease: the loop that makes one replica the leader.
 
-``lead`` runs for the life of the process: it reads the Lease, lets ``leases.decide``
+``lead`` runs for the life of the process: it reads the Lease, lets ``election.decide``
 choose, writes, and calls ``on_elected``/``on_deposed`` when leadership changes. A
 leader that cannot renew (API unreachable) steps down before its Lease can expire, so
 two leaders never overlap by more than the API's own latency.
@@ -13,9 +13,10 @@ import datetime
 import logging
 from collections.abc import Callable
 
-from nethealth import kube, leases
+from nethealth import kube
+from nethealth.loop import election
 
-logger = logging.getLogger("nethealth.leadership")
+logger = logging.getLogger(__name__)
 
 
 async def lead(
@@ -24,7 +25,7 @@ async def lead(
     identity: str,
     on_elected: Callable[[], None],
     on_deposed: Callable[[], None],
-    name: str = leases.LEASE_NAME,
+    name: str = election.LEASE_NAME,
 ) -> None:
     leading = False
     last_renewal: datetime.datetime | None = None
@@ -32,15 +33,15 @@ async def lead(
         now = datetime.datetime.now(datetime.UTC)
         try:
             raw = await kube.read_lease(namespace=namespace, name=name)
-            current = leases.holder(raw)
-            action = leases.decide(current=current, identity=identity, now=now)
+            current = election.holder(raw)
+            action = election.decide(current=current, identity=identity, now=now)
             won = False
-            if action is not leases.Action.FOLLOW:
+            if action is not election.Action.FOLLOW:
                 version = (raw or {}).get("metadata", {}).get("resourceVersion")
                 won = await kube.write_lease(
                     namespace=namespace,
                     name=name,
-                    spec=leases.spec(identity=identity, now=now, current=current, action=action),
+                    spec=election.spec(identity=identity, now=now, current=current, action=action),
                     resource_version=version,
                 )
             if won:
@@ -49,7 +50,7 @@ async def lead(
         except kube.KubeError as error:
             logger.warning("lease %s/%s: %s", namespace, name, error)
             # Keep leading only while the Lease we wrote is surely still ours.
-            margin = datetime.timedelta(seconds=leases.DURATION - 2 * leases.RENEW)
+            margin = datetime.timedelta(seconds=election.DURATION - 2 * election.RENEW)
             still = leading and last_renewal is not None and now - last_renewal < margin
         if still and not leading:
             logger.info("elected leader (%s)", identity)
@@ -58,4 +59,4 @@ async def lead(
             logger.info("no longer the leader (%s)", identity)
             on_deposed()
         leading = still
-        await asyncio.sleep(leases.RENEW)
+        await asyncio.sleep(election.RENEW)

@@ -20,7 +20,8 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, Final
 
-from nethealth import acceptance, conditions, decision, model, selection
+from nethealth import model
+from nethealth.detection import acceptance, conditionlist, decision, selection
 
 PodState = model.PodState
 
@@ -140,7 +141,7 @@ def status_patch(
     """The status fields the operator owns; None leaves a field as it is (views None: the
     pods, summary and Degraded are not touched, e.g. when only the spec changed; likewise
     remediation None)."""
-    conds = conditions.set_condition(
+    conds = conditionlist.set_condition(
         current.get("conditions") or (),
         type=model.ConditionType.READY,
         status="True" if verdict.ready else "False",
@@ -152,7 +153,7 @@ def status_patch(
     patch: dict[str, Any] = {"observedGeneration": generation}
     if views is not None:
         is_degraded, reason, message = degraded_condition(views)
-        conds = conditions.set_condition(
+        conds = conditionlist.set_condition(
             conds,
             type=model.ConditionType.DEGRADED,
             status="True" if is_degraded else "False",
@@ -172,10 +173,10 @@ def status_patch(
     if remediation is not None:
         for type, wanted in remediation.conditions.items():
             if wanted is None:
-                conds = conditions.remove_condition(conds, type=type)
+                conds = conditionlist.remove_condition(conds, type=type)
                 continue
             is_true, reason, message = wanted
-            conds = conditions.set_condition(
+            conds = conditionlist.set_condition(
                 conds,
                 type=type,
                 status="True" if is_true else "False",

@@ -20,18 +20,19 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nethealth import model, netpatch, remediation
+from nethealth import model
+from nethealth.remediation import hostnetwork, planning
 
 State = model.WorkloadState
 Entry = model.WorkloadResult
-Key = netpatch.WorkloadKey
+Key = hostnetwork.WorkloadKey
 
 CHANGED: frozenset[State] = frozenset({State.VERIFYING, State.REMEDIATED})
 KEPT: frozenset[State] = CHANGED | {State.INEFFECTIVE, State.REVERTED_BY_OTHER, State.RESTARTED}
 
 
 def key_of(entry: Entry) -> Key:
-    return Key(kind=netpatch.Kind(entry.kind), namespace=entry.namespace, name=entry.name)
+    return Key(kind=hostnetwork.Kind(entry.kind), namespace=entry.namespace, name=entry.name)
 
 
 def load(entries: Iterable[Entry]) -> dict[Key, Entry]:
@@ -76,7 +77,7 @@ def escalates(entries: Mapping[Key, Entry], key: Key) -> bool:
     return entry is not None and entry.state is State.RESTARTED
 
 
-def restarted(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
+def restarted(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
     key = verdict.workload
     assert key is not None
     return key, _entry(
@@ -93,7 +94,7 @@ def _entry(
     key: Key,
     *,
     state: State,
-    verdict: remediation.Verdict,
+    verdict: planning.Verdict,
     changed_at: datetime.datetime | None,
     reason: model.Reason | None = None,
     message: str | None = None,
@@ -102,7 +103,7 @@ def _entry(
     before = None
     if body is not None:
         before = (
-            (body.get("metadata") or {}).get("annotations", {}).get(netpatch.ORIGINAL_ANNOTATION)
+            (body.get("metadata") or {}).get("annotations", {}).get(hostnetwork.ORIGINAL_ANNOTATION)
         )
     text = message if message is not None else verdict.message
     if verdict.warnings and message is None:
@@ -122,7 +123,7 @@ def _entry(
 
 
 def planned(
-    *, previous: Mapping[Key, Entry], plan: remediation.Plan, now: datetime.datetime
+    *, previous: Mapping[Key, Entry], plan: planning.Plan, now: datetime.datetime
 ) -> dict[Key, Entry]:
     """The entries after a plan, before anything is applied: a Patch verdict is not here
     (the caller records it with ``patched`` once the write succeeded)."""
@@ -133,9 +134,9 @@ def planned(
             continue
         before = previous.get(key)
         match verdict.outcome:
-            case remediation.Outcome.DRY_RUN:
+            case planning.Outcome.DRY_RUN:
                 entries[key] = _entry(key, state=State.DRY_RUN, verdict=verdict, changed_at=None)
-            case remediation.Outcome.BLOCKED:
+            case planning.Outcome.BLOCKED:
                 if before is not None and before.state in KEPT:
                     continue  # e.g. the cooldown after our own change: that entry says more
                 entries[key] = _entry(
@@ -144,20 +145,20 @@ def planned(
                     verdict=verdict,
                     changed_at=before.changed_at if before else None,
                 )
-            case remediation.Outcome.APPLIED:
+            case planning.Outcome.APPLIED:
                 if before is None or before.state not in CHANGED:
                     # Patched, but the record was lost (status edited): verify it again.
                     entries[key] = _entry(
                         key, state=State.VERIFYING, verdict=verdict, changed_at=now
                     )
-            case remediation.Outcome.REVERTED_BY_OTHER:
+            case planning.Outcome.REVERTED_BY_OTHER:
                 entries[key] = _entry(
                     key,
                     state=State.REVERTED_BY_OTHER,
                     verdict=verdict,
                     changed_at=before.changed_at if before else None,
                 )
-            case remediation.Outcome.PATCH:
+            case planning.Outcome.PATCH:
                 pass
     return entries
 
@@ -174,16 +175,16 @@ def adopt(
     annotations (written in the same apply as the change) are then the only record."""
     found = dict(entries)
     for key, workload in workloads.items():
-        annotations = netpatch.annotations_of(workload)
+        annotations = hostnetwork.annotations_of(workload)
         if (
             key in found
-            or annotations.get(netpatch.BY_ANNOTATION) != check
-            or not netpatch.is_patched(workload)
+            or annotations.get(hostnetwork.BY_ANNOTATION) != check
+            or not hostnetwork.is_patched(workload)
         ):
             continue
         try:
             at = datetime.datetime.strptime(
-                annotations.get(netpatch.AT_ANNOTATION, ""), "%Y-%m-%dT%H:%M:%SZ"
+                annotations.get(hostnetwork.AT_ANNOTATION, ""), "%Y-%m-%dT%H:%M:%SZ"
             ).replace(tzinfo=datetime.UTC)
         except ValueError:
             at = now
@@ -197,19 +198,19 @@ def adopt(
             " new pods' probe results",
             pods=(),
             patch=None,
-            original=annotations.get(netpatch.ORIGINAL_ANNOTATION),
+            original=annotations.get(hostnetwork.ORIGINAL_ANNOTATION),
             changed_at=at,
         )
     return found
 
 
-def patched(verdict: remediation.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
+def patched(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, Entry]:
     key = verdict.workload
     assert key is not None
     return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
 
 
-def apply_failed(verdict: remediation.Verdict, *, error: str) -> tuple[Key, Entry]:
+def apply_failed(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     key = verdict.workload
     assert key is not None
     return key, _entry(
@@ -270,7 +271,7 @@ def settle(
             workload = live[key]
             if workload is None:
                 continue
-            if netpatch.ORIGINAL_ANNOTATION not in netpatch.annotations_of(workload):
+            if hostnetwork.ORIGINAL_ANNOTATION not in hostnetwork.annotations_of(workload):
                 continue
         if (
             entry.state in (State.INEFFECTIVE, State.RESTARTED)
@@ -289,12 +290,12 @@ def reverted_by(entry: Entry, *, manager: str) -> Entry:
         entry,
         state=State.REVERTED_BY_OTHER,
         reason=str(model.Reason.REVERTED_BY_OTHER_MANAGER),
-        message=remediation.reverted_message(str(key_of(entry)), manager=manager),
+        message=planning.reverted_message(str(key_of(entry)), manager=manager),
     )
 
 
 def conditions(
-    entries: Mapping[Key, Entry], *, plan: remediation.Plan | None
+    entries: Mapping[Key, Entry], *, plan: planning.Plan | None
 ) -> dict[model.ConditionType, tuple[bool, model.Reason, str] | None]:
     """The four remediation conditions; None removes one (nothing to report)."""
     found: dict[model.ConditionType, tuple[bool, model.Reason, str] | None] = {
@@ -308,7 +309,7 @@ def conditions(
     }
     if plan is not None:
         # The plan's own words: they also cover pods without a workload (bare pods).
-        for type, is_true, reason, message in remediation.conditions(plan):
+        for type, is_true, reason, message in planning.conditions(plan):
             found[type] = (is_true, reason, message)
     else:
         blocked = [e for e in entries.values() if e.state is State.BLOCKED]
@@ -347,7 +348,7 @@ def _summary(entries: list[Entry]) -> tuple[bool, model.Reason, str]:
     return True, reason or fallback[first.state], first.message + more
 
 
-def key_of_verdict(verdict: remediation.Verdict) -> Key:
+def key_of_verdict(verdict: planning.Verdict) -> Key:
     """The workload of a Patch or DryRun verdict (those always have one)."""
     if verdict.workload is None:
         raise ValueError(f"{verdict.subject}: not a workload")

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import decision, jobs
+from nethealth.detection import decision, jobs
 from nethealth.probe import report, types
 
 RawJob = Mapping[str, Any]

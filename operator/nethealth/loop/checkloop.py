@@ -2,8 +2,8 @@
 
 One ``CheckLoop`` per NetHealthCheck, started and stopped by ``Supervisor`` as checks
 appear and disappear (kopf feeds it watch events; see ``handlers``). The decisions are
-made by the pure modules (``selection``, ``jobs``, ``results``, ``decision``, ``status``,
-``events``, ``scheduling``); this module only sequences them and does the I/O through
+made by the pure modules (``selection``, ``jobs``, ``results``, ``decision``, ``reporting``,
+``notices``, ``scheduling``); this module only sequences them and does the I/O through
 ``kube``. It imports no kopf, so that it can be driven by anything that supplies the
 check's latest body.
 
@@ -33,22 +33,20 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from nethealth import (
+from nethealth import kube, model
+from nethealth import settings as settings_module
+from nethealth.detection import (
     acceptance,
     decision,
-    events,
     jobs,
-    kube,
-    model,
-    netpatch,
-    remediator,
+    notices,
+    reporting,
     results,
-    revertondelete,
     scheduling,
     selection,
 )
-from nethealth import settings as settings_module
-from nethealth import status as status_module
+from nethealth.loop import remediator, revertondelete
+from nethealth.remediation import hostnetwork
 
 POLL_SECONDS: Final = 2.0  # how often a run looks at its Jobs
 TICK_SECONDS: Final = 1.0  # how often an idle loop looks at the spec
@@ -56,7 +54,7 @@ GRACE: Final = datetime.timedelta(seconds=30)  # beyond the deadline before givi
 ERROR_PAUSE_SECONDS: Final = 10.0
 SWEEP_SECONDS: Final = 300.0  # how often Jobs of vanished checks are looked for
 
-logger = logging.getLogger("nethealth.runner")
+logger = logging.getLogger(__name__)
 
 
 def _now() -> datetime.datetime:
@@ -68,7 +66,7 @@ class Memory:
     """What a check's loop remembers between runs (rebuilt from status after a restart)."""
 
     records: dict[str, decision.PodRecord] = dataclasses.field(default_factory=dict)
-    views: dict[str, status_module.PodView] = dataclasses.field(default_factory=dict)
+    views: dict[str, reporting.PodView] = dataclasses.field(default_factory=dict)
     runs: int = 0
     last_start: datetime.datetime | None = None
     last_finish: datetime.datetime | None = None
@@ -193,7 +191,7 @@ class CheckLoop:
         # due at once each holding the node list took 1.4 GiB (docs/performance.md).
         raw = await self._selected_pods(check)
         selected = selection.select(pods=raw, nodes=await kube.list_nodes())
-        pods = [netpatch.owner_facts(p) for p in raw]
+        pods = [hostnetwork.owner_facts(p) for p in raw]
         del raw
         verdict = acceptance.judge(
             check=check,
@@ -215,7 +213,7 @@ class CheckLoop:
             )
         verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
         self._decide(check=check, selected=selected, outcomes=outcomes)
-        for notice in events.notices(records=self.memory.records, outcomes=outcomes):
+        for notice in notices.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(notice)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = _now()
@@ -336,7 +334,7 @@ class CheckLoop:
         pods = await self._selected_pods(check)
         selected = selection.select(pods=pods, nodes=await kube.list_nodes())
         self._decide(check=check, selected=selected, outcomes=outcomes)
-        for notice in events.notices(records=self.memory.records, outcomes=outcomes):
+        for notice in notices.notices(records=self.memory.records, outcomes=outcomes):
             await self._notify(notice)
         await self._prune(owner)
 
@@ -386,9 +384,7 @@ class CheckLoop:
                 hint = f"inconclusive: {outcome.run.reason}"[: results.HINT_CHARS]
             if hint is None and previous is not None:
                 hint = previous.hint
-            views[key] = status_module.PodView(
-                ref=refs[key], record=record, hint=hint, last_run=now
-            )
+            views[key] = reporting.PodView(ref=refs[key], record=record, hint=hint, last_run=now)
         self.memory.views = views
 
     async def _remediate(
@@ -397,7 +393,7 @@ class CheckLoop:
         check: model.NetHealthCheck,
         pods: list[dict[str, Any]],
         outcomes: Mapping[str, results.Outcome],
-    ) -> status_module.RemediationView | None:
+    ) -> reporting.RemediationView | None:
         """Remediation's part of the run; its status stays as it was when it fails."""
         try:
             outcome = await self.remediator.after_run(
@@ -419,13 +415,13 @@ class CheckLoop:
         *,
         body: Mapping[str, Any],
         verdict: acceptance.Acceptance,
-        views: Mapping[str, status_module.PodView] | None,
+        views: Mapping[str, reporting.PodView] | None,
         next_run: datetime.datetime | None = None,
-        remediation: status_module.RemediationView | None = None,
+        remediation: reporting.RemediationView | None = None,
     ) -> None:
         current = body.get("status") or {}
         generation = _generation(body)
-        wanted = status_module.status_patch(
+        wanted = reporting.status_patch(
             current=current,
             verdict=verdict,
             views=views,
@@ -436,7 +432,7 @@ class CheckLoop:
             next_run=next_run,
             remediation=remediation,
         )
-        changes = status_module.changed_fields(current=current, wanted=wanted)
+        changes = reporting.changed_fields(current=current, wanted=wanted)
         if changes:
             await kube.patch_check_status(
                 namespace=body["metadata"]["namespace"],
@@ -447,11 +443,11 @@ class CheckLoop:
             self.status_writes += 1
             if not verdict.ready and _ready_said(current) != _ready_said(wanted):
                 await self._notify_check(
-                    body=body, type=events.WARNING, reason=verdict.reason, message=verdict.message
+                    body=body, type=notices.WARNING, reason=verdict.reason, message=verdict.message
                 )
         self.memory.observed = generation
 
-    async def _notify(self, notice: events.Notice) -> None:
+    async def _notify(self, notice: notices.Notice) -> None:
         await self._post_about_pods(
             [notice.pod] if notice.pod else [], notice.type, notice.reason, notice.message
         )
@@ -523,7 +519,7 @@ class CheckLoop:
             parsed = model.parse_status({k: v for k, v in raw.items() if k != "kopf"})
         except model.SpecError:
             return memory
-        memory.records = status_module.records_from_status(
+        memory.records = reporting.records_from_status(
             parsed, check_namespace=body["metadata"]["namespace"]
         )
         memory.last_finish = parsed.last_run_time

@@ -14,7 +14,8 @@ import enum
 from collections.abc import Mapping
 from typing import Final
 
-from nethealth import decision, model, results
+from nethealth import model
+from nethealth.detection import decision, results
 
 PodState = model.PodState
 
