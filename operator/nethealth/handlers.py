@@ -13,31 +13,39 @@ owner reference, so the garbage collector removes them with the check.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from typing import Any
 
 import kopf
 
-from nethealth import metrics, model
+from nethealth import kube, metrics, model
 from nethealth import settings as settings_module
-from nethealth.loop import checkloop, leadership
+from nethealth.loop import clock, leadership, supervisor
+from nethealth.model import raw
 
 SETTINGS = settings_module.from_env()
 OBSERVER = metrics.Observer()
-SUPERVISOR: checkloop.Supervisor | None = None
-METRICS_SERVER: Any = None
+SUPERVISOR: supervisor.Supervisor | None = None
+METRICS_SERVER: metrics.Server | None = None
 ELECTION: asyncio.Task[None] | None = None
 
 
 @kopf.on.startup()
-async def start(settings: kopf.OperatorSettings, logger: Any, **_: Any) -> None:
+async def start(
+    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
     global SUPERVISOR, METRICS_SERVER, ELECTION  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
-    SUPERVISOR = checkloop.Supervisor(settings=SETTINGS, observer=OBSERVER)
+    api = kube.Client.for_operator(field_manager=SETTINGS.field_manager)
+    wall = clock.SystemClock()
+    SUPERVISOR = supervisor.Supervisor(api=api, clock=wall, settings=SETTINGS, observer=OBSERVER)
     if SETTINGS.leader_election:
         ELECTION = asyncio.create_task(
             leadership.lead(
+                api=api,
+                clock=wall,
                 namespace=SETTINGS.namespace,
                 identity=f"{socket.gethostname()}-{os.getpid()}",
                 on_elected=SUPERVISOR.activate,
@@ -67,7 +75,7 @@ async def observe(event: kopf.RawEvent, **_: Any) -> None:
         return
     body = event["object"]
     if event["type"] == "DELETED":
-        SUPERVISOR.gone(body["metadata"]["uid"])
-        OBSERVER.check_gone(f"{body['metadata']['namespace']}/{body['metadata']['name']}")
+        SUPERVISOR.gone(raw.uid(body))
+        OBSERVER.check_gone(raw.key(body))
     else:
         SUPERVISOR.seen(body)

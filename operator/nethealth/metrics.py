@@ -16,10 +16,15 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from nethealth import model
 from nethealth.detection import decision, results
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    Server = web.AppRunner
 
 BUCKETS: Final = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0)
 PREFIX: Final = "nethealth"
@@ -76,7 +81,7 @@ class Observer:
 
     def remediation_action(self, *, check: str, action: str) -> None:
         """One change (or attempt) to a workload; ``action`` is one of
-        ``remediator.ACTIONS`` (5 values), so the labels stay bounded."""
+        ``model.events.ACTIONS`` (5 values), so the labels stay bounded."""
         key = (check, action)
         self.actions[key] = self.actions.get(key, 0) + 1
 
@@ -144,7 +149,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-async def serve(*, observer: Observer, port: int) -> Any:
+async def serve(*, observer: Observer, port: int) -> Server:
     """Starts ``/metrics`` and ``/healthz`` on ``port``; returns the runner to clean up."""
     from aiohttp import web  # noqa: PLC0415 - kopf's dependency; operator-only
 

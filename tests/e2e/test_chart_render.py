@@ -4,8 +4,9 @@ These need the ``helm`` that ``nethealth cluster build`` compiles from the Go mo
 (``cluster/helm``), but no cluster. Outside CI a missing binary skips them; in CI it fails.
 
 The ClusterRole and Role must grant exactly the API calls the operator makes: the calls are
-read from ``operator/nethealth/kube.py`` (its async functions are the operator's; the
-synchronous ones take a kubeconfig and serve the CLI and tests) plus what kopf itself does,
+read from ``operator/nethealth/kube/client.py`` (the methods of ``Client``, the operator's
+one client object; ``kube/blocking.py`` serves the command line with the user's own
+credentials) plus what kopf itself does,
 so a new call without a matching rule, or a rule nothing uses, fails here.
 """
 
@@ -22,17 +23,15 @@ import pytest
 import yaml
 
 from nethealth import model
-from nethealth.kube import workloads
+from nethealth.kube import client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "nethealth-operator"
 KUBE_MODULE = ROOT / "operator" / "nethealth" / "kube" / "client.py"
-# Remediation's reads and writes (synchronous, run in a thread by the operator).
-WORKLOADS_MODULE = ROOT / "operator" / "nethealth" / "kube" / "workloads.py"
 
 Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 
-# What kopf does on the operator's behalf, beyond the calls in kube.py: it watches the
+# What kopf does on the operator's behalf, beyond the calls of kube.Client: it watches the
 # checks cluster-wide, posts core/v1 Events for handler outcomes and watches CRDs so that
 # one created after start-up is noticed.
 KOPF_GRANTS: frozenset[Grant] = frozenset(
@@ -76,25 +75,26 @@ _RESOURCES = {
 
 
 def _operator_api_calls() -> Iterator[str]:
-    yield from _calls_in(KUBE_MODULE, functions=(ast.AsyncFunctionDef,))
-    yield from _calls_in(WORKLOADS_MODULE, functions=(ast.FunctionDef,))
-    # workloads.py names the apps/v1 methods per kind: read_namespaced_<suffix> and
+    yield from _calls_in(KUBE_MODULE, cls="Client")
+    # The client names the apps/v1 methods per kind: read_namespaced_<suffix> and
     # patch_namespaced_<suffix>, built from its _SUFFIX table.
-    for suffix in workloads._SUFFIX.values():
+    for suffix in client._SUFFIX.values():
         yield f"read_namespaced_{suffix}"
         yield f"patch_namespaced_{suffix}"
 
 
-def _calls_in(module: pathlib.Path, *, functions: tuple[type[ast.AST], ...]) -> Iterator[str]:
+def _calls_in(module: pathlib.Path, *, cls: str) -> Iterator[str]:
     tree = ast.parse(module.read_text())
-    for function in tree.body:
-        if not isinstance(function, functions):
+    (found,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
+    for function in found.body:
+        if not isinstance(function, ast.AsyncFunctionDef):
             continue
         for node in ast.walk(function):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name)
+                and node.func.value.id != "self"  # the client's own methods, not the API's
                 and _METHOD.match(node.func.attr)
             ):
                 yield node.func.attr
@@ -107,7 +107,7 @@ def grants_used_by_the_code() -> frozenset[Grant]:
         assert match is not None
         verb, kind = match.groups()
         assert kind in _RESOURCES, (
-            f"kube.py calls {method}: add its resource to this test and a rule to the chart"
+            f"kube.Client calls {method}: add its resource to this test and a rule to the chart"
         )
         group, resource = _RESOURCES[kind]
         grants.add((group, resource, _VERBS[verb]))
@@ -277,7 +277,7 @@ def test_lease_access_is_confined_to_the_release_namespace(helm: pathlib.Path) -
 
 
 def test_derived_calls_include_the_ones_the_operator_loop_documents() -> None:
-    # A guard on the derivation itself: if parsing kube.py silently found nothing, the
+    # A guard on the derivation itself: if parsing kube.Client silently found nothing, the
     # exact-match test above would only compare kopf's grants.
     used = grants_used_by_the_code()
     assert {

@@ -15,8 +15,8 @@ import operator_harness as h
 import pytest
 from kubernetes import client
 
-from nethealth import kube
 from nethealth.detection import jobs, scheduling
+from nethealth.kube import blocking
 from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
@@ -228,7 +228,7 @@ def test_the_operator_writes_only_status_so_a_gitops_reapply_changes_nothing(
     body = h.check_body("git", app="git")
 
     def apply() -> None:
-        kube.apply_manifests(
+        blocking.apply_manifests(
             docs=[body],
             kubeconfig=str(cluster.kubeconfig),
             namespace=namespace,

@@ -20,13 +20,13 @@ import sys
 import time
 from typing import Any
 
+import operator_calls as workloads
 import operator_harness as h
 import pytest
 from kubernetes import client
 
 from nethealth.detection import jobs
 from nethealth.devcluster import images, sleepers
-from nethealth.kube import workloads
 from nethealth.plugin import diagnosis
 from nethealth.remediation import hostnetwork
 from nethealth.testing import faults

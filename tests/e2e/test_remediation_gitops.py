@@ -34,11 +34,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import kubernetes
+import operator_calls as workloads
 import pytest
 
 from nethealth import model
 from nethealth.devcluster import images
-from nethealth.kube import workloads
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 

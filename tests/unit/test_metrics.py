@@ -6,7 +6,6 @@ import re
 
 from nethealth import metrics, model
 from nethealth.detection import decision, results
-from nethealth.loop import remediator
 from nethealth.probe import types
 
 THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=1, recovery_runs=2)
@@ -67,9 +66,9 @@ def test_every_line_is_a_comment_or_a_sample() -> None:
 
 def test_remediation_actions_are_counted_per_check_and_action() -> None:
     observer = metrics.Observer()
-    observer.remediation_action(check="apps/web", action=remediator.APPLIED_EVENT)
-    observer.remediation_action(check="apps/web", action=remediator.APPLIED_EVENT)
-    observer.remediation_action(check="apps/web", action=remediator.VERIFIED_EVENT)
+    observer.remediation_action(check="apps/web", action=model.EventReason.HOST_NETWORK_APPLIED)
+    observer.remediation_action(check="apps/web", action=model.EventReason.HOST_NETWORK_APPLIED)
+    observer.remediation_action(check="apps/web", action=model.EventReason.REMEDIATION_VERIFIED)
     text = observer.render()
     assert (
         'nethealth_remediation_actions_total{check="apps/web",action="HostNetworkApplied"} 2'

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from nethealth.plugin import api
+from nethealth.kube import blocking, errors
 
 
 @pytest.fixture
@@ -38,20 +38,20 @@ def kubeconfig(tmp_path):
 
 
 def test_the_current_contexts_namespace_is_the_default(kubeconfig):
-    conn = api.connect(kubeconfig=str(kubeconfig), context=None)
+    conn = blocking.connect(kubeconfig=str(kubeconfig), context=None)
     assert conn.namespace == "apps"
     assert conn.client.configuration.host == "https://127.0.0.1:6443"
 
 
 def test_a_context_without_a_namespace_means_default(kubeconfig):
-    assert api.connect(kubeconfig=str(kubeconfig), context="bare").namespace == "default"
+    assert blocking.connect(kubeconfig=str(kubeconfig), context="bare").namespace == "default"
 
 
 def test_kubeconfig_from_the_environment_is_used_like_kubectl(kubeconfig):
     # The client reads $KUBECONFIG when it is imported: a fresh process, as a user runs it.
     code = (
-        "from nethealth.plugin import api;"
-        " print(api.connect(kubeconfig=None, context=None).namespace)"
+        "from nethealth.kube import blocking;"
+        " print(blocking.connect(kubeconfig=None, context=None).namespace)"
     )
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)}
     done = subprocess.run(
@@ -61,13 +61,13 @@ def test_kubeconfig_from_the_environment_is_used_like_kubectl(kubeconfig):
 
 
 def test_an_unknown_context_is_an_error_naming_the_file(kubeconfig):
-    with pytest.raises(api.ApiError) as info:
-        api.connect(kubeconfig=str(kubeconfig), context="nope")
+    with pytest.raises(errors.KubeError) as info:
+        blocking.connect(kubeconfig=str(kubeconfig), context="nope")
     assert str(kubeconfig) in str(info.value)
     assert "nope" in str(info.value)
 
 
 def test_a_missing_kubeconfig_is_an_error_naming_it(tmp_path):
     missing = tmp_path / "absent"
-    with pytest.raises(api.ApiError, match=str(missing)):
-        api.connect(kubeconfig=str(missing), context=None)
+    with pytest.raises(errors.KubeError, match=str(missing)):
+        blocking.connect(kubeconfig=str(missing), context=None)

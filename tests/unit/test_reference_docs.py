@@ -13,8 +13,7 @@ import pytest
 from nethealth import cli, metrics, model, schema
 from nethealth.commands import crd as crd_command
 from nethealth.detection import decision, results
-from nethealth.loop import remediator
-from nethealth.model import definition
+from nethealth.model import definition, events
 from nethealth.probe import types
 from nethealth.schema import reference
 
@@ -195,7 +194,7 @@ def _served() -> str:
         for key, o in outcomes.items()
     }
     observer.run_finished(check="apps/web", outcomes=outcomes, records=records, seconds=9.0)
-    for action in sorted(remediator.ACTIONS):
+    for action in sorted(events.ACTIONS):
         observer.remediation_action(check="apps/web", action=action)
     return observer.render()
 
@@ -230,7 +229,7 @@ def test_a_fresh_operator_serves_no_family_the_docs_do_not_list() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [str(c) for c in types.ProbeClass] + [str(w) for w in results.Why] + sorted(remediator.ACTIONS),
+    [str(c) for c in types.ProbeClass] + [str(w) for w in results.Why] + sorted(events.ACTIONS),
 )
 def test_every_class_reason_and_action_a_label_can_take_is_explained(value: str) -> None:
     assert f"`{value}`" in METRICS.read_text(encoding="utf-8")

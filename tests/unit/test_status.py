@@ -163,10 +163,10 @@ def test_events_mark_degraded_recovered_and_the_first_inconclusive_run_only() ->
         },
         outcomes={"apps/i": bad},
     )
-    assert [(n.reason, n.pod) for n in found] == [
-        (notices.Reason.DEGRADED, "apps/d"),
-        (notices.Reason.RECOVERED, "apps/h"),
-        (notices.Reason.INCONCLUSIVE, "apps/i"),
+    assert [(n.reason, n.pods) for n in found] == [
+        (model.EventReason.POD_DEGRADED, ("apps/d",)),
+        (model.EventReason.POD_RECOVERED, ("apps/h",)),
+        (model.EventReason.PROBE_INCONCLUSIVE, ("apps/i",)),
     ]
     assert "50 % of 60" in found[0].message
     assert "ErrImagePull" in found[2].message

@@ -116,12 +116,12 @@ def _healthy_pod_uid(
     checks: list[dict[str, Any]], *, kubeconfig: str, namespace: str
 ) -> str | None:
     """The uid of the demo's pod once the check reports it Healthy (then a fault shows)."""
-    from nethealth import kube  # noqa: PLC0415
+    from nethealth.kube import blocking  # noqa: PLC0415
 
     for check in checks:
         for pod in (check.get("status") or {}).get("pods") or []:
             if pod.get("state") == "Healthy":
-                return kube.read_pod_uid(
+                return blocking.read_pod_uid(
                     kubeconfig=kubeconfig, namespace=namespace, name=pod["name"]
                 )
     return None
@@ -174,7 +174,8 @@ def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Po
 
     Returns the last status printed, or "" when the demo did not show what it should
     (with ``--inject-fault``: the pod going Degraded)."""
-    from nethealth import kube, model  # noqa: PLC0415
+    from nethealth import model  # noqa: PLC0415
+    from nethealth.kube import blocking  # noqa: PLC0415
 
     started = time.monotonic()
     deadline = None if args.duration is None else started + args.duration
@@ -183,7 +184,7 @@ def _watch(*, args: argparse.Namespace, kubeconfig: str, operator: subprocess.Po
         injected = False
         try:
             while operator.poll() is None and (deadline is None or time.monotonic() < deadline):
-                checks = kube.read_custom_objects(
+                checks = blocking.read_custom_objects(
                     group=model.GROUP,
                     version=model.VERSION,
                     plural=model.PLURAL,
@@ -235,7 +236,7 @@ def _inject(
 
 
 def run(args: argparse.Namespace) -> int:
-    from nethealth import kube  # noqa: PLC0415
+    from nethealth.kube import blocking  # noqa: PLC0415
     from nethealth.model import definition  # noqa: PLC0415
 
     if args.use_kubeconfig:
@@ -248,14 +249,14 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig = _embedded_kubeconfig()
     manifest = definition.manifest()
     namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.namespace}}
-    kube.apply_manifests(
+    blocking.apply_manifests(
         docs=[manifest, namespace_doc],
         kubeconfig=kubeconfig,
         namespace=args.namespace,
         field_manager="nethealth-demo",
     )
-    kube.wait_for_crd(name=manifest["metadata"]["name"], kubeconfig=kubeconfig)
-    for applied in kube.apply_manifests(
+    blocking.wait_for_crd(name=manifest["metadata"]["name"], kubeconfig=kubeconfig)
+    for applied in blocking.apply_manifests(
         docs=_load_demo_docs(),
         kubeconfig=kubeconfig,
         namespace=args.namespace,

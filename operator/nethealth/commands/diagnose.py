@@ -101,13 +101,14 @@ def run(args: argparse.Namespace) -> int:
     except options.UsageError as error:
         return _usage(str(error))
     from nethealth import settings  # noqa: PLC0415
-    from nethealth.plugin import api, render, session  # noqa: PLC0415 - the client is heavy
+    from nethealth.kube import blocking, errors  # noqa: PLC0415 - the client is heavy
+    from nethealth.plugin import render, session  # noqa: PLC0415
 
     def say(text: str) -> None:
         print(f"diagnose: {text}", file=sys.stderr, flush=True)
 
     try:
-        conn = api.connect(kubeconfig=args.kubeconfig, context=args.context)
+        conn = blocking.connect(kubeconfig=args.kubeconfig, context=args.context)
         if not targets:
             targets = (session.default_target(conn),)
         spec = options.probe_spec(
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return diagnosis.EXIT_INTERRUPTED
-    except (api.ApiError, session.CannotDiagnose, settings.SettingsError) as error:
+    except (errors.KubeError, session.CannotDiagnose, settings.SettingsError) as error:
         print(f"nethealth diagnose: error: {error}", file=sys.stderr)
         return diagnosis.EXIT_INCONCLUSIVE
     if output == "json":

@@ -1,7 +1,7 @@
 """`nethealth revert KIND/NAME` (`kubectl nethealth revert`): undo the hostNetwork fallback.
 
 Restores the pod template's ``hostNetwork`` and ``dnsPolicy`` recorded when the operator
-(or ``workloads.apply``) patched the workload, with ``workloads.revert``: the same
+patched the workload, with ``loop.owners.revert``: the same
 server-side apply as the operator's, so the fields and annotations it owned go away and
 nothing else changes. Says what it restored, or that nothing was recorded.
 
@@ -35,22 +35,26 @@ def run(args: argparse.Namespace) -> int:
     except options.UsageError as error:
         print(f"nethealth revert: error: {error}", file=sys.stderr)
         return options.EXIT_USAGE
+    import asyncio  # noqa: PLC0415
+
     from nethealth import kube  # noqa: PLC0415 - the client is heavy
-    from nethealth.kube import workloads  # noqa: PLC0415
-    from nethealth.plugin import api, restored  # noqa: PLC0415
+    from nethealth.kube import blocking  # noqa: PLC0415
+    from nethealth.loop import owners  # noqa: PLC0415
+    from nethealth.plugin import restored  # noqa: PLC0415
     from nethealth.remediation import hostnetwork  # noqa: PLC0415
 
     try:
-        conn = api.connect(kubeconfig=args.kubeconfig, context=args.context)
+        conn = blocking.connect(kubeconfig=args.kubeconfig, context=args.context)
         key = hostnetwork.WorkloadKey(
             kind=kind, namespace=args.namespace or conn.namespace, name=name
         )
-        before = workloads.read_workload(conn.client, key)
+        api = kube.Client(conn, field_manager=hostnetwork.FIELD_MANAGER)
+        before = asyncio.run(api.read_workload(key))
         if before is None:
             print(f"nethealth revert: error: {restored.name(key)} not found", file=sys.stderr)
             return 1
-        after = workloads.revert(conn.client, key)
-    except (api.ApiError, kube.KubeError, ValueError) as error:
+        after = asyncio.run(owners.revert(api, key))
+    except (kube.KubeError, ValueError) as error:
         print(f"nethealth revert: error: {error}", file=sys.stderr)
         return 1
     print(restored.outcome(key=key, before=before, after=after))

@@ -23,13 +23,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import datetime  # noqa: PLC0415
 
-    from nethealth.plugin import api, table  # noqa: PLC0415 - the client is heavy
+    from nethealth.kube import blocking, errors  # noqa: PLC0415 - the client is heavy
+    from nethealth.plugin import table  # noqa: PLC0415
 
     try:
-        conn = api.connect(kubeconfig=args.kubeconfig, context=args.context)
+        conn = blocking.connect(kubeconfig=args.kubeconfig, context=args.context)
         namespace = None if args.all_namespaces else (args.namespace or conn.namespace)
-        checks = api.list_checks(conn, namespace=namespace)
-    except api.ApiError as error:
+        checks = blocking.list_checks(conn, namespace=namespace)
+    except errors.KubeError as error:
         print(f"nethealth status: error: {error}", file=sys.stderr)
         return 1
     if not checks:

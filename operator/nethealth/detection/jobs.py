@@ -336,3 +336,8 @@ def one_off(
     job["metadata"]["labels"] = labels
     job["spec"]["template"]["metadata"]["labels"] = dict(labels)
     return job
+
+
+def run_started(run: str) -> datetime.datetime:
+    """When a run started, from its id (``run_id``'s inverse)."""
+    return datetime.datetime.strptime(run, "%Y%m%dt%H%M%S").replace(tzinfo=datetime.UTC)

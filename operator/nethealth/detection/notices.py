@@ -9,8 +9,6 @@ flooding the namespace at every interval.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 from collections.abc import Mapping
 from typing import Final
 
@@ -20,24 +18,10 @@ from nethealth.detection import decision, results
 PodState = model.PodState
 
 
-class Reason(enum.StrEnum):
-    DEGRADED = "PodNetworkDegraded"
-    RECOVERED = "PodNetworkRecovered"
-    INCONCLUSIVE = "ProbeInconclusive"
-
-
-WARNING: Final = "Warning"
-NORMAL: Final = "Normal"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Notice:
-    """One Event: on the check, and also on the pod when ``pod`` is set."""
-
-    type: str
-    reason: Reason
-    message: str
-    pod: str | None  # namespace/name
+Notice = model.Notice
+Reason = model.EventReason
+WARNING: Final = model.EventType.WARNING
+NORMAL: Final = model.EventType.NORMAL
 
 
 def notices(
@@ -52,15 +36,24 @@ def notices(
         hint = f"; top hint {outcome.hint}" if outcome is not None and outcome.hint else ""
         if record.entered(PodState.DEGRADED):
             message = f"pod {key}: class {record.klass}, {_rate(record)}{hint}"
-            found.append(Notice(type=WARNING, reason=Reason.DEGRADED, message=message, pod=key))
+            found.append(
+                Notice(type=WARNING, reason=Reason.POD_DEGRADED, message=message, pods=(key,))
+            )
         elif record.entered(PodState.HEALTHY) and record.previous_state is PodState.RECOVERING:
             message = f"pod {key} recovered: {_rate(record)}"
-            found.append(Notice(type=NORMAL, reason=Reason.RECOVERED, message=message, pod=key))
+            found.append(
+                Notice(type=NORMAL, reason=Reason.POD_RECOVERED, message=message, pods=(key,))
+            )
         elif record.verdict is decision.RunVerdict.INCONCLUSIVE and record.inconclusive_runs == 1:
             reason = outcome.run.reason if outcome is not None else record.message
             message = f"pod {key}: probe run inconclusive, not counted: {reason}"
             found.append(
-                Notice(type=WARNING, reason=Reason.INCONCLUSIVE, message=message[:1000], pod=key)
+                Notice(
+                    type=WARNING,
+                    reason=Reason.PROBE_INCONCLUSIVE,
+                    message=message[:1000],
+                    pods=(key,),
+                )
             )
     return found
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from typing import Any, Final
 
 from nethealth import model
-from nethealth.detection import acceptance, conditionlist, decision, selection
+from nethealth.detection import acceptance, conditionlist, decision, results, selection
 
 PodState = model.PodState
 
@@ -223,3 +223,53 @@ def records_from_status(
             samples=pod.samples or 0,
         )
     return records
+
+
+def runs_of(
+    *, pods: Iterable[str], outcomes: Mapping[str, results.Outcome]
+) -> dict[str, decision.RunResult]:
+    """Each measured pod's run; a pod the run has no result for is inconclusive."""
+    runs = {}
+    for key in pods:
+        outcome = outcomes.get(key)
+        if outcome is None:
+            outcome = results.inconclusive(
+                key=key, why=results.Why.NOT_CREATED, reason="no probe result for this pod"
+            )
+        runs[key] = outcome.run
+    return runs
+
+
+def views_after_run(
+    *,
+    records: Mapping[str, decision.PodRecord],
+    refs: Mapping[str, selection.PodRef],
+    outcomes: Mapping[str, results.Outcome],
+    previous: Mapping[str, PodView],
+    now: datetime.datetime,
+) -> dict[str, PodView]:
+    """The pods' views after a run. The hint shown is this run's top hint, else why the
+    run was inconclusive, else the last one known: a pod stays explained between runs."""
+    views = {}
+    for key, record in records.items():
+        outcome = outcomes.get(key)
+        hint = outcome.hint if outcome is not None and not outcome.inconclusive else None
+        if hint is None and outcome is not None and outcome.inconclusive:
+            hint = f"inconclusive: {outcome.run.reason}"[: results.HINT_CHARS]
+        if hint is None and key in previous:
+            hint = previous[key].hint
+        views[key] = PodView(ref=refs[key], record=record, hint=hint, last_run=now)
+    return views
+
+
+def with_remediated(views: Mapping[str, PodView], pods: Set[str]) -> dict[str, PodView]:
+    """The views with ``remediated`` set exactly on ``pods`` (a verified change's pods)."""
+    return {k: dataclasses.replace(v, remediated=k in pods) for k, v in views.items()}
+
+
+def ready_said(status: Mapping[str, Any]) -> tuple[object, ...]:
+    """What the Ready condition tells a person (not its times or generation): its Warning
+    Event is posted when that changes, not at every edit or other condition's change."""
+    conditions: list[Mapping[str, Any]] = list(status.get("conditions") or ())
+    ready: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    return ready.get("status"), ready.get("reason"), ready.get("message")

@@ -18,14 +18,16 @@ import dataclasses
 import enum
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from nethealth.detection import decision, jobs
+from nethealth.detection import decision, jobs, scheduling
+from nethealth.model import raw
 from nethealth.probe import report, types
 
 RawJob = Mapping[str, Any]
 RawPod = Mapping[str, Any]
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"  # set on a Job's pods by its controller
 
 HINT_CHARS: Final = 240
 
@@ -275,3 +277,22 @@ def _top_hint(doc: Mapping[str, Any]) -> str | None:
     code, evidence = str(hints[0].get("code", "")), str(hints[0].get("evidence", ""))
     text = f"{code}: {evidence}" if evidence else code
     return text[:HINT_CHARS] or None
+
+
+def pods_by_job(pods: Iterable[RawPod]) -> dict[str, list[RawPod]]:
+    """Probe pods by their Job's ``namespace/name`` (the Job controller's label)."""
+    grouped: dict[str, list[RawPod]] = {}
+    for pod in pods:
+        job = raw.labels(pod).get(JOB_NAME_LABEL)
+        if job:
+            grouped.setdefault(f"{raw.namespace(pod)}/{job}", []).append(pod)
+    return grouped
+
+
+def job_info(job: RawJob) -> scheduling.JobInfo:
+    """What pruning and adoption need of a probe Job."""
+    return scheduling.JobInfo(
+        name=raw.key(job),
+        run=raw.labels(job).get(jobs.LABEL_RUN, ""),
+        finished=finished(job=job, pods=[]),
+    )

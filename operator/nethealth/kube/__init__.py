@@ -1,51 +1,12 @@
-"""The only package that talks to the Kubernetes API (besides kopf's own watching)."""
+"""The only package that imports the Kubernetes client.
 
-from nethealth.kube.client import (
-    KubeError,
-    api_client,
-    apply_manifests,
-    create_job,
-    delete_job,
-    delete_pod,
-    latest_event_message,
-    list_check_uids,
-    list_jobs,
-    list_jobs_everywhere,
-    list_namespaces,
-    list_nodes,
-    list_pods,
-    patch_check_status,
-    post_event,
-    read_check,
-    read_custom_objects,
-    read_lease,
-    read_pod_uid,
-    set_check_finalizers,
-    wait_for_crd,
-    write_lease,
-)
+``client.Client`` is the operator's (async, one object with every call it makes, behind the
+``client.Api`` protocol the loop shells take); ``blocking`` holds the command line's
+synchronous calls; ``connection`` finds the cluster; ``errors.KubeError`` is the one error
+type above this package.
+"""
 
-__all__ = [
-    "KubeError",
-    "api_client",
-    "apply_manifests",
-    "create_job",
-    "delete_job",
-    "delete_pod",
-    "latest_event_message",
-    "list_check_uids",
-    "list_jobs",
-    "list_jobs_everywhere",
-    "list_namespaces",
-    "list_nodes",
-    "list_pods",
-    "patch_check_status",
-    "post_event",
-    "read_check",
-    "read_custom_objects",
-    "read_lease",
-    "read_pod_uid",
-    "set_check_finalizers",
-    "wait_for_crd",
-    "write_lease",
-]
+from nethealth.kube.client import Api, Client
+from nethealth.kube.errors import KubeError
+
+__all__ = ["Api", "Client", "KubeError"]

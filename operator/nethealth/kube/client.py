@@ -1,438 +1,459 @@
-"""The only module that talks to the Kubernetes API (besides kopf's own watching).
+"""The operator's Kubernetes client: one object, every API call the operator makes.
 
-The official client is synchronous; the operator calls it through ``asyncio.to_thread``
-so that kopf's event loop never blocks on the network. API errors become ``KubeError``
-with the verb and object named, so callers never import the client's exception types.
+The loop shells receive an ``Api`` (this module's protocol) and never import the client
+library, so a test can hand them an in-memory cluster instead (``tests/unit/fakekube``)
+and run a whole check loop in milliseconds. ``Client`` is the real one: the official
+client is synchronous, so each call runs in a thread (``asyncio.to_thread``) and kopf's
+event loop never blocks on the network. Answers are the API's JSON as it is sent
+(camelCase), which is what the pure modules read; errors are ``errors.KubeError``.
+
+The chart's RBAC is checked against this class: every client method called here needs a
+rule, and a rule no call uses fails the test (``tests/e2e/test_chart_render.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
 
 from nethealth import model
+from nethealth.kube import connection, errors
+from nethealth.model import raw
+from nethealth.remediation import hostnetwork
 
-T = TypeVar("T")
-
-
-class KubeError(RuntimeError):
-    """An API call failed; ``status`` is the HTTP status when there was one."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@functools.cache
-def _core() -> Any:
-    from kubernetes import client, config  # noqa: PLC0415 - heavy, operator-only
-
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.CoreV1Api()
+APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"  # JSON is YAML
+MERGE_CONTENT_TYPE: Final = "application/merge-patch+json"
+# The apps/v1 method suffix of each kind the remediation patches.
+_SUFFIX: Final = {
+    hostnetwork.Kind.DEPLOYMENT: "deployment",
+    hostnetwork.Kind.STATEFULSET: "stateful_set",
+    hostnetwork.Kind.DAEMONSET: "daemon_set",
+}
 
 
-async def _call(what: str, func: Callable[[], T]) -> T:
-    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
+class Api(Protocol):
+    """What the loop shells need of the cluster (``Client``, or an in-memory fake)."""
 
-    try:
-        return await asyncio.to_thread(func)
-    except ApiException as exc:
-        raise KubeError(f"{what}: {exc.status} {exc.reason}", status=exc.status) from exc
-
-
-@functools.cache
-def _batch() -> Any:
-    from kubernetes import client  # noqa: PLC0415
-
-    _core()  # loads the configuration once
-    return client.BatchV1Api()
-
-
-@functools.cache
-def _custom() -> Any:
-    from kubernetes import client  # noqa: PLC0415
-
-    _core()
-    return client.CustomObjectsApi()
-
-
-@functools.cache
-def api_client() -> Any:
-    """The configured client, for the synchronous modules that take one (``workloads``)."""
-    from kubernetes import client  # noqa: PLC0415
-
-    _core()
-    return client.ApiClient()
-
-
-def _json(response: Any) -> dict[str, Any]:
-    """A raw response (``_preload_content=False``) as JSON: camelCase, as the API sends it."""
-    return cast("dict[str, Any]", json.loads(response.data))
-
-
-async def _items(what: str, func: Callable[[], Any]) -> list[dict[str, Any]]:
-    listed = _json(await _call(what, func))
-    return cast("list[dict[str, Any]]", listed.get("items") or [])
+    async def list_pods(self, *, namespace: str, label_selector: str) -> list[raw.Pod]: ...
+    async def list_pods_on_node(self, node: str) -> list[raw.Pod]: ...
+    async def list_nodes(self) -> list[raw.Node]: ...
+    async def list_namespaces(self, *, label_selector: str) -> list[str]: ...
+    async def namespace_labels(self, namespace: str) -> Mapping[str, str]: ...
+    async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]: ...
+    async def create_job(self, manifest: Mapping[str, Any]) -> bool: ...
+    async def delete_job(self, *, namespace: str, name: str) -> None: ...
+    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None: ...
+    async def latest_event_message(
+        self, *, namespace: str, kind: str, name: str, reason: str
+    ) -> str | None: ...
+    async def post_event(
+        self, *, involved: Mapping[str, str], type: str, reason: str, message: str
+    ) -> None: ...
+    async def list_check_uids(self) -> set[str]: ...
+    async def read_check(self, *, namespace: str, name: str) -> raw.Check | None: ...
+    async def set_check_finalizers(
+        self, *, namespace: str, name: str, finalizers: list[str], resource_version: str
+    ) -> None: ...
+    async def patch_check_status(
+        self, *, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> None: ...
+    async def read_replicaset(self, *, namespace: str, name: str) -> raw.Object | None: ...
+    async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None: ...
+    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload: ...
+    async def read_lease(self, *, namespace: str, name: str) -> raw.Object | None: ...
+    async def write_lease(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        spec: Mapping[str, Any],
+        resource_version: str | None,
+    ) -> bool: ...
 
 
-async def list_pods(*, namespace: str, label_selector: str) -> list[dict[str, Any]]:
-    core = _core()
-    return await _items(
-        f"list pods in {namespace} matching {label_selector!r}",
-        lambda: core.list_namespaced_pod(
-            namespace, label_selector=label_selector, _preload_content=False
-        ),
-    )
+class Client:
+    """The real ``Api``: the official client, one thread per call.
 
+    ``field_manager`` names this operator in ``managedFields`` of what it writes (the
+    check's status) and as the Events' reporting component.
+    """
 
-async def list_nodes() -> list[dict[str, Any]]:
-    core = _core()
-    return await _items("list nodes", lambda: core.list_node(_preload_content=False))
+    def __init__(self, conn: connection.Connection, *, field_manager: str) -> None:
+        self._conn = conn
+        self._field_manager = field_manager
 
+    @classmethod
+    def for_operator(cls, *, field_manager: str) -> Client:
+        return cls(connection.for_operator(), field_manager=field_manager)
 
-async def list_jobs(*, namespace: str, label_selector: str) -> list[dict[str, Any]]:
-    batch = _batch()
-    return await _items(
-        f"list jobs in {namespace} matching {label_selector!r}",
-        lambda: batch.list_namespaced_job(
-            namespace, label_selector=label_selector, _preload_content=False
-        ),
-    )
+    # --- the client library's API groups ---------------------------------------------------
 
+    @functools.cached_property
+    def _core(self) -> Any:
+        from kubernetes import client  # noqa: PLC0415 - heavy, operator-only
 
-async def list_jobs_everywhere(*, label_selector: str) -> list[dict[str, Any]]:
-    """Jobs of every namespace: a check's Jobs follow its pods' namespaces."""
-    batch = _batch()
-    return await _items(
-        f"list jobs in all namespaces matching {label_selector!r}",
-        lambda: batch.list_job_for_all_namespaces(
-            label_selector=label_selector, _preload_content=False
-        ),
-    )
+        return client.CoreV1Api(self._conn.client)
 
+    @functools.cached_property
+    def _batch(self) -> Any:
+        from kubernetes import client  # noqa: PLC0415
 
-async def list_namespaces(*, label_selector: str) -> list[str]:
-    """Names of the namespaces matching ``label_selector`` (sorted)."""
-    core = _core()
-    listed = await _items(
-        f"list namespaces matching {label_selector!r}",
-        lambda: core.list_namespace(label_selector=label_selector, _preload_content=False),
-    )
-    return sorted(str(n["metadata"]["name"]) for n in listed)
+        return client.BatchV1Api(self._conn.client)
 
+    @functools.cached_property
+    def _apps(self) -> Any:
+        from kubernetes import client  # noqa: PLC0415
 
-async def list_check_uids() -> set[str]:
-    """The uids of every NetHealthCheck in the cluster (to find Jobs whose check is gone)."""
-    custom = _custom()
-    listed = await _items(
-        f"list {model.PLURAL} in all namespaces",
-        lambda: custom.list_cluster_custom_object(
-            model.GROUP, model.VERSION, model.PLURAL, _preload_content=False
-        ),
-    )
-    return {str(c["metadata"]["uid"]) for c in listed}
+        return client.AppsV1Api(self._conn.client)
 
+    @functools.cached_property
+    def _custom(self) -> Any:
+        from kubernetes import client  # noqa: PLC0415
 
-async def create_job(manifest: Mapping[str, Any]) -> bool:
-    """Creates a Job; False when it exists already (a run adopted after a restart)."""
-    batch = _batch()
-    namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
-    try:
-        await _call(
-            f"create job {namespace}/{name}",
-            lambda: batch.create_namespaced_job(namespace, dict(manifest), _preload_content=False),
-        )
-    except KubeError as error:
-        if error.status == 409:
-            return False
-        raise
-    return True
+        return client.CustomObjectsApi(self._conn.client)
 
+    @functools.cached_property
+    def _coordination(self) -> Any:
+        from kubernetes import client  # noqa: PLC0415
 
-async def delete_job(*, namespace: str, name: str) -> None:
-    """Deletes a Job and (in the background) its pods; a Job already gone is fine."""
-    batch = _batch()
-    try:
-        await _call(
-            f"delete job {namespace}/{name}",
-            lambda: batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Background", _preload_content=False
+        return client.CoordinationV1Api(self._conn.client)
+
+    # --- pods, nodes, namespaces -------------------------------------------------------------
+
+    async def list_pods(self, *, namespace: str, label_selector: str) -> list[raw.Pod]:
+        core = self._core
+        found: list[raw.Pod] = await _items(
+            f"list pods in {namespace} matching {label_selector!r}",
+            lambda: core.list_namespaced_pod(
+                namespace, label_selector=label_selector, _preload_content=False
             ),
         )
-    except KubeError as error:
-        if error.status != 404:
-            raise
+        return found
 
-
-async def delete_pod(*, namespace: str, name: str, uid: str) -> None:
-    """Deletes a pod so its controller recreates it (the restart of a remediation ladder);
-    only the pod with ``uid``: a pod recreated under the same name meanwhile is kept."""
-    core = _core()
-    try:
-        await _call(
-            f"delete pod {namespace}/{name}",
-            lambda: core.delete_namespaced_pod(
-                name,
-                namespace,
-                body={"preconditions": {"uid": uid}},
-                _preload_content=False,
+    async def list_pods_on_node(self, node: str) -> list[raw.Pod]:
+        core = self._core
+        found: list[raw.Pod] = await _items(
+            f"list pods on node {node}",
+            lambda: core.list_pod_for_all_namespaces(
+                field_selector=f"spec.nodeName={node}", _preload_content=False
             ),
         )
-    except KubeError as error:
-        if error.status not in (404, 409):
-            raise
+        return found
 
+    async def list_nodes(self) -> list[raw.Node]:
+        core = self._core
+        found: list[raw.Node] = await _items(
+            "list nodes", lambda: core.list_node(_preload_content=False)
+        )
+        return found
 
-async def read_check(*, namespace: str, name: str) -> dict[str, Any] | None:
-    custom = _custom()
-    try:
-        return _json(
+    async def list_namespaces(self, *, label_selector: str) -> list[str]:
+        """Names of the namespaces matching ``label_selector`` (sorted)."""
+        core = self._core
+        listed: list[raw.Object] = await _items(
+            f"list namespaces matching {label_selector!r}",
+            lambda: core.list_namespace(label_selector=label_selector, _preload_content=False),
+        )
+        return sorted(raw.name(n) for n in listed)
+
+    async def namespace_labels(self, namespace: str) -> Mapping[str, str]:
+        """A namespace's labels (Pod Security levels); none when it is not found."""
+        core = self._core
+        found: raw.Object | None = await _json_or_none(
+            f"read namespace {namespace}",
+            lambda: core.read_namespace(namespace, _preload_content=False),
+        )
+        return raw.labels(found) if found is not None else {}
+
+    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None:
+        """Deletes a pod so its controller recreates it (the restart of a remediation ladder);
+        only the pod with ``uid``: a pod recreated under the same name meanwhile is kept."""
+        core = self._core
+        try:
             await _call(
-                f"read {model.PLURAL} {namespace}/{name}",
-                lambda: custom.get_namespaced_custom_object(
-                    model.GROUP,
-                    model.VERSION,
-                    namespace,
-                    model.PLURAL,
+                f"delete pod {namespace}/{name}",
+                lambda: core.delete_namespaced_pod(
                     name,
+                    namespace,
+                    body={"preconditions": {"uid": uid}},
                     _preload_content=False,
                 ),
             )
+        except errors.KubeError as error:
+            if error.status not in (404, 409):
+                raise
+
+    # --- probe Jobs -----------------------------------------------------------------------
+
+    async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]:
+        """Jobs of every namespace: a check's Jobs follow its pods' namespaces."""
+        batch = self._batch
+        found: list[raw.Job] = await _items(
+            f"list jobs in all namespaces matching {label_selector!r}",
+            lambda: batch.list_job_for_all_namespaces(
+                label_selector=label_selector, _preload_content=False
+            ),
         )
-    except KubeError as error:
-        if error.status == 404:
-            return None
-        raise
+        return found
 
-
-async def set_check_finalizers(
-    *, namespace: str, name: str, finalizers: list[str], resource_version: str
-) -> None:
-    """Replaces the check's finalizers, only if it is unchanged since ``resource_version``
-    (a 409 otherwise: someone else changed them meanwhile, retry from a fresh read)."""
-    custom = _custom()
-    body = {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
-    await _call(
-        f"set finalizers of {model.PLURAL} {namespace}/{name}",
-        lambda: custom.patch_namespaced_custom_object(
-            model.GROUP,
-            model.VERSION,
-            namespace,
-            model.PLURAL,
-            name,
-            body,
-            _content_type="application/merge-patch+json",
-            _preload_content=False,
-        ),
-    )
-
-
-async def patch_check_status(
-    *, namespace: str, name: str, patch: Mapping[str, Any], field_manager: str
-) -> None:
-    """A JSON merge patch of the check's status subresource (only the fields given)."""
-    custom = _custom()
-    body = {"status": dict(patch)}
-    await _call(
-        f"patch status of {model.PLURAL} {namespace}/{name}",
-        lambda: custom.patch_namespaced_custom_object_status(
-            model.GROUP,
-            model.VERSION,
-            namespace,
-            model.PLURAL,
-            name,
-            body,
-            field_manager=field_manager,
-            _preload_content=False,
-        ),
-    )
-
-
-async def post_event(
-    *,
-    involved: Mapping[str, str],
-    type: str,
-    reason: str,
-    message: str,
-    component: str,
-) -> None:
-    """A core/v1 Event about ``involved`` (apiVersion, kind, namespace, name, uid)."""
-    import datetime  # noqa: PLC0415
-
-    core = _core()
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    namespace = involved["namespace"]
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{involved['name'][:200]}.", "namespace": namespace},
-        "involvedObject": dict(involved),
-        "type": type,
-        "reason": reason,
-        "message": message[:1024],
-        "source": {"component": component},
-        "reportingComponent": component,
-        "reportingInstance": component,
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "eventTime": None,
-        "count": 1,
-    }
-    await _call(
-        f"post event {reason} on {involved['kind']} {namespace}/{involved['name']}",
-        lambda: core.create_namespaced_event(namespace, body, _preload_content=False),
-    )
-
-
-def apply_manifests(
-    *,
-    docs: Iterable[Mapping[str, Any]],
-    kubeconfig: str | None,
-    namespace: str,
-    field_manager: str,
-) -> list[str]:
-    """Server-side applies each document (synchronously: for the demo and the CLI).
-
-    Namespaced objects without a namespace land in ``namespace``. Returns "Kind/name" of
-    each applied object, in order.
-    """
-    from kubernetes import config, dynamic  # noqa: PLC0415 - heavy, operator-only
-    from kubernetes.client.exceptions import ApiException  # noqa: PLC0415
-
-    api = dynamic.DynamicClient(config.new_client_from_config(config_file=kubeconfig))
-    applied = []
-    for doc in docs:
-        resource = api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
-        name = doc["metadata"]["name"]
-        target_ns = (doc["metadata"].get("namespace") or namespace) if resource.namespaced else None
+    async def create_job(self, manifest: Mapping[str, Any]) -> bool:
+        """Creates a Job; False when it exists already (a run adopted after a restart)."""
+        batch = self._batch
+        namespace, name = manifest["metadata"]["namespace"], manifest["metadata"]["name"]
         try:
-            resource.server_side_apply(
-                body=dict(doc),
-                name=name,
-                namespace=target_ns,
-                field_manager=field_manager,
-                force_conflicts=True,
-            )
-        except ApiException as exc:
-            raise KubeError(
-                f"apply {doc['kind']}/{name}: {exc.status} {exc.reason}: {exc.body}",
-                status=exc.status,
-            ) from exc
-        applied.append(f"{doc['kind']}/{name}")
-    return applied
-
-
-def wait_for_crd(*, name: str, kubeconfig: str | None, timeout: float = 60.0) -> None:
-    """Blocks until the CRD is Established, so objects of its kind can be created."""
-    import time  # noqa: PLC0415
-
-    from kubernetes import client, config  # noqa: PLC0415
-
-    api = client.ApiextensionsV1Api(config.new_client_from_config(config_file=kubeconfig))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        crd = api.read_custom_resource_definition(name)
-        conditions = (crd.status and crd.status.conditions) or []
-        if any(c.type == "Established" and c.status == "True" for c in conditions):
-            return
-        time.sleep(0.2)
-    raise KubeError(f"CRD {name} not Established after {timeout:.0f} s")
-
-
-def read_custom_objects(
-    *, group: str, version: str, plural: str, namespace: str, kubeconfig: str | None
-) -> list[dict[str, Any]]:
-    from kubernetes import client, config  # noqa: PLC0415
-
-    api = client.CustomObjectsApi(config.new_client_from_config(config_file=kubeconfig))
-    listed = cast(
-        "dict[str, Any]", api.list_namespaced_custom_object(group, version, namespace, plural)
-    )
-    items: list[dict[str, Any]] = listed["items"]
-    return items
-
-
-def read_pod_uid(*, kubeconfig: str | None, namespace: str, name: str) -> str:
-    """A pod's uid (synchronously: for the demo)."""
-    from kubernetes import client, config  # noqa: PLC0415
-
-    core = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
-    pod = core.read_namespaced_pod(name, namespace)
-    assert pod.metadata is not None
-    return str(pod.metadata.uid)
-
-
-@functools.cache
-def _coordination() -> Any:
-    from kubernetes import client  # noqa: PLC0415
-
-    _core()
-    return client.CoordinationV1Api()
-
-
-async def read_lease(*, namespace: str, name: str) -> dict[str, Any] | None:
-    api = _coordination()
-    try:
-        return _json(
             await _call(
-                f"read lease {namespace}/{name}",
-                lambda: api.read_namespaced_lease(name, namespace, _preload_content=False),
+                f"create job {namespace}/{name}",
+                lambda: batch.create_namespaced_job(
+                    namespace, dict(manifest), _preload_content=False
+                ),
             )
+        except errors.KubeError as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    async def delete_job(self, *, namespace: str, name: str) -> None:
+        """Deletes a Job and (in the background) its pods; a Job already gone is fine."""
+        batch = self._batch
+        try:
+            await _call(
+                f"delete job {namespace}/{name}",
+                lambda: batch.delete_namespaced_job(
+                    name, namespace, propagation_policy="Background", _preload_content=False
+                ),
+            )
+        except errors.KubeError as error:
+            if error.status != 404:
+                raise
+
+    # --- Events -----------------------------------------------------------------------------
+
+    async def latest_event_message(
+        self, *, namespace: str, kind: str, name: str, reason: str
+    ) -> str | None:
+        """The message of the newest Event with ``reason`` about an object, or None."""
+        core = self._core
+        selector = f"involvedObject.kind={kind},involvedObject.name={name},reason={reason}"
+        items: list[raw.Object] = await _items(
+            f"list events of {kind} {namespace}/{name}",
+            lambda: core.list_namespaced_event(
+                namespace, field_selector=selector, _preload_content=False
+            ),
         )
-    except KubeError as error:
+        return raw.newest_event_message(items)
+
+    async def post_event(
+        self, *, involved: Mapping[str, str], type: str, reason: str, message: str
+    ) -> None:
+        """A core/v1 Event about ``involved`` (apiVersion, kind, namespace, name, uid)."""
+        core = self._core
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        namespace = involved["namespace"]
+        component = self._field_manager
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{involved['name'][:200]}.", "namespace": namespace},
+            "involvedObject": dict(involved),
+            "type": type,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": component,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "eventTime": None,
+            "count": 1,
+        }
+        await _call(
+            f"post event {reason} on {involved['kind']} {namespace}/{involved['name']}",
+            lambda: core.create_namespaced_event(namespace, body, _preload_content=False),
+        )
+
+    # --- NetHealthChecks ------------------------------------------------------------------
+
+    async def list_check_uids(self) -> set[str]:
+        """The uids of every NetHealthCheck in the cluster (to find Jobs whose check is gone)."""
+        custom = self._custom
+        listed: list[raw.Object] = await _items(
+            f"list {model.PLURAL} in all namespaces",
+            lambda: custom.list_cluster_custom_object(
+                model.GROUP, model.VERSION, model.PLURAL, _preload_content=False
+            ),
+        )
+        return {raw.uid(c) for c in listed}
+
+    async def read_check(self, *, namespace: str, name: str) -> raw.Check | None:
+        custom = self._custom
+        found: raw.Check | None = await _json_or_none(
+            f"read {model.PLURAL} {namespace}/{name}",
+            lambda: custom.get_namespaced_custom_object(
+                model.GROUP, model.VERSION, namespace, model.PLURAL, name, _preload_content=False
+            ),
+        )
+        return found
+
+    async def set_check_finalizers(
+        self, *, namespace: str, name: str, finalizers: list[str], resource_version: str
+    ) -> None:
+        """Replaces the check's finalizers, only if it is unchanged since ``resource_version``
+        (a 409 otherwise: someone else changed them meanwhile, retry from a fresh read)."""
+        custom = self._custom
+        body = {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
+        await _call(
+            f"set finalizers of {model.PLURAL} {namespace}/{name}",
+            lambda: custom.patch_namespaced_custom_object(
+                model.GROUP,
+                model.VERSION,
+                namespace,
+                model.PLURAL,
+                name,
+                body,
+                _content_type=MERGE_CONTENT_TYPE,
+                _preload_content=False,
+            ),
+        )
+
+    async def patch_check_status(
+        self, *, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> None:
+        """A JSON merge patch of the check's status subresource (only the fields given)."""
+        custom = self._custom
+        body = {"status": dict(patch)}
+        await _call(
+            f"patch status of {model.PLURAL} {namespace}/{name}",
+            lambda: custom.patch_namespaced_custom_object_status(
+                model.GROUP,
+                model.VERSION,
+                namespace,
+                model.PLURAL,
+                name,
+                body,
+                field_manager=self._field_manager,
+                _preload_content=False,
+            ),
+        )
+
+    # --- workloads (remediation) ------------------------------------------------------------
+
+    async def read_replicaset(self, *, namespace: str, name: str) -> raw.Object | None:
+        apps = self._apps
+        found: raw.Object | None = await _json_or_none(
+            f"read ReplicaSet {namespace}/{name}",
+            lambda: apps.read_namespaced_replica_set(name, namespace, _preload_content=False),
+        )
+        return found
+
+    async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None:
+        read = getattr(self._apps, f"read_namespaced_{_SUFFIX[key.kind]}")
+        found: raw.Workload | None = await _json_or_none(
+            f"read {key}", lambda: read(key.name, key.namespace, _preload_content=False)
+        )
+        return found
+
+    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload:
+        """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``, taking
+        the fields over (``force``); the workload must exist (an apply to a missing object
+        would create a half-empty one, with no pods)."""
+        meta = body["metadata"]
+        key = hostnetwork.WorkloadKey(
+            kind=hostnetwork.Kind(body["kind"]), namespace=meta["namespace"], name=meta["name"]
+        )
+        if await self.read_workload(key) is None:
+            raise errors.KubeError(f"apply to {key}: it does not exist", status=404)
+        patch = getattr(self._apps, f"patch_namespaced_{_SUFFIX[key.kind]}")
+        answer: raw.Workload | None = await _json_or_none(
+            f"apply hostNetwork fields to {key}",
+            lambda: patch(
+                key.name,
+                key.namespace,
+                dict(body),
+                field_manager=hostnetwork.FIELD_MANAGER,
+                force=True,
+                _content_type=APPLY_CONTENT_TYPE,
+                _preload_content=False,
+            ),
+        )
+        if answer is None:
+            raise errors.KubeError(f"apply to {key}: it was deleted meanwhile", status=404)
+        return answer
+
+    # --- the leader's Lease -------------------------------------------------------------------
+
+    async def read_lease(self, *, namespace: str, name: str) -> raw.Object | None:
+        api = self._coordination
+        found: raw.Object | None = await _json_or_none(
+            f"read lease {namespace}/{name}",
+            lambda: api.read_namespaced_lease(name, namespace, _preload_content=False),
+        )
+        return found
+
+    async def write_lease(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        spec: Mapping[str, Any],
+        resource_version: str | None,
+    ) -> bool:
+        """Creates (no version) or replaces (at that version) the Lease; False on a conflict,
+        i.e. another replica wrote it first."""
+        api = self._coordination
+        body: dict[str, Any] = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": dict(spec),
+        }
+        try:
+            if resource_version is None:
+                await _call(
+                    f"create lease {namespace}/{name}",
+                    lambda: api.create_namespaced_lease(namespace, body, _preload_content=False),
+                )
+            else:
+                body["metadata"]["resourceVersion"] = resource_version
+                await _call(
+                    f"replace lease {namespace}/{name}",
+                    lambda: api.replace_namespaced_lease(
+                        name, namespace, body, _preload_content=False
+                    ),
+                )
+        except errors.KubeError as error:
+            if error.status in (409, 422):
+                return False
+            raise
+        return True
+
+
+async def _call(what: str, func: Callable[[], Any]) -> Any:
+    """One call in a thread; its answer's JSON (camelCase, as the API sends it)."""
+
+    def call() -> Any:
+        with errors.translated(what):
+            response = func()
+        return json.loads(response.data) if response.data else {}
+
+    return await asyncio.to_thread(call)
+
+
+async def _json_or_none(what: str, func: Callable[[], Any]) -> Any:
+    """The answer of a read, or None when the object is not found."""
+    try:
+        return await _call(what, func)
+    except errors.KubeError as error:
         if error.status == 404:
             return None
         raise
 
 
-async def write_lease(
-    *, namespace: str, name: str, spec: Mapping[str, Any], resource_version: str | None
-) -> bool:
-    """Creates (no version) or replaces (at that version) the Lease; False on a conflict,
-    i.e. another replica wrote it first."""
-    api = _coordination()
-    body: dict[str, Any] = {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": dict(spec),
-    }
-    try:
-        if resource_version is None:
-            await _call(
-                f"create lease {namespace}/{name}",
-                lambda: api.create_namespaced_lease(namespace, body, _preload_content=False),
-            )
-        else:
-            body["metadata"]["resourceVersion"] = resource_version
-            await _call(
-                f"replace lease {namespace}/{name}",
-                lambda: api.replace_namespaced_lease(name, namespace, body, _preload_content=False),
-            )
-    except KubeError as error:
-        if error.status in (409, 422):
-            return False
-        raise
-    return True
-
-
-async def latest_event_message(*, namespace: str, kind: str, name: str, reason: str) -> str | None:
-    """The message of the newest Event with ``reason`` about an object, or None."""
-    core = _core()
-    selector = f"involvedObject.kind={kind},involvedObject.name={name},reason={reason}"
-    items = await _items(
-        f"list events of {kind} {namespace}/{name}",
-        lambda: core.list_namespaced_event(
-            namespace, field_selector=selector, _preload_content=False
-        ),
-    )
-    if not items:
-        return None
-    newest = max(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
-    return str(newest.get("message") or "") or None
+async def _items(what: str, func: Callable[[], Any]) -> list[Any]:
+    """The ``items`` of a list call."""
+    listed = await _call(what, func)
+    return list(listed.get("items") or [])

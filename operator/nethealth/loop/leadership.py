@@ -8,19 +8,20 @@ two leaders never overlap by more than the API's own latency.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 from collections.abc import Callable
 
 from nethealth import kube
-from nethealth.loop import election
+from nethealth.loop import clock, election
 
 logger = logging.getLogger(__name__)
 
 
 async def lead(
     *,
+    api: kube.Api,
+    clock: clock.Clock,
     namespace: str,
     identity: str,
     on_elected: Callable[[], None],
@@ -30,15 +31,15 @@ async def lead(
     leading = False
     last_renewal: datetime.datetime | None = None
     while True:
-        now = datetime.datetime.now(datetime.UTC)
+        now = clock.now()
         try:
-            raw = await kube.read_lease(namespace=namespace, name=name)
+            raw = await api.read_lease(namespace=namespace, name=name)
             current = election.holder(raw)
             action = election.decide(current=current, identity=identity, now=now)
             won = False
             if action is not election.Action.FOLLOW:
                 version = (raw or {}).get("metadata", {}).get("resourceVersion")
-                won = await kube.write_lease(
+                won = await api.write_lease(
                     namespace=namespace,
                     name=name,
                     spec=election.spec(identity=identity, now=now, current=current, action=action),
@@ -59,4 +60,4 @@ async def lead(
             logger.info("no longer the leader (%s)", identity)
             on_deposed()
         leading = still
-        await asyncio.sleep(election.RENEW)
+        await clock.sleep(election.RENEW)

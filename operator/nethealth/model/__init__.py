@@ -30,6 +30,7 @@ from nethealth.model.conditions import (
     ConditionType,
     Reason,
 )
+from nethealth.model.events import EventReason, EventType, Notice
 from nethealth.model.probing import PROBE, THRESHOLD, Probe, Quantities, Resources, Threshold
 from nethealth.model.remediation import (
     REMEDIATION,
@@ -92,8 +93,11 @@ __all__ = [
     "ConditionStatus",
     "ConditionType",
     "DnsCheck",
+    "EventReason",
+    "EventType",
     "LabelSelector",
     "NetHealthCheck",
+    "Notice",
     "PodResult",
     "PodState",
     "Probe",

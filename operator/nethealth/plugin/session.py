@@ -21,7 +21,8 @@ from typing import Any, Final
 
 from nethealth import model
 from nethealth.detection import jobs, selection
-from nethealth.plugin import api, diagnosis, progress
+from nethealth.kube import blocking, errors
+from nethealth.plugin import diagnosis, progress
 from nethealth.probe import types
 
 POLL_SECONDS: Final = 0.5
@@ -46,9 +47,9 @@ class Request:
 Say = Callable[[str], None]
 
 
-def default_target(conn: api.Connection) -> types.Target:
+def default_target(conn: blocking.Connection) -> types.Target:
     """The API server through the ``kubernetes`` Service: every pod should reach it."""
-    service = api.read_service(conn, namespace="default", name="kubernetes")
+    service = blocking.read_service(conn, namespace="default", name="kubernetes")
     spec = (service or {}).get("spec") or {}
     ip = spec.get("clusterIP")
     ports = [p for p in spec.get("ports") or [] if p.get("protocol", "TCP") == "TCP"]
@@ -60,15 +61,17 @@ def default_target(conn: api.Connection) -> types.Target:
     return types.Target(name="kubernetes", host=str(ip), port=int(ports[0]["port"]))
 
 
-def measurable(conn: api.Connection, *, namespace: str, name: str) -> tuple[selection.PodRef, str]:
+def measurable(
+    conn: blocking.Connection, *, namespace: str, name: str
+) -> tuple[selection.PodRef, str]:
     """The pod and its node's hostname label; ``CannotDiagnose`` saying why not."""
-    pod = api.read_pod(conn, namespace=namespace, name=name)
+    pod = blocking.read_pod(conn, namespace=namespace, name=name)
     if pod is None:
         raise CannotDiagnose(f"pod {namespace}/{name} not found")
     if selection.PROBE_LABEL in ((pod.get("metadata") or {}).get("labels") or {}):
         raise CannotDiagnose(f"pod {namespace}/{name} is a nethealth probe pod itself")
     node_name = (pod.get("spec") or {}).get("nodeName")
-    node = api.read_node(conn, name=node_name) if node_name else None
+    node = blocking.read_node(conn, name=node_name) if node_name else None
     chosen = selection.select(pods=[pod], nodes=[node] if node else [])
     if chosen.skipped:
         raise CannotDiagnose(
@@ -78,8 +81,8 @@ def measurable(conn: api.Connection, *, namespace: str, name: str) -> tuple[sele
     return ref, chosen.hostnames.get(ref.node, ref.node)
 
 
-def run(conn: api.Connection, *, request: Request, say: Say) -> diagnosis.Diagnosis:
-    """Diagnoses the pod; raises ``CannotDiagnose``, ``api.ApiError`` or
+def run(conn: blocking.Connection, *, request: Request, say: Say) -> diagnosis.Diagnosis:
+    """Diagnoses the pod; raises ``CannotDiagnose``, ``errors.KubeError`` or
     ``KeyboardInterrupt`` (after deleting the Job)."""
     ref, hostname = measurable(conn, namespace=request.namespace, name=request.pod)
     session = secrets.token_hex(4)
@@ -94,7 +97,7 @@ def run(conn: api.Connection, *, request: Request, say: Say) -> diagnosis.Diagno
     started = time.monotonic()
     try:
         with _signals_interrupt():
-            api.create_job(conn, manifest)
+            blocking.create_job(conn, manifest)
             say(f"created probe Job {ref.namespace}/{name} on node {ref.node}")
             job, pods = _wait(conn, request=request, subject=subject, say=say, started=started)
             seconds = time.monotonic() - started
@@ -107,7 +110,7 @@ def run(conn: api.Connection, *, request: Request, say: Say) -> diagnosis.Diagno
 
 
 def _wait(
-    conn: api.Connection,
+    conn: blocking.Connection,
     *,
     request: Request,
     subject: diagnosis.Subject,
@@ -121,10 +124,10 @@ def _wait(
     selector = f"batch.kubernetes.io/job-name={subject.job}"
     shown = progress.Step.CREATED - 1  # steps only move forward, each is said once
     while True:
-        job = api.read_job(conn, namespace=subject.namespace, name=subject.job)
+        job = blocking.read_job(conn, namespace=subject.namespace, name=subject.job)
         if job is None:
-            raise api.ApiError(f"probe Job {subject.namespace}/{subject.job} disappeared")
-        pods = api.list_pods(conn, namespace=subject.namespace, selector=selector)
+            raise errors.KubeError(f"probe Job {subject.namespace}/{subject.job} disappeared")
+        pods = blocking.list_pods(conn, namespace=subject.namespace, selector=selector)
         step = progress.observe(job=job, pods=pods, window=window)
         if step.step > shown:
             shown = step.step
@@ -135,7 +138,7 @@ def _wait(
             say(f"gave up waiting after {time.monotonic() - started:.0f} s")
             return job, pods
         if not pods and time.monotonic() - started > 5:
-            why = api.refused(conn, namespace=subject.namespace, job=subject.job)
+            why = blocking.refused(conn, namespace=subject.namespace, job=subject.job)
             if why is not None:
                 say(f"its pod was refused: {why}")
                 return job, pods
@@ -143,7 +146,7 @@ def _wait(
 
 
 def _conclude(
-    conn: api.Connection,
+    conn: blocking.Connection,
     *,
     request: Request,
     subject: diagnosis.Subject,
@@ -155,14 +158,14 @@ def _conclude(
     log = None
     if pods:
         pod = max(pods, key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
-        log = api.read_log(
+        log = blocking.read_log(
             conn,
             namespace=subject.namespace,
             pod=pod["metadata"]["name"],
             container=diagnosis.jobs_container(job),
         )
     else:
-        refused = api.refused(conn, namespace=subject.namespace, job=subject.job)
+        refused = blocking.refused(conn, namespace=subject.namespace, job=subject.job)
     return diagnosis.conclude(
         subject=subject,
         job=job,
@@ -174,19 +177,21 @@ def _conclude(
     )
 
 
-def _clean_up(conn: api.Connection, *, namespace: str, name: str, selector: str, say: Say) -> None:
+def _clean_up(
+    conn: blocking.Connection, *, namespace: str, name: str, selector: str, say: Say
+) -> None:
     try:
-        api.delete_job_and_pods(conn, namespace=namespace, name=name, selector=selector)
+        blocking.delete_job_and_pods(conn, namespace=namespace, name=name, selector=selector)
         deadline = time.monotonic() + CLEANUP_SECONDS
         while time.monotonic() < deadline:
-            left = api.list_jobs(conn, namespace=namespace, selector=selector)
-            left += api.list_pods(conn, namespace=namespace, selector=selector)
+            left = blocking.list_jobs(conn, namespace=namespace, selector=selector)
+            left += blocking.list_pods(conn, namespace=namespace, selector=selector)
             if not left:
                 say(f"deleted probe Job {namespace}/{name} and its pod")
                 return
             time.sleep(POLL_SECONDS)
         say(f"probe Job {namespace}/{name} is being deleted (its pod is still terminating)")
-    except api.ApiError as error:
+    except errors.KubeError as error:
         say(
             f"could not delete probe Job {namespace}/{name}: {error}; it ends at its deadline"
             f" and is removed {jobs.TTL_SECONDS} s later, or: kubectl delete job -n"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nethealth import model
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import actions, hostnetwork, planning
 
 State = model.WorkloadState
 Entry = model.WorkloadResult
@@ -353,3 +353,46 @@ def key_of_verdict(verdict: planning.Verdict) -> Key:
     if verdict.workload is None:
         raise ValueError(f"{verdict.subject}: not a workload")
     return verdict.workload
+
+
+def record(
+    entries: Mapping[Key, Entry],
+    *,
+    action: actions.Action,
+    result: actions.Result,
+    now: datetime.datetime,
+) -> tuple[dict[Key, Entry], tuple[model.Notice, ...]]:
+    """The entries after the loop carried out ``action``, and the Events it deserves. A
+    restart or revert that failed changes nothing: the next run plans it again."""
+    found = dict(entries)
+    warning, normal = model.EventType.WARNING, model.EventType.NORMAL
+    match action, result:
+        case actions.Announce(notice=notice), _:
+            return found, (notice,)
+        case actions.Restart(verdict=verdict), actions.Done():
+            key, entry = restarted(verdict, now=now)
+            reason = model.EventReason.PODS_RESTARTED
+            found[key] = entry
+            return found, (_notice(normal, reason, entry.message, verdict.pods),)
+        case actions.Patch(verdict=verdict), actions.Done():
+            key, entry = patched(verdict, now=now)
+            found[key] = entry
+            kind = warning if verdict.warnings else normal
+            reason = model.EventReason.HOST_NETWORK_APPLIED
+            return found, (_notice(kind, reason, entry.message, verdict.pods),)
+        case actions.Patch(verdict=verdict), actions.Failed(error=error):
+            key, entry = apply_failed(verdict, error=error)
+            found[key] = entry
+            reason = model.EventReason.REMEDIATION_APPLY_FAILED
+            return found, (_notice(warning, reason, entry.message, verdict.pods),)
+        case actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=pods), actions.Done():
+            found[key] = ineffective(entry, why=why, hint=hint, now=now)
+            reason = model.EventReason.REMEDIATION_INEFFECTIVE
+            return found, (_notice(warning, reason, found[key].message, pods),)
+    return found, ()
+
+
+def _notice(
+    type: model.EventType, reason: model.EventReason, message: str, pods: tuple[str, ...]
+) -> model.Notice:
+    return model.Notice(type=type, reason=reason, message=message, pods=pods)

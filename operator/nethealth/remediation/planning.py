@@ -437,17 +437,7 @@ def conditions(plan: Plan) -> Iterable[tuple[model.ConditionType, bool, model.Re
         )
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Notice:
-    """One Event about a verdict: on the check, and on each of its pods."""
-
-    type: str  # "Normal" or "Warning"
-    reason: str
-    message: str
-    pods: tuple[str, ...]
-
-
-def notices(*, previous: Plan | None, current: Plan) -> list[Notice]:
+def notices(*, previous: Plan | None, current: Plan) -> list[model.Notice]:
     """Events for the verdicts that are new or changed since the previous plan: a block
     that persists run after run is said once, not at every interval. A Patch's Event is
     for after its apply succeeded (the caller posts it then, or a KubeError instead)."""
@@ -463,9 +453,9 @@ def notices(*, previous: Plan | None, current: Plan) -> list[Notice]:
             message += f"; patch: {json.dumps(verdict.body['spec'], sort_keys=True)}"
         warn = verdict.outcome in (Outcome.BLOCKED, Outcome.REVERTED_BY_OTHER) or verdict.warnings
         found.append(
-            Notice(
-                type="Warning" if warn else "Normal",
-                reason=str(verdict.reason or "HostNetworkApplied"),
+            model.Notice(
+                type=model.EventType.WARNING if warn else model.EventType.NORMAL,
+                reason=verdict.reason or model.EventReason.HOST_NETWORK_APPLIED,
                 message=message[:1024],
                 pods=verdict.pods,
             )

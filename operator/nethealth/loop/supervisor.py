@@ -1,0 +1,174 @@
+"""One ``CheckLoop`` per check the watch has seen, started and stopped with it and with
+leadership; revert-on-delete for deleted checks; a sweep of orphaned probe Jobs.
+
+kopf feeds ``seen``/``gone`` from its watch (``handlers``); leadership calls
+``activate``/``deactivate``. Everything else is the loops' own business.
+
+A deleted check's Jobs go with it: in its own namespace by owner reference, in others (a
+``namespaceSelector`` check) by label here, and a sweep at start and every
+``SWEEP_SECONDS`` deletes Jobs whose check no longer exists (one deleted while the
+operator was down leaves nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import typing
+from collections.abc import Mapping
+from typing import Any, Final
+
+from nethealth import kube, metrics, settings
+from nethealth.detection import jobs, scheduling
+from nethealth.loop import checkloop, clock, revertondelete
+from nethealth.model import raw
+from nethealth.remediation import finalizer, globalbudget
+
+SWEEP_SECONDS: Final = 300.0  # how often Jobs of vanished checks are looked for
+
+logger = logging.getLogger(__name__)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        api: kube.Api,
+        settings: settings.Settings,
+        clock: clock.Clock,
+        observer: metrics.Observer | None = None,
+    ) -> None:
+        self._api = api
+        self._clock = clock
+        self._settings = settings
+        self._budget = scheduling.Budget(settings.max_concurrent_jobs)
+        self._remediation_budget = globalbudget.GlobalBudget(settings.max_remediated_pods)
+        self._bodies: dict[str, raw.Check] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._observer = observer
+        self._sweeper: asyncio.Task[None] | None = None
+        self._cleanups: set[asyncio.Task[Any]] = set()
+        self._finalizing: set[str] = set()
+        self.loops: dict[str, checkloop.CheckLoop] = {}  # by check uid, while it runs
+        self.active = False  # leading (or alone): only then do loops run
+
+    def activate(self) -> None:
+        """Leadership won (or no election): start the loops of every known check, and the
+        sweep of Jobs whose check no longer exists."""
+        self.active = True
+        for body in list(self._bodies.values()):
+            self.seen(body)
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="sweep-jobs")
+
+    def deactivate(self) -> None:
+        """Leadership lost: stop every loop; a run's Jobs are adopted by the new leader."""
+        self.active = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for uid in list(self._tasks):
+            self.gone(uid, forget=False)
+
+    def seen(self, body: Mapping[str, Any]) -> None:
+        """The latest body of a check (from a watch event): start its loop if new."""
+        uid = raw.uid(body)
+        self._bodies[uid] = raw_check(body)
+        if raw.deleted(body):
+            self.gone(uid)
+            if self.active and finalizer.pending(body) and uid not in self._finalizing:
+                self._finalizing.add(uid)
+                self._background(self._finalize(body), name=f"finalize-{uid}")
+            return
+        if self.active and uid not in self._tasks:
+            loop = checkloop.CheckLoop(
+                api=self._api,
+                clock=self._clock,
+                body=lambda: self._bodies[uid],
+                settings=self._settings,
+                budget=self._budget,
+                observer=self._observer,
+                remediation_budget=self._remediation_budget,
+            )
+            self.loops[uid] = loop
+            self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
+
+    def gone(self, uid: str, *, forget: bool = True) -> None:
+        """The check is deleted (``forget``) or no longer ours to serve: stop its loop.
+        A deleted check's Jobs go too, also those in other namespaces (no owner reference
+        there); a sweep catches any this misses."""
+        if forget:
+            self._bodies.pop(uid, None)
+        self.loops.pop(uid, None)
+        task = self._tasks.pop(uid, None)
+        if task is not None:
+            task.cancel()
+        if forget and self.active:
+            self._background(self._delete_jobs_of(uid), name=f"cleanup-{uid}")
+
+    def _background(self, work: Any, *, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
+    async def _finalize(self, body: Mapping[str, Any]) -> None:
+        try:
+            reverted = await revertondelete.finalize(self._api, body)
+            if reverted:
+                logger.info("%s deleted: reverted %s", raw.key(body), ", ".join(reverted))
+        except Exception:
+            # Kept: the next event of the still-existing check retries.
+            logger.exception("%s deleted: reverting its workloads failed", raw.key(body))
+        finally:
+            self._finalizing.discard(raw.uid(body))
+
+    async def _delete_jobs_of(self, uid: str) -> None:
+        try:
+            listed = await self._api.list_jobs_everywhere(
+                label_selector=f"{jobs.LABEL_CHECK_UID}={uid}"
+            )
+            for job in listed:
+                await self._api.delete_job(namespace=raw.namespace(job), name=raw.name(job))
+        except kube.KubeError as error:
+            logger.warning("cannot delete the Jobs of deleted check %s yet: %s", uid, error)
+
+    async def sweep(self) -> list[str]:
+        """Deletes the Jobs whose check no longer exists; their ``namespace/name``."""
+        listed = await self._api.list_jobs_everywhere(label_selector=jobs.managed_selector())
+        owned = [
+            scheduling.Owned(key=raw.key(j), check_uid=raw.labels(j)[jobs.LABEL_CHECK_UID])
+            for j in listed
+        ]
+        stale = scheduling.orphans(owned, checks=await self._api.list_check_uids())
+        for key in stale:
+            namespace, name = key.split("/", 1)
+            await self._api.delete_job(namespace=namespace, name=name)
+        if stale:
+            logger.info("deleted %d probe Job(s) of checks that no longer exist", len(stale))
+        return stale
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("sweeping probe Jobs of deleted checks failed; retrying")
+            await self._clock.sleep(SWEEP_SECONDS)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values()) + list(self._cleanups)
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+            self._sweeper = None
+        self._tasks.clear()
+        self.loops.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def raw_check(body: Mapping[str, Any]) -> raw.Check:
+    """A watch event's body as a typed check (kopf hands a plain mapping)."""
+    return typing.cast("raw.Check", dict(body))

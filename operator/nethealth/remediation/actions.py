@@ -1,0 +1,80 @@
+"""Pure: what remediation does in a run, as values: the loop carries them out in order.
+
+``steps`` decides, from what the loop read, an ordered tuple of these; the loop performs
+each one (an API call, or only an Event) and hands ``ledger.record`` the ``Result``; the
+ledger turns it into the workload's entry and the Events to post. No decision is left to
+the loop: it never chooses between restarting and patching, nor what a failure means.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nethealth import model
+from nethealth.detection import selection
+from nethealth.model import raw
+from nethealth.remediation import hostnetwork, planning
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Announce:
+    """Post an Event; nothing else changes."""
+
+    notice: model.Notice
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Restart:
+    """The ladder's first step: delete the degraded pods (by uid) so their controller
+    recreates them with fresh plumbing."""
+
+    verdict: planning.Verdict
+    pods: tuple[selection.PodRef, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Patch:
+    """Apply the verdict's hostNetwork body to its workload."""
+
+    verdict: planning.Verdict
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Revert:
+    """Restore a changed workload's recorded originals: the change did not help."""
+
+    key: hostnetwork.WorkloadKey
+    entry: model.WorkloadResult
+    why: model.Reason  # STILL_FAILING or NOT_VERIFIED_IN_TIME
+    hint: str | None  # the failing new pod's top hint
+    pods: tuple[str, ...]  # the new pods that were judged
+
+
+Action = Announce | Restart | Patch | Revert
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Done:
+    """The action happened; ``answer`` is the workload as the API server returned it."""
+
+    answer: raw.Workload | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Failed:
+    """The API refused or could not be reached; ``error`` says why."""
+
+    error: str
+
+
+Result = Done | Failed
+
+
+def workload_of(action: Action) -> hostnetwork.WorkloadKey | None:
+    """The workload an action changes (None for an Event only)."""
+    match action:
+        case Restart(verdict=verdict) | Patch(verdict=verdict):
+            return verdict.workload
+        case Revert(key=key):
+            return key
+    return None

@@ -1,0 +1,54 @@
+"""Pure: ``spec.remediation.revertOnDelete``, when the check must hold its finalizer.
+
+A finalizer holds a deleted check until the operator has reverted the workloads it
+changed. It is on the check only while the check has a workload changed (patched,
+verified, or changed back by another manager, whose annotation we still own): a check that
+changed nothing carries no finalizer, so deleting it never waits for the operator, and the
+operator writes nothing to its metadata. When the operator is not running, a check with
+the finalizer waits for it; removing the finalizer by hand (``kubectl patch nethc NAME
+--type merge -p '{"metadata":{"finalizers":null}}'``) deletes it without reverting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from nethealth import model
+from nethealth.model import raw
+from nethealth.remediation import ledger
+
+FINALIZER: Final = "nethealth.io/revert-on-delete"
+HELD: Final = ledger.CHANGED | {model.WorkloadState.REVERTED_BY_OTHER}
+
+
+def wanted(*, spec: model.Remediation, entries: Mapping[ledger.Key, ledger.Entry]) -> bool:
+    return spec.revert_on_delete and any(e.state in HELD for e in entries.values())
+
+
+def holds(body: Mapping[str, Any]) -> bool:
+    return FINALIZER in raw.finalizers(body)
+
+
+def pending(body: Mapping[str, Any]) -> bool:
+    """Deleted, and held by our finalizer: the workloads must be reverted first."""
+    return raw.deleted(body) and holds(body)
+
+
+def changed(finalizers: list[str], *, want: bool) -> list[str]:
+    """The check's finalizers with ours added or removed, the others kept in order."""
+    if want:
+        return finalizers if FINALIZER in finalizers else [*finalizers, FINALIZER]
+    return [f for f in finalizers if f != FINALIZER]
+
+
+def to_revert(body: Mapping[str, Any]) -> tuple[list[ledger.Key], str | None]:
+    """The workloads a deleted check's status records as changed, and why none can be
+    read (an unreadable status: nothing to revert, said in the log)."""
+    status = {k: v for k, v in raw.status(body).items() if k != "kopf"}
+    try:
+        parsed = model.parse_status(status)
+    except model.SpecError as error:
+        return [], str(error)
+    entries = ledger.load(parsed.remediation)
+    return [key for key, entry in entries.items() if entry.state in HELD], None
