@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from nethealth import model
 from nethealth.detection import selection
+from nethealth.model import raw
 
 MAX_CONTAINERS: Final = 16  # per Job; more pods on a node are split over more Jobs
 TTL_SECONDS: Final = 600  # finished Jobs outlive the history pruning only if we are down
@@ -274,12 +275,11 @@ def measured_pods(pod_or_job: Mapping[str, Any]) -> list[Measured]:
 
     Raises ValueError when the annotation is missing or malformed.
     """
-    annotations = (pod_or_job.get("metadata") or {}).get("annotations") or {}
-    raw = annotations.get(ANNOTATION_PODS)
-    if not raw:
+    text = raw.annotations(pod_or_job).get(ANNOTATION_PODS)
+    if not text:
         raise ValueError(f"annotation {ANNOTATION_PODS} is missing")
     try:
-        items = json.loads(raw)
+        items = json.loads(text)
         return [
             Measured(
                 container=str(i["container"]),

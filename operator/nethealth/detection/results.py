@@ -147,7 +147,7 @@ def collect(
 def _latest(pods: Sequence[RawPod]) -> RawPod | None:
     if not pods:
         return None
-    return max(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp", "")))
+    return max(pods, key=lambda p: raw.meta(p).get("creationTimestamp", ""))
 
 
 def _failed_for(job: RawJob) -> str | None:

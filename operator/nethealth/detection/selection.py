@@ -19,6 +19,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from nethealth.model import raw
+
 PROBE_LABEL: Final = "nethealth.io/probe"  # set on probe pods: never measured themselves
 HOSTNAME_LABEL: Final = "kubernetes.io/hostname"
 # Set by our hostNetwork patch on the pod template (``netpatch.BY_ANNOTATION``).
@@ -73,32 +75,28 @@ class Selection:
 def select(*, pods: Iterable[RawPod], nodes: Iterable[RawNode]) -> Selection:
     """The measurable pods grouped by node (nodes and pods sorted), and the rest with why."""
     nodes = list(nodes)
-    node_problems = {_name(n): _node_problem(n) for n in nodes}
-    hostnames = {
-        _name(n): ((n.get("metadata") or {}).get("labels") or {}).get(HOSTNAME_LABEL, _name(n))
-        for n in nodes
-    }
+    node_problems = {raw.name(n): _node_problem(n) for n in nodes}
+    hostnames = {raw.name(n): raw.labels(n).get(HOSTNAME_LABEL, raw.name(n)) for n in nodes}
     by_node: dict[str, list[PodRef]] = {}
     skipped: list[Skipped] = []
     for pod in pods:
-        meta = pod.get("metadata") or {}
-        if PROBE_LABEL in (meta.get("labels") or {}):
+        if PROBE_LABEL in raw.labels(pod):
             continue  # our own probe pods: a selector matching them must not probe itself
         reason = _pod_problem(pod, node_problems)
         if reason is not None:
             skipped.append(
                 Skipped(
-                    namespace=meta.get("namespace", ""),
-                    name=meta.get("name", ""),
+                    namespace=raw.namespace(pod),
+                    name=raw.name(pod),
                     reason=reason,
                     counted=_host_network(pod),
                 )
             )
             continue
         ref = PodRef(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            uid=meta["uid"],
+            namespace=raw.namespace(pod),
+            name=raw.name(pod),
+            uid=raw.uid(pod),
             node=pod["spec"]["nodeName"],
             ip=pod["status"]["podIP"],
             remediated=_remediated(pod),
@@ -111,17 +109,12 @@ def select(*, pods: Iterable[RawPod], nodes: Iterable[RawNode]) -> Selection:
     )
 
 
-def _name(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
 def _host_network(pod: RawPod) -> bool:
     return bool((pod.get("spec") or {}).get("hostNetwork"))
 
 
 def _remediated(pod: RawPod) -> bool:
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    return _host_network(pod) and REMEDIATED_BY_ANNOTATION in annotations
+    return _host_network(pod) and REMEDIATED_BY_ANNOTATION in raw.annotations(pod)
 
 
 def _pod_problem(pod: RawPod, node_problems: Mapping[str, str | None]) -> str | None:
@@ -148,7 +141,7 @@ def _node_problem(node: RawNode) -> str | None:
     """Why a node's pods are not measured now, or None when they are."""
     if (node.get("spec") or {}).get("unschedulable"):
         return "is cordoned"
-    if (node.get("metadata") or {}).get("deletionTimestamp"):
+    if raw.deleted(node):
         return "is being deleted"
     conditions = (node.get("status") or {}).get("conditions") or []
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)

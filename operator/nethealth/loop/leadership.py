@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from nethealth import kube
 from nethealth.loop import clock, election
+from nethealth.model import raw
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,12 @@ async def lead(
     while True:
         now = clock.now()
         try:
-            raw = await api.read_lease(namespace=namespace, name=name)
-            current = election.holder(raw)
+            lease = await api.read_lease(namespace=namespace, name=name)
+            current = election.holder(lease)
             action = election.decide(current=current, identity=identity, now=now)
             won = False
             if action is not election.Action.FOLLOW:
-                version = (raw or {}).get("metadata", {}).get("resourceVersion")
+                version = raw.meta(lease).get("resourceVersion")
                 won = await api.write_lease(
                     namespace=namespace,
                     name=name,

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from nethealth.detection import results
+from nethealth.model import raw
 
 RawObject = Mapping[str, Any]
 
@@ -50,7 +51,7 @@ def observe(*, job: RawObject, pods: Sequence[RawObject], window: float) -> Prog
     pod = _latest(pods)
     if pod is None:
         return Progress(step=Step.CREATED, text="Job created, waiting for its pod")
-    name = (pod.get("metadata") or {}).get("name", "")
+    name = raw.name(pod)
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for status in statuses:
         waiting = (status.get("state") or {}).get("waiting") or {}
@@ -74,7 +75,7 @@ def observe(*, job: RawObject, pods: Sequence[RawObject], window: float) -> Prog
 def _latest(pods: Sequence[RawObject]) -> RawObject | None:
     if not pods:
         return None
-    return max(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp", "")))
+    return max(pods, key=lambda p: raw.meta(p).get("creationTimestamp", ""))
 
 
 def _ending(job: RawObject, pods: Sequence[RawObject]) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Final
 from nethealth import model
 from nethealth.detection import jobs, selection
 from nethealth.kube import blocking, errors
+from nethealth.model import raw
 from nethealth.plugin import diagnosis, progress
 from nethealth.probe import types
 
@@ -68,7 +69,7 @@ def measurable(
     pod = blocking.read_pod(conn, namespace=namespace, name=name)
     if pod is None:
         raise CannotDiagnose(f"pod {namespace}/{name} not found")
-    if selection.PROBE_LABEL in ((pod.get("metadata") or {}).get("labels") or {}):
+    if selection.PROBE_LABEL in raw.labels(pod):
         raise CannotDiagnose(f"pod {namespace}/{name} is a nethealth probe pod itself")
     node_name = (pod.get("spec") or {}).get("nodeName")
     node = blocking.read_node(conn, name=node_name) if node_name else None
@@ -157,11 +158,11 @@ def _conclude(
     refused = None
     log = None
     if pods:
-        pod = max(pods, key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
+        pod = max(pods, key=lambda p: raw.meta(p).get("creationTimestamp", ""))
         log = blocking.read_log(
             conn,
             namespace=subject.namespace,
-            pod=pod["metadata"]["name"],
+            pod=raw.name(pod),
             container=diagnosis.jobs_container(job),
         )
     else:

@@ -19,6 +19,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from nethealth.model import raw
+
 RawObject = Mapping[str, Any]
 
 FIELD_MANAGER: Final = "nethealth-operator"
@@ -87,9 +89,8 @@ def owner_of(
 ) -> WorkloadKey | NotRemediable:
     """The workload to patch for a pod: Pod -> ReplicaSet -> Deployment, StatefulSet,
     DaemonSet. ``replicasets`` maps namespace/name to the ReplicaSets the caller read."""
-    meta = pod.get("metadata") or {}
-    namespace = meta.get("namespace", "")
-    ref = _controller(meta)
+    namespace = raw.namespace(pod)
+    ref = raw.controller(pod)
     if ref is None:
         return NotRemediable(why="a bare pod (no controller): it would come back unchanged")
     kind, name = ref.get("kind", ""), ref.get("name", "")
@@ -99,28 +100,23 @@ def owner_of(
         rs = replicasets.get(f"{namespace}/{name}")
         if rs is None:
             return NotRemediable(why=f"owned by ReplicaSet {name}, which was not found")
-        parent = _controller(rs.get("metadata") or {})
+        parent = raw.controller(rs)
         if parent is None or parent.get("kind") != Kind.DEPLOYMENT:
             return NotRemediable(why=f"owned by ReplicaSet {name} without a Deployment")
-        return WorkloadKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=parent["name"])
+        return WorkloadKey(kind=Kind.DEPLOYMENT, namespace=namespace, name=parent.get("name", ""))
     return NotRemediable(why=f"owned by {kind} {name}, which cannot be patched safely")
 
 
 def owner_facts(pod: RawObject) -> dict[str, Any]:
     """Of a pod, only what finding its workload and node needs (``owner_of``, and the
     node for port conflicts): a run keeps these for every selected pod."""
-    meta = pod.get("metadata") or {}
+    meta = raw.meta(pod)
     return {
         "metadata": {
             key: meta[key] for key in ("name", "namespace", "ownerReferences") if key in meta
         },
         "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
     }
-
-
-def _controller(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    refs = meta.get("ownerReferences") or ()
-    return next((r for r in refs if r.get("controller")), None)
 
 
 def original(workload: RawObject) -> Original:
@@ -212,7 +208,7 @@ def reverting_manager(workload: RawObject) -> str:
 
 
 def _managed_fields(workload: RawObject) -> list[Mapping[str, Any]]:
-    return list((workload.get("metadata") or {}).get("managedFields") or ())
+    return list(raw.meta(workload).get("managedFields") or ())
 
 
 def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
@@ -226,4 +222,4 @@ def pod_spec(workload: RawObject) -> Mapping[str, Any]:
 
 
 def annotations_of(workload: RawObject) -> Mapping[str, str]:
-    return (workload.get("metadata") or {}).get("annotations") or {}
+    return raw.annotations(workload)

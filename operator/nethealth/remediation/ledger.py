@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nethealth import model
+from nethealth.model import raw
 from nethealth.remediation import actions, hostnetwork, planning
 
 State = model.WorkloadState
@@ -102,9 +103,7 @@ def _entry(
     body = verdict.body
     before = None
     if body is not None:
-        before = (
-            (body.get("metadata") or {}).get("annotations", {}).get(hostnetwork.ORIGINAL_ANNOTATION)
-        )
+        before = raw.annotations(body).get(hostnetwork.ORIGINAL_ANNOTATION)
     text = message if message is not None else verdict.message
     if verdict.warnings and message is None:
         text += "; warning: " + "; ".join(verdict.warnings)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from nethealth.model import raw
 from nethealth.remediation import hostnetwork
 
 RawObject = Mapping[str, Any]
@@ -52,10 +53,7 @@ def port_clash(
     selector = (workload.get("spec") or {}).get("selector") or {}
     for node in sorted(node_pods):
         for other in node_pods[node]:
-            meta = other.get("metadata") or {}
-            if meta.get("namespace") == key.namespace and _matches(
-                selector, meta.get("labels") or {}
-            ):
+            if raw.namespace(other) == key.namespace and _matches(selector, raw.labels(other)):
                 continue  # the workload's own pods are replaced, not joined
             spec = other.get("spec") or {}
             taken = host_ports(spec, host_network=bool(spec.get("hostNetwork")))
@@ -64,7 +62,7 @@ def port_clash(
                 ports = ", ".join(f"{p}/{proto}" for proto, p in clash)
                 return (
                     f"port(s) {ports} would bind on node {node}, where pod"
-                    f" {meta.get('namespace')}/{meta.get('name')} holds them already"
+                    f" {raw.key(other)} holds them already"
                 )
     return None
 
