@@ -36,36 +36,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nethealth import model
-from nethealth.probe import types
-from nethealth.remediation import hostnetwork, placement
+from nethealth.remediation import hostnetwork, preflight
 
 RawObject = Mapping[str, Any]
 
-PSA_PREFIX: Final = "pod-security.kubernetes.io/"
-PSA_FORBIDDING: Final = frozenset({"baseline", "restricted"})
 KERNEL_BUG_HINT: Final = "KernelBroadcastRouteCache"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PodFacts:
-    """A measured pod of the check: its decision and the workload that owns it."""
-
-    key: str  # namespace/name
-    node: str
-    state: model.PodState
-    klass: types.ProbeClass | None
-    hint: str | None  # the probe's top hint, "Code: evidence"
-    owner: hostnetwork.WorkloadKey | hostnetwork.NotRemediable
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Limits:
-    """Operator-wide limits (settings), next to the check's own ``spec.remediation``."""
-
-    global_remaining: int | None = None  # pods all checks together may still remediate
-    node_network_eligible: bool = False
-    most_degraded_share: float = 0.5  # more than this share degraded at once: not remediated
-    most_degraded_min_pods: int = 3  # ... when at least this many pods are measured
+PodFacts = preflight.PodFacts
+Limits = preflight.Limits
+NO_LIMITS = Limits()  # only the check's own spec.remediation
 
 
 class Outcome(enum.StrEnum):
@@ -116,7 +96,7 @@ def plan(
     node_pods: Mapping[str, Sequence[RawObject]],
     history: Mapping[hostnetwork.WorkloadKey, datetime.datetime],
     now: datetime.datetime,
-    limits: Limits = Limits(),
+    limits: Limits = NO_LIMITS,
 ) -> Plan:
     """Every degraded pod's workload, with what to do about it.
 
@@ -152,7 +132,7 @@ def plan(
             )
             continue
         verdict = _judge(
-            _Case(
+            preflight.Case(
                 check=check,
                 key=wkey,
                 group=tuple(groups[wkey]),
@@ -201,52 +181,14 @@ def _most_degraded(*, measured: int, degraded: int, limits: Limits) -> str | Non
     )
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class _Case:
-    """One workload's inputs to the verdict."""
-
-    check: str
-    key: hostnetwork.WorkloadKey
-    group: tuple[PodFacts, ...]
-    remediation: model.Remediation
-    workload: RawObject
-    namespace_labels: Mapping[str, str]
-    node_pods: Mapping[str, Sequence[RawObject]]
-    last_change: datetime.datetime | None
-    now: datetime.datetime
-    limits: Limits
-    most: str | None
-    budget: int
-    pods_of_workload: int
-
-    @property
-    def subject(self) -> str:
-        return str(self.key)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.key for p in self.group)
-
-
-Gate = tuple[model.Reason, str] | None
-
-
-def _judge(case: _Case) -> Verdict:
+def _judge(case: preflight.Case) -> Verdict:
     """The first gate that says no wins; their order puts a person's word (mode, pause)
     first, then facts about the fault, then what the change would break, then limits."""
     settled = _settled(case)
     if settled is not None:
         return settled
     warnings: list[str] = []
-    for gate in (
-        _mode_gate(case),
-        _class_gate(case),
-        _pod_security(case, warnings=warnings),
-        _port_conflict(case),
-        _rollout_deadlock(case),
-        _cooldown_gate(case),
-        _budget_gate(case),
-    ):
+    for gate in preflight.gates(case, warnings=warnings):
         if gate is not None:
             reason, why = gate
             return _blocked(
@@ -275,7 +217,7 @@ def _judge(case: _Case) -> Verdict:
     )
 
 
-def _settled(case: _Case) -> Verdict | None:
+def _settled(case: preflight.Case) -> Verdict | None:
     """A workload patched already, changed back by someone else, or on hostNetwork anyway."""
     annotations = hostnetwork.annotations_of(case.workload)
     if hostnetwork.ORIGINAL_ANNOTATION in annotations:
@@ -310,52 +252,6 @@ def _settled(case: _Case) -> Verdict | None:
     return None
 
 
-def _mode_gate(case: _Case) -> Gate:
-    if case.remediation.mode is model.RemediationMode.OFF:
-        return model.Reason.MODE_OFF, "remediation mode is Off (detect only)"
-    if case.remediation.pause_requests:
-        return model.Reason.PAUSED, f"paused: {'; '.join(case.remediation.pause_requests)}"
-    return None
-
-
-def _class_gate(case: _Case) -> Gate:
-    eligible = {types.ProbeClass.POD_NAMESPACE}
-    if case.limits.node_network_eligible:
-        eligible.add(types.ProbeClass.NODE_NETWORK)
-    if not any(p.klass in eligible for p in case.group):
-        classes = ", ".join(sorted({str(p.klass) for p in case.group}))
-        allowed = ", ".join(sorted(eligible))
-        return (
-            model.Reason.CLASS_NOT_ELIGIBLE,
-            f"class {classes} is not helped by hostNetwork (eligible: {allowed})",
-        )
-    if case.most is not None:
-        return model.Reason.MOST_PODS_DEGRADED, case.most
-    return None
-
-
-def _cooldown_gate(case: _Case) -> Gate:
-    if case.last_change is None or case.now >= case.last_change + case.remediation.cooldown:
-        return None
-    until = case.last_change + case.remediation.cooldown
-    return (
-        model.Reason.COOLDOWN,
-        f"changed at {case.last_change:%Y-%m-%dT%H:%M:%SZ}; cooldown"
-        f" {case.remediation.cooldown} lasts until {until:%Y-%m-%dT%H:%M:%SZ}",
-    )
-
-
-def _budget_gate(case: _Case) -> Gate:
-    if case.pods_of_workload <= case.budget:
-        return None
-    cap = ", and the operator-wide cap" if case.limits.global_remaining is not None else ""
-    return (
-        model.Reason.BUDGET_EXHAUSTED,
-        f"{case.pods_of_workload} pod(s) would change, {max(case.budget, 0)} left of the"
-        f" budget (maxRemediatedPods {case.remediation.max_remediated_pods}{cap})",
-    )
-
-
 def reverted_message(subject: str, *, manager: str) -> str:
     """What a workload whose change another manager undid says (plan and record alike)."""
     return (
@@ -381,38 +277,6 @@ def _blocked(
         reason=reason,
         message=message,
     )
-
-
-# --- preflight checks ---------------------------------------------------------------------
-
-
-def _pod_security(case: _Case, *, warnings: list[str]) -> Gate:
-    labels, namespace = case.namespace_labels, case.key.namespace
-    enforce = labels.get(f"{PSA_PREFIX}enforce", "privileged")
-    if enforce in PSA_FORBIDDING:
-        return (
-            model.Reason.POD_SECURITY_FORBIDS,
-            f"namespace {namespace} enforces Pod Security level {enforce!r}, which forbids"
-            " hostNetwork: the new pods would be rejected",
-        )
-    for mode in ("warn", "audit"):
-        level = labels.get(f"{PSA_PREFIX}{mode}")
-        if level in PSA_FORBIDDING:
-            warnings.append(
-                f"namespace {namespace} {mode}s at Pod Security level {level!r}: hostNetwork"
-                " pods will be reported by it"
-            )
-    return None
-
-
-def _port_conflict(case: _Case) -> Gate:
-    clash = placement.port_clash(key=case.key, workload=case.workload, node_pods=case.node_pods)
-    return None if clash is None else (model.Reason.HOST_PORT_CONFLICT, clash)
-
-
-def _rollout_deadlock(case: _Case) -> Gate:
-    deadlock = placement.surge_deadlock(key=case.key, workload=case.workload)
-    return None if deadlock is None else (model.Reason.ROLLOUT_WOULD_DEADLOCK, deadlock)
 
 
 def conditions(plan: Plan) -> Iterable[tuple[model.ConditionType, bool, model.Reason, str]]:
