@@ -27,8 +27,12 @@ def read_workload(api_client: Any, key: hostnetwork.WorkloadKey) -> dict[str, An
     return None if found is None else dict(found)
 
 
-def apply(api_client: Any, body: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(asyncio.run(_api(api_client).apply_workload(body)))
+def apply(api_client: Any, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    return dict(asyncio.run(_api(api_client).apply_workload(body, dry_run=dry_run)))
+
+
+def resolve(api_client: Any, pod: Mapping[str, Any]) -> owners.Owner:
+    return asyncio.run(owners.resolve(_api(api_client), pod, replicasets={}))
 
 
 def patch(api_client: Any, verdict: planning.Verdict) -> dict[str, Any]:

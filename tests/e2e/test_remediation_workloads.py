@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 import kubernetes
+import operator_calls as workloads
 import pytest
 
 from nethealth import model
 from nethealth.devcluster import sleepers
-from nethealth.kube import workloads
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 

@@ -357,10 +357,13 @@ class Client:
         )
         return found
 
-    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload:
+    async def apply_workload(
+        self, body: Mapping[str, Any], *, dry_run: bool = False
+    ) -> raw.Workload:
         """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``, taking
         the fields over (``force``); the workload must exist (an apply to a missing object
-        would create a half-empty one, with no pods)."""
+        would create a half-empty one, with no pods). ``dry_run``: the API server validates
+        and answers, and stores nothing."""
         meta = body["metadata"]
         key = hostnetwork.WorkloadKey(
             kind=hostnetwork.Kind(body["kind"]), namespace=meta["namespace"], name=meta["name"]
@@ -378,6 +381,7 @@ class Client:
                 force=True,
                 _content_type=APPLY_CONTENT_TYPE,
                 _preload_content=False,
+                **({"dry_run": "All"} if dry_run else {}),
             ),
         )
         if answer is None:
