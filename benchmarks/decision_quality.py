@@ -1,6 +1,7 @@
 """Decision quality: how often simulated faults are caught, and how often noise trips the rule.
 
-Feeds `nethealth.decision` with seeded simulated probe runs (`nethealth.failureprocess`):
+Feeds `nethealth.detection.decision` with seeded simulated probe runs
+(`nethealth.testing.failureprocess`):
 the seed incident's bursty failures (5-8 s failing blocks at 30 % and 50 % of the time,
 alternating, and the same with blocks failing at random), i.i.d. failures at 1 % (healthy
 noise) and 10 % (below the threshold), and short random outages (correlated noise). The

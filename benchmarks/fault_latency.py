@@ -6,7 +6,7 @@ Each run, in a fresh namespace with the operator as a real process watching only
    namespace) and a NetHealthCheck selecting it, with ``--interval`` and remediation
    ``--mode``; the run waits until the pod is measured Healthy;
 2. the seed incident's kind of fault is injected into the pod's network namespace from the
-   node (``nethealth.faults.on_off``: a policy rule that makes TCP connects to the target's
+   node (``nethealth.testing.faults.on_off``: a policy rule that makes TCP connects to the target's
    port fail with ENETUNREACH, toggled on and off every 2 s, as the e2e tests do);
 3. the clock runs from the injection until the check's ``Degraded`` condition turns True,
    and (mode ``Auto``) until the Deployment's pod template carries ``hostNetwork: true``.

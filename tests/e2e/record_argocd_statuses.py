@@ -4,7 +4,7 @@ check's test (tests/unit/test_argocd_health.py reads tests/unit/fixtures/argocd/
 The Lua script reads only what the operator writes into ``status``; statuses built by hand
 in a test would agree with the script by construction. These are recorded instead: the
 operator runs as a process (``operator_harness.operator``) against the real cluster,
-probes a bare pod and a Deployment's pod, and the fault of ``nethealth.faults.on_off`` (a
+probes a bare pod and a Deployment's pod, and the fault of ``nethealth.testing.faults.on_off`` (a
 policy rule toggled in the pod's network namespace, from the node) degrades both; the
 Deployment's check is in mode Auto, so the operator moves it to hostNetwork and verifies
 it. A watch keeps every version of

@@ -1,6 +1,6 @@
 """How well the decision separates real faults from noise, measured on simulated runs.
 
-Faults and noise are simulated (`nethealth.failureprocess`) with the CRD's default probe
+Faults and noise are simulated (`nethealth.testing.failureprocess`) with the CRD's default probe
 settings (60 connects over 30 s) and threshold (20 %, consecutiveRuns 2). Rates from a
 seeded Monte Carlo are asserted through a Wilson interval at 4 standard deviations, so a
 test fails only when the rule (or the simulator) changes, never by bad luck of the seed;
