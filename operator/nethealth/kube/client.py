@@ -92,35 +92,31 @@ class Client:
 
     # --- the client library's API groups ---------------------------------------------------
 
-    @functools.cached_property
-    def _core(self) -> Any:
+    def _group(self, name: str) -> Any:
+        """One API group of the client library (``CoreV1Api``, ...) on this connection."""
         from kubernetes import client  # noqa: PLC0415 - heavy, operator-only
 
-        return client.CoreV1Api(self._conn.client)
+        return getattr(client, name)(self._conn.client)
+
+    @functools.cached_property
+    def _core(self) -> Any:
+        return self._group("CoreV1Api")
 
     @functools.cached_property
     def _batch(self) -> Any:
-        from kubernetes import client  # noqa: PLC0415
-
-        return client.BatchV1Api(self._conn.client)
+        return self._group("BatchV1Api")
 
     @functools.cached_property
     def _apps(self) -> Any:
-        from kubernetes import client  # noqa: PLC0415
-
-        return client.AppsV1Api(self._conn.client)
+        return self._group("AppsV1Api")
 
     @functools.cached_property
     def _custom(self) -> Any:
-        from kubernetes import client  # noqa: PLC0415
-
-        return client.CustomObjectsApi(self._conn.client)
+        return self._group("CustomObjectsApi")
 
     @functools.cached_property
     def _coordination(self) -> Any:
-        from kubernetes import client  # noqa: PLC0415
-
-        return client.CoordinationV1Api(self._conn.client)
+        return self._group("CoordinationV1Api")
 
     # --- pods, nodes, namespaces -------------------------------------------------------------
 
