@@ -85,6 +85,8 @@ class FakeCluster:
     def add_deployment(
         self, name: str, *, namespace: str = "apps", replicas: int = 1, labels: Mapping[str, str]
     ) -> hostnetwork.WorkloadKey:
+        """A Deployment and its pods; with several replicas, one per node (required
+        anti-affinity on the hostname), as a workload fit for hostNetwork has."""
         key = hostnetwork.WorkloadKey(
             kind=hostnetwork.Kind.DEPLOYMENT, namespace=namespace, name=name
         )
@@ -105,7 +107,10 @@ class FakeCluster:
                 "selector": {"matchLabels": dict(labels)},
                 "template": {
                     "metadata": {"labels": dict(labels)},
-                    "spec": {"containers": [{"name": "app", "image": "app"}]},
+                    "spec": {
+                        "containers": [{"name": "app", "image": "app"}],
+                        **({"affinity": _one_per_node(labels)} if replicas > 1 else {}),
+                    },
                 },
             },
         }
@@ -360,9 +365,18 @@ class FakeCluster:
     async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None:
         return copy.deepcopy(self.workloads.get(key))  # type: ignore[return-value]
 
-    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload:
-        """Server-side apply as ``nethealth-operator``, with ``force``: its fields are set,
-        the fields it applied before and not now are removed, and it owns what it set."""
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]:
+        return [
+            copy.deepcopy(w)  # type: ignore[misc]
+            for w in self.workloads.values()
+            if _matches(label_selector, w["metadata"].get("labels") or {})
+        ]
+
+    async def apply_workload(self, body: Mapping[str, Any], *, force: bool) -> raw.Workload:
+        """Server-side apply as ``nethealth-operator``: a field another manager owns with
+        another value is a conflict unless ``force``; the fields, labels and annotations it
+        applied before and not now are removed (a field only when no one else owns it), and
+        it owns what it set."""
         self._fail("apply_workload")
         meta = body["metadata"]
         key = hostnetwork.WorkloadKey(
@@ -371,6 +385,23 @@ class FakeCluster:
         workload = self.workloads.get(key)
         if workload is None:
             raise kube.KubeError(f"apply to {key}: it does not exist", status=404)
+        template = (body.get("spec") or {}).get("template") or {}
+        pod_spec = template.get("spec") or {}
+        spec = self.template(key)
+        others = [
+            e
+            for e in workload["metadata"]["managedFields"]
+            if e["manager"] != hostnetwork.FIELD_MANAGER
+        ]
+        owned = {name: e["manager"] for e in others for name in _pod_fields(e)}
+        conflicts = [n for n, v in pod_spec.items() if n in owned and spec.get(n) != v]
+        if conflicts and not force:
+            who = ", ".join(sorted({owned[n] for n in conflicts}))
+            raise kube.KubeError(
+                f"apply to {key}: 409 Conflict: Apply failed with {len(conflicts)} conflict:"
+                f" conflict with {who!r}: .spec.template.spec.{conflicts[0]}",
+                status=409,
+            )
         before = json.dumps(workload["spec"], sort_keys=True)
         mine = [
             e
@@ -378,31 +409,27 @@ class FakeCluster:
             if e["manager"] == hostnetwork.FIELD_MANAGER
         ]
         previous = mine[0]["applied"] if mine else {}
-        template = body["spec"]["template"]
-        pod_spec = template.get("spec") or {}
-        spec = self.template(key)
         for field in previous.get("spec", ()):
-            if field not in pod_spec:
+            if field not in pod_spec and field not in owned:
                 spec.pop(field, None)
                 if field == "dnsPolicy":
                     spec["dnsPolicy"] = "ClusterFirst"  # the API server's default
         spec.update(pod_spec)
-        annotations = workload["metadata"]["annotations"]
-        for name in previous.get("annotations", ()):
-            if name not in (meta.get("annotations") or {}):
-                annotations.pop(name, None)
-        annotations.update(meta.get("annotations") or {})
-        pod_meta = workload["spec"]["template"]["metadata"]
-        for name in previous.get("pod_annotations", ()):
-            if name not in ((template.get("metadata") or {}).get("annotations") or {}):
-                pod_meta.get("annotations", {}).pop(name, None)
-        if (template.get("metadata") or {}).get("annotations"):
-            pod_meta.setdefault("annotations", {}).update(template["metadata"]["annotations"])
-        others = [
-            e
-            for e in workload["metadata"]["managedFields"]
-            if e["manager"] != hostnetwork.FIELD_MANAGER
-        ]
+        _apply_map(
+            workload["metadata"].setdefault("labels", {}),
+            previous.get("labels", ()),
+            meta.get("labels") or {},
+        )
+        _apply_map(
+            workload["metadata"]["annotations"],
+            previous.get("annotations", ()),
+            meta.get("annotations") or {},
+        )
+        _apply_map(
+            workload["spec"]["template"]["metadata"].setdefault("annotations", {}),
+            previous.get("pod_annotations", ()),
+            (template.get("metadata") or {}).get("annotations") or {},
+        )
         for entry in others:  # force: the fields we set are ours now
             fields = entry["fieldsV1"].get("f:spec", {}).get("f:template", {}).get("f:spec", {})
             for name in pod_spec:
@@ -418,6 +445,7 @@ class FakeCluster:
                 },
                 "applied": {
                     "spec": list(pod_spec),
+                    "labels": list(meta.get("labels") or {}),
                     "annotations": list(meta.get("annotations") or {}),
                     "pod_annotations": list(
                         (template.get("metadata") or {}).get("annotations") or {}
@@ -455,6 +483,25 @@ class FakeCluster:
 
     def _bump(self, obj: dict[str, Any]) -> None:
         obj["metadata"]["resourceVersion"] = str(next(self._serial) + 1000)
+
+
+def _pod_fields(entry: Mapping[str, Any]) -> set[str]:
+    """The pod-template fields a ``managedFields`` entry owns."""
+    fields = entry["fieldsV1"].get("f:spec", {}).get("f:template", {}).get("f:spec", {})
+    return {name.removeprefix("f:") for name in fields}
+
+
+def _apply_map(current: dict[str, str], before: Any, wanted: Mapping[str, str]) -> None:
+    """Labels or annotations after an apply: ours not applied again go, the rest is set."""
+    for name in before:
+        if name not in wanted:
+            current.pop(name, None)
+    current.update(wanted)
+
+
+def _one_per_node(labels: Mapping[str, str]) -> dict[str, Any]:
+    term = {"labelSelector": {"matchLabels": dict(labels)}, "topologyKey": "kubernetes.io/hostname"}
+    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
 
 
 def _public(pod: Mapping[str, Any]) -> raw.Pod:

@@ -63,7 +63,8 @@ class Api(Protocol):
     ) -> None: ...
     async def read_replicaset(self, *, namespace: str, name: str) -> raw.Object | None: ...
     async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None: ...
-    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload: ...
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]: ...
+    async def apply_workload(self, body: Mapping[str, Any], *, force: bool) -> raw.Workload: ...
     async def read_lease(self, *, namespace: str, name: str) -> raw.Object | None: ...
     async def write_lease(
         self,
@@ -353,13 +354,32 @@ class Client:
         )
         return found
 
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]:
+        """Deployments, StatefulSets and DaemonSets of every namespace with the labels
+        (each with its ``kind``, which a list's items lack)."""
+        found: list[raw.Workload] = []
+        for kind, suffix in _SUFFIX.items():
+            listed: list[raw.Workload] = await _items(
+                f"list {kind}s matching {label_selector!r}",
+                functools.partial(
+                    getattr(self._apps, f"list_{suffix}_for_all_namespaces"),
+                    label_selector=label_selector,
+                    _preload_content=False,
+                ),
+            )
+            for workload in listed:
+                workload["kind"], workload["apiVersion"] = str(kind), "apps/v1"
+            found += listed
+        return found
+
     async def apply_workload(
-        self, body: Mapping[str, Any], *, dry_run: bool = False
+        self, body: Mapping[str, Any], *, force: bool, dry_run: bool = False
     ) -> raw.Workload:
-        """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``, taking
-        the fields over (``force``); the workload must exist (an apply to a missing object
-        would create a half-empty one, with no pods). ``dry_run``: the API server validates
-        and answers, and stores nothing."""
+        """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``; the
+        workload must exist (an apply to a missing object would create a half-empty one,
+        with no pods). Without ``force`` a field another manager owns with another value is
+        a conflict (409), not taken; ``dry_run``: the API server validates and answers, and
+        stores nothing."""
         meta = body["metadata"]
         key = hostnetwork.WorkloadKey(
             kind=hostnetwork.Kind(body["kind"]), namespace=meta["namespace"], name=meta["name"]
@@ -374,7 +394,7 @@ class Client:
                 key.namespace,
                 dict(body),
                 field_manager=hostnetwork.FIELD_MANAGER,
-                force=True,
+                force=force,
                 _content_type=APPLY_CONTENT_TYPE,
                 _preload_content=False,
                 **({"dry_run": "All"} if dry_run else {}),

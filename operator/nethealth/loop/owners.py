@@ -8,9 +8,12 @@ annotations. Applying the same body twice is a no-op on the server (no new Repli
 rollout), so a crash between the write and anything after it converges on the next plan,
 which sees the patch in place.
 
-The apply takes the two fields over from whoever set them (``force``: a chart's explicit
-``hostNetwork: false`` applied by Argo CD), which is what the user asked for when the
-check's mode is Auto; whether the change then sticks is the GitOps tool's decision
+The patch never takes a field from another manager: where one owns ``hostNetwork`` or
+``dnsPolicy`` with another value (a chart's explicit ``dnsPolicy: ClusterFirst`` applied
+by Argo CD), the API server answers with a conflict and the workload is Blocked, naming
+the manager, instead of one guaranteed round of flip-flop with it. The revert restores the
+recorded values with ``force``: only a value taken back removes our ``true`` where a
+co-owner applied it too. Whether a change sticks is the GitOps tool's decision
 (``planning.Outcome.REVERTED_BY_OTHER``, never fought).
 """
 
@@ -80,14 +83,33 @@ async def patch(api: kube.Api, verdict: planning.Verdict) -> raw.Workload:
         raise ValueError(
             f"{verdict.subject}: only a Patch verdict is applied, got {verdict.outcome}"
         )
-    return await api.apply_workload(verdict.body)
+    return await api.apply_workload(verdict.body, force=False)
 
 
-async def revert(api: kube.Api, key: hostnetwork.WorkloadKey) -> raw.Workload | None:
-    """Restores the recorded originals; None when the workload is gone or was never
-    patched (nothing recorded: nothing to restore)."""
+async def revert(
+    api: kube.Api, key: hostnetwork.WorkloadKey, *, check: str | None = None
+) -> raw.Workload | None:
+    """Restores the recorded originals; None when the workload is gone, was never patched
+    (nothing recorded: nothing to restore), or records another check's change than
+    ``check`` (each check reverts only its own). A change another manager has undone since
+    is not restored over the newer values: only our annotations and label are released."""
     live = await api.read_workload(key)
-    if live is None:
+    if live is None or (check is not None and hostnetwork.changed_by(live) != check):
         return None
-    body = hostnetwork.revert_body(key=key, workload=live)
-    return None if body is None else await api.apply_workload(body)
+    if not (hostnetwork.is_patched(live) or hostnetwork.half_reverted(live)):
+        if hostnetwork.changed_by(live) is None:
+            return None
+        return await api.apply_workload(hostnetwork.release_body(key=key), force=False)
+    try:
+        body = hostnetwork.revert_body(key=key, workload=live)
+    except ValueError as error:  # a malformed record: say so, never guess the originals
+        raise kube.KubeError(f"revert {key}: {error}") from error
+    return None if body is None else await api.apply_workload(body, force=True)
+
+
+def key_of(workload: raw.Workload) -> hostnetwork.WorkloadKey:
+    return hostnetwork.WorkloadKey(
+        kind=hostnetwork.Kind(workload.get("kind", "")),
+        namespace=raw.namespace(workload),
+        name=raw.name(workload),
+    )

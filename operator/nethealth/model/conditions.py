@@ -57,6 +57,8 @@ class Reason(enum.StrEnum):
     NOT_VERIFIED_IN_TIME = "NotVerifiedInTime"
     APPLY_FAILED = "ApplyFailed"
     REVERTED_BY_OTHER_MANAGER = "RevertedByOtherManager"
+    CHANGED_BY_ANOTHER_CHECK = "ChangedByAnotherCheck"
+    FIELDS_OWNED_BY_ANOTHER_MANAGER = "FieldsOwnedByAnotherManager"
 
 
 CONDITION_TYPE = (

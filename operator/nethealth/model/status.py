@@ -92,7 +92,7 @@ SUMMARY = schema.Obj(
 )
 
 MAX_POD_RESULTS = 100
-MAX_WORKLOAD_RESULTS = 20
+MAX_WORKLOAD_RESULTS = 100  # room for every change a check may make (maxRemediatedPods <= 100)
 
 
 class WorkloadState(enum.StrEnum):

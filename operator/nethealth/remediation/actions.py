@@ -24,6 +24,13 @@ class Announce:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class HoldFinalizer:
+    """Put the revert-on-delete finalizer on the check before its first change: a check
+    deleted at any moment after the change (or while the operator is down) then waits for
+    the revert. If it cannot be held, no change is made in this step."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Restart:
     """The ladder's first step: delete the degraded pods (by uid) so their controller
     recreates them with fresh plumbing."""
@@ -50,7 +57,7 @@ class Revert:
     pods: tuple[str, ...]  # the new pods that were judged
 
 
-Action = Announce | Restart | Patch | Revert
+Action = Announce | HoldFinalizer | Restart | Patch | Revert
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -78,3 +85,9 @@ def workload_of(action: Action) -> hostnetwork.WorkloadKey | None:
         case Revert(key=key):
             return key
     return None
+
+
+def stops_on_failure(action: Action) -> bool:
+    """Whether the rest of the step is skipped when ``action`` fails: nothing may change a
+    workload that the check's deletion would then leave behind."""
+    return isinstance(action, HoldFinalizer)

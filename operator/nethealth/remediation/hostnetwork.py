@@ -27,6 +27,14 @@ FIELD_MANAGER: Final = "nethealth-operator"
 ORIGINAL_ANNOTATION: Final = "nethealth.io/original-network"
 BY_ANNOTATION: Final = "nethealth.io/remediated-by"  # the check's namespace/name
 AT_ANNOTATION: Final = "nethealth.io/remediated-at"
+# Whether the check asked for revert-on-delete when it made the change: a change whose check
+# is gone (deleted while the operator was down, its finalizer removed by hand) is reverted by
+# the operator's sweep only then.
+REVERT_ON_DELETE_ANNOTATION: Final = "nethealth.io/revert-on-delete"
+# The check's uid, as a label: the operator finds every change of a check (finalize), every
+# change whose check is gone (sweep) and every change at all (the global cap) with one list
+# call each, not only through the check's status.
+UID_LABEL: Final = "nethealth.io/remediated-by-uid"
 HOST_DNS_POLICY: Final = "ClusterFirstWithHostNet"
 
 
@@ -125,17 +133,26 @@ def original(workload: RawObject) -> Original:
 
 
 def patch_body(
-    *, key: WorkloadKey, workload: RawObject, check: str, now: datetime.datetime
+    *,
+    key: WorkloadKey,
+    workload: RawObject,
+    check: str,
+    check_uid: str,
+    revert_on_delete: bool,
+    now: datetime.datetime,
 ) -> dict[str, Any]:
-    """The server-side apply body: the two fields and the annotations, nothing else; the
-    originals travel in the same write, so no crash can separate them from the change."""
+    """The server-side apply body: the two fields, the annotations and the label, nothing
+    else; the originals travel in the same write, so no crash can separate them from the
+    change."""
     annotations = {
         ORIGINAL_ANNOTATION: original(workload).dump(),
         BY_ANNOTATION: check,
         AT_ANNOTATION: now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        REVERT_ON_DELETE_ANNOTATION: "true" if revert_on_delete else "false",
     }
     return _body(
         key=key,
+        labels={UID_LABEL: check_uid},
         annotations=annotations,
         pod_spec={"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY},
         pod_annotations={BY_ANNOTATION: check},
@@ -164,14 +181,29 @@ def revert_body(*, key: WorkloadKey, workload: RawObject) -> dict[str, Any] | No
     return _body(key=key, annotations=None, pod_spec=pod_spec)
 
 
+def release_body(*, key: WorkloadKey) -> dict[str, Any]:
+    """The apply body that gives up everything this manager owns: its annotations, label
+    and any field it still holds. For a change another manager has changed back since: the
+    values are theirs now, and restoring our stale originals over them would undo a newer
+    change."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": str(key.kind),
+        "metadata": {"name": key.name, "namespace": key.namespace},
+    }
+
+
 def _body(
     *,
     key: WorkloadKey,
     annotations: Mapping[str, str] | None,
     pod_spec: Mapping[str, Any],
     pod_annotations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": key.name, "namespace": key.namespace}
+    if labels:
+        metadata["labels"] = dict(labels)
     if annotations:
         metadata["annotations"] = dict(annotations)
     template: dict[str, Any] = {"spec": dict(pod_spec)}
@@ -190,6 +222,29 @@ def _body(
 def is_patched(workload: RawObject) -> bool:
     spec = pod_spec(workload)
     return spec.get("hostNetwork") is True and spec.get("dnsPolicy") == HOST_DNS_POLICY
+
+
+def changed_by(workload: RawObject) -> str | None:
+    """The check (``namespace/name``) whose change the workload records, if any."""
+    if ORIGINAL_ANNOTATION not in annotations_of(workload):
+        return None
+    return annotations_of(workload).get(BY_ANNOTATION)
+
+
+def half_reverted(workload: RawObject) -> bool:
+    """Our change, with ``hostNetwork`` still true but ``dnsPolicy`` set back by someone:
+    Kubernetes treats ClusterFirst on a hostNetwork pod as Default, so Service names stop
+    resolving. Never left like that."""
+    spec = pod_spec(workload)
+    return (
+        ORIGINAL_ANNOTATION in annotations_of(workload)
+        and spec.get("hostNetwork") is True
+        and spec.get("dnsPolicy") != HOST_DNS_POLICY
+    )
+
+
+def reverts_on_delete(workload: RawObject) -> bool:
+    return annotations_of(workload).get(REVERT_ON_DELETE_ANNOTATION) == "true"
 
 
 def reverting_manager(workload: RawObject) -> str:

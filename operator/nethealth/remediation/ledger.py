@@ -29,6 +29,9 @@ Entry = model.WorkloadResult
 Key = hostnetwork.WorkloadKey
 
 CHANGED: frozenset[State] = frozenset({State.VERIFYING, State.REMEDIATED})
+# Changes whose record must outlive everything else: the workload still carries something
+# of ours (the values, or at least our annotations) until it is reverted or released.
+HELD: frozenset[State] = CHANGED | {State.REVERTED_BY_OTHER}
 KEPT: frozenset[State] = CHANGED | {State.INEFFECTIVE, State.REVERTED_BY_OTHER, State.RESTARTED}
 
 
@@ -47,7 +50,8 @@ def load(entries: Iterable[Entry]) -> dict[Key, Entry]:
 
 
 def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
-    """Worst first (what needs a person), bounded."""
+    """Worst first (what needs a person), bounded; a changed workload is never dropped:
+    the status is the record a person and the finalizer read, whatever else is blocked."""
     order = {
         State.INEFFECTIVE: 0,
         State.REVERTED_BY_OTHER: 1,
@@ -58,7 +62,21 @@ def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
         State.REMEDIATED: 6,
     }
     ranked = sorted(entries.items(), key=lambda item: (order[item[1].state], item[0]))
-    return tuple(entry for _, entry in ranked[: model.MAX_WORKLOAD_RESULTS])
+    # What must stay comes first when choosing, whatever its rank on display: what needs a
+    # person (Ineffective, changed back by another manager), then every other change; only
+    # then blocked, dry-run and restarted workloads. (Beyond the bound, possible only with
+    # that many changes, the workloads' own labels still lead finalize to them.)
+    urgent = {State.INEFFECTIVE, State.REVERTED_BY_OTHER}
+    chosen = sorted(
+        ranked,
+        key=lambda item: (
+            0 if item[1].state in urgent else 1 if item[1].state in HELD else 2,
+            order[item[1].state],
+            item[0],
+        ),
+    )[: model.MAX_WORKLOAD_RESULTS]
+    kept = {key for key, _ in chosen}
+    return tuple(entry for key, entry in ranked if key in kept)
 
 
 def history(entries: Mapping[Key, Entry]) -> dict[Key, datetime.datetime]:

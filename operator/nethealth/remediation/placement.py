@@ -98,6 +98,16 @@ def _surge(value: Any, *, replicas: int) -> int:
     return int(value)
 
 
+def pods_moved(*, key: hostnetwork.WorkloadKey, workload: RawObject, known: int) -> int:
+    """How many pods a patch of the workload moves to the node's network: all its desired
+    replicas, not only the pods a check selected (a DaemonSet's as many as it schedules,
+    or the ``known`` pods when its status does not say)."""
+    if key.kind is Kind.DAEMONSET:
+        desired = (workload.get("status") or {}).get("desiredNumberScheduled")
+        return max(int(desired), known) if isinstance(desired, int) else known
+    return replica_count(key=key, workload=workload)
+
+
 def replica_count(*, key: hostnetwork.WorkloadKey, workload: RawObject) -> int:
     if key.kind is Kind.DAEMONSET:
         return 1  # one per node

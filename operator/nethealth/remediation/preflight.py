@@ -50,7 +50,8 @@ class Limits:
 class Case:
     """One workload's inputs to the verdict."""
 
-    check: str
+    check: str  # namespace/name
+    check_uid: str
     key: hostnetwork.WorkloadKey
     group: tuple[PodFacts, ...]
     remediation: model.Remediation

@@ -28,7 +28,14 @@ from collections.abc import Mapping
 from nethealth import model
 from nethealth.detection import reporting, results
 from nethealth.model import raw
-from nethealth.remediation import actions, hostnetwork, ledger, planning, verification
+from nethealth.remediation import (
+    actions,
+    hostnetwork,
+    ledger,
+    placement,
+    planning,
+    verification,
+)
 
 Key = hostnetwork.WorkloadKey
 Owner = hostnetwork.WorkloadKey | hostnetwork.NotRemediable
@@ -54,7 +61,7 @@ class Step:
 class Conclusion:
     view: reporting.RemediationView
     remediated_pods: frozenset[str]  # pods shown as Remediated
-    changed_pods: int  # pods of this check's changed workloads: its share of the global cap
+    changed_pods: int  # every replica of this check's changed workloads: its share of the cap
 
 
 def degraded(views: Mapping[str, reporting.PodView]) -> set[str]:
@@ -200,6 +207,7 @@ def respond(
     }
     plan = planning.plan(
         check=f"{check.namespace}/{check.name}",
+        check_uid=check.uid or check.name,
         remediation=spec,
         pods=facts,
         workloads={k: w for k, w in live.items() if w is not None},
@@ -217,8 +225,10 @@ def respond(
         if ladder and not ledger.escalates(found, ledger.key_of_verdict(verdict)):
             refs = tuple(views[p].ref for p in verdict.pods if p in views)
             planned.append(actions.Restart(verdict=verdict, pods=refs))
-        else:
-            planned.append(actions.Patch(verdict=verdict))
+            continue
+        if spec.revert_on_delete and not any(isinstance(a, actions.HoldFinalizer) for a in planned):
+            planned.append(actions.HoldFinalizer())
+        planned.append(actions.Patch(verdict=verdict))
     return Step(entries=found, actions=tuple(planned)), plan
 
 
@@ -231,6 +241,25 @@ def _quiet(plan: planning.Plan | None) -> planning.Plan | None:
     if plan is None:
         return None
     return planning.Plan(verdicts=tuple(v for v in plan.verdicts if v not in plan.patches))
+
+
+def pods_held(
+    plan: planning.Plan | None,
+    *,
+    live: Mapping[Key, raw.Workload | None],
+    check: model.NetHealthCheck,
+) -> int:
+    """The pods this check's changes hold once its plan is applied: what the global cap
+    must count before the first patch is written."""
+    name = f"{check.namespace}/{check.name}"
+    held = {k for k, w in live.items() if w is not None and hostnetwork.changed_by(w) == name}
+    if plan is not None:
+        held |= {v.workload for v in plan.patches if v.workload is not None}
+    return sum(
+        placement.pods_moved(key=k, workload=w, known=1)
+        for k in held
+        if (w := live.get(k)) is not None
+    )
 
 
 def conclude(
@@ -261,7 +290,11 @@ def conclude(
         remediated_pods=frozenset(
             k for k, v in views.items() if v.ref.remediated and workload_of.get(k) in done
         ),
-        changed_pods=sum(1 for o in workload_of.values() if o in changed),
+        changed_pods=sum(
+            placement.pods_moved(key=k, workload=w, known=1)
+            for k in changed
+            if (w := live.get(k)) is not None
+        ),
     )
 
 
