@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from loop_world import AUTO, FAILING, SETTINGS, world
+from loop_world import AUTO, FAILING, HEALTHY, SETTINGS, world
+from operator_builders import probe_document
 
 from nethealth import kube, model
 from nethealth.loop import supervisor
+from nethealth.probe import types
 from nethealth.remediation import finalizer, ledger
 
 DELETED = "2026-01-01T01:00:00Z"
@@ -174,5 +176,110 @@ def test_the_global_cap_counts_changes_found_in_the_cluster_after_a_restart() ->
         [entry] = restarted.entries(second)
         assert (entry["state"], entry["reason"]) == ("Blocked", "BudgetExhausted")
         assert w.cluster.template(db).get("hostNetwork") is None
+
+    asyncio.run(scenario())
+
+
+# --- 3. no half-reverts; never take a field from another manager -------------------------
+
+
+def test_a_half_revert_by_another_manager_is_restored_to_a_consistent_pair() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        w.cluster.apply_as("argocd-controller", w.workload, dnsPolicy="ClusterFirst")
+        await w.run(loop)
+        spec = w.cluster.template(w.workload)
+        assert (spec["hostNetwork"], spec["dnsPolicy"]) == (False, "ClusterFirst")
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Ineffective", "HalfRevertedByOtherManager")
+        assert "argocd-controller" in entry["message"]
+        assert w.cluster.events_with("RemediationReverted")
+        await w.run(loop)
+        assert not w.on_host_network(), "patched again right after a manager undid half of it"
+
+    asyncio.run(scenario())
+
+
+def test_a_field_another_manager_owns_is_not_taken_the_workload_is_blocked() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        w.cluster.apply_as("argocd-controller", w.workload, dnsPolicy="ClusterFirst")
+        generation = w.cluster.workloads[w.workload]["metadata"]["generation"]
+        w.network.pod_network = FAILING
+        await w.run(w.loop())
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Blocked", "FieldsOwnedByAnotherManager")
+        assert "argocd-controller" in entry["message"]
+        assert w.cluster.workloads[w.workload]["metadata"]["generation"] == generation
+
+    asyncio.run(scenario())
+
+
+# --- 6. verification as strict as recovery ----------------------------------------------
+
+
+async def _patched(w) -> object:
+    w.network.pod_network = FAILING
+    loop = w.loop()
+    await w.run(loop)
+    assert w.on_host_network(), w.entries()
+    return loop
+
+
+def test_a_change_is_verified_only_after_recovery_runs_clearly_passing_runs() -> None:
+    async def scenario() -> None:
+        w = world(threshold={"consecutiveRuns": 1, "recoveryRuns": 3}, remediation={"mode": "Auto"})
+        loop = await _patched(w)
+        states = []
+        for _ in range(3):
+            await w.run(loop)
+            states.append(w.states()["web"])
+        assert states == ["Verifying", "Verifying", "Remediated"]
+
+    asyncio.run(scenario())
+
+
+def test_one_lucky_window_does_not_verify_a_change() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        w.network.host_network = probe_document(
+            "x" * 11 + "." * 49, klass=types.ProbeClass.POD_NAMESPACE
+        )
+        await w.run(loop)
+        assert w.states() == {"web": "Verifying"}
+        assert w.on_host_network()
+
+    asyncio.run(scenario())
+
+
+def test_an_upstream_outage_during_verification_does_not_revert_the_change() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        w.network.host_network = probe_document("x" * 60, klass=types.ProbeClass.UPSTREAM)
+        await w.run(loop)
+        assert w.on_host_network()
+        assert w.states() == {"web": "Verifying"}
+        w.network.host_network = HEALTHY
+        await w.run(loop)
+        assert w.states() == {"web": "Remediated"}
+
+    asyncio.run(scenario())
+
+
+def test_a_verified_change_that_relapses_is_reverted_and_reported() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        await w.run(loop)
+        assert w.states() == {"web": "Remediated"}
+        w.network.host_network = FAILING
+        await w.run(loop)
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Ineffective", "Relapsed")
+        assert not w.on_host_network()
+        assert w.cluster.events_with("RemediationIneffective")
 
     asyncio.run(scenario())

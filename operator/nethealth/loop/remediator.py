@@ -160,5 +160,5 @@ class Remediator:
                 case actions.Revert(key=key):
                     return actions.Done(answer=await owners.revert(self._api, key))
         except kube.KubeError as error:
-            return actions.Failed(error=str(error))
+            return actions.Failed(error=str(error), status=error.status)
         raise AssertionError(f"unknown action {action!r}")

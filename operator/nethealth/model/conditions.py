@@ -58,6 +58,8 @@ class Reason(enum.StrEnum):
     APPLY_FAILED = "ApplyFailed"
     REVERTED_BY_OTHER_MANAGER = "RevertedByOtherManager"
     CHANGED_BY_ANOTHER_CHECK = "ChangedByAnotherCheck"
+    HALF_REVERTED = "HalfRevertedByOtherManager"
+    RELAPSED = "Relapsed"
     FIELDS_OWNED_BY_ANOTHER_MANAGER = "FieldsOwnedByAnotherManager"
 
 

@@ -52,8 +52,8 @@ class Revert:
 
     key: hostnetwork.WorkloadKey
     entry: model.WorkloadResult
-    why: model.Reason  # STILL_FAILING or NOT_VERIFIED_IN_TIME
-    hint: str | None  # the failing new pod's top hint
+    why: model.Reason  # STILL_FAILING, NOT_VERIFIED_IN_TIME, RELAPSED or HALF_REVERTED
+    hint: str | None  # the failing new pod's top hint; for HALF_REVERTED the manager
     pods: tuple[str, ...]  # the new pods that were judged
 
 
@@ -69,9 +69,11 @@ class Done:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Failed:
-    """The API refused or could not be reached; ``error`` says why."""
+    """The API refused or could not be reached; ``error`` says why, ``status`` is the
+    HTTP status when there was one (409: a conflict with another field manager)."""
 
     error: str
+    status: int | None = None
 
 
 Result = Done | Failed

@@ -227,6 +227,22 @@ def patched(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, 
     return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
 
 
+def owned_elsewhere(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
+    """The apply met a field another manager owns with another value: blocked, naming it,
+    rather than taking it and starting a round of flip-flop with that manager."""
+    key = verdict.workload
+    assert key is not None
+    return key, _entry(
+        key,
+        state=State.BLOCKED,
+        verdict=verdict,
+        changed_at=None,
+        reason=model.Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
+        message=f"{verdict.subject}: another manager owns hostNetwork or dnsPolicy with"
+        f" another value; not taken from it ({error})",
+    )
+
+
 def apply_failed(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     key = verdict.workload
     assert key is not None
@@ -245,25 +261,53 @@ def verified(entry: Entry) -> Entry:
         entry,
         state=State.REMEDIATED,
         reason=str(model.Reason.VERIFIED),
-        message=f"{key_of(entry)}: its pods on the node's network measure healthy",
+        message=f"{key_of(entry)}: its pods on the node's network measure healthy"
+        f" ({(entry.passing_runs or 0) + 1} run(s) in a row clearly below the threshold)",
+        passing_runs=(entry.passing_runs or 0) + 1,
+    )
+
+
+def passed(entry: Entry, *, needed: int) -> Entry:
+    """One more run in a row in which every new pod passed clearly; not yet verified."""
+    runs = (entry.passing_runs or 0) + 1
+    return dataclasses.replace(
+        entry,
+        passing_runs=runs,
+        message=f"{key_of(entry)} runs on the node's network; its new pods passed {runs} of"
+        f" the {needed} runs in a row that verify the change",
     )
 
 
 def ineffective(
     entry: Entry, *, why: model.Reason, hint: str | None, now: datetime.datetime
 ) -> Entry:
-    if why is model.Reason.STILL_FAILING:
-        detail = "its new pods on the node's network still fail"
-        if hint:
-            detail += f" ({hint})"
-    else:
-        detail = "no run measured its new pods in time"
+    """Reverted: the change did not help (``hint``: the failing pod's top hint), or, for
+    ``HALF_REVERTED``, another manager (``hint``: its name) set ``dnsPolicy`` back while
+    ``hostNetwork`` stayed true, and both original values were restored."""
+    restored = "reverted to the original settings"
+    match why:
+        case model.Reason.STILL_FAILING:
+            detail = "its new pods on the node's network still fail"
+        case model.Reason.RELAPSED:
+            detail = "its new pods on the node's network measured healthy, then degraded again"
+        case model.Reason.HALF_REVERTED:
+            detail = (
+                f"{hint or 'another manager'} set dnsPolicy back while hostNetwork stayed true"
+                " (a hostNetwork pod with ClusterFirst cannot resolve Service names)"
+            )
+            restored = "restored both original values; not patched again within the cooldown"
+            hint = None
+        case _:
+            detail = "no run verified its new pods in time"
+    if hint:
+        detail += f" ({hint})"
     return dataclasses.replace(
         entry,
         state=State.INEFFECTIVE,
         reason=str(why),
-        message=f"{key_of(entry)}: {detail}; reverted to the original settings"[:1024],
+        message=f"{key_of(entry)}: {detail}; {restored}"[:1024],
         changed_at=now,
+        passing_runs=None,
     )
 
 
@@ -397,6 +441,11 @@ def record(
             kind = warning if verdict.warnings else normal
             reason = model.EventReason.HOST_NETWORK_APPLIED
             return found, (_notice(kind, reason, entry.message, verdict.pods),)
+        case actions.Patch(verdict=verdict), actions.Failed(error=error, status=409):
+            key, entry = owned_elsewhere(verdict, error=error)
+            found[key] = entry
+            reason = model.EventReason.REMEDIATION_APPLY_FAILED
+            return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Patch(verdict=verdict), actions.Failed(error=error):
             key, entry = apply_failed(verdict, error=error)
             found[key] = entry
@@ -404,7 +453,11 @@ def record(
             return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=pods), actions.Done():
             found[key] = ineffective(entry, why=why, hint=hint, now=now)
-            reason = model.EventReason.REMEDIATION_INEFFECTIVE
+            reason = (
+                model.EventReason.REMEDIATION_REVERTED
+                if why is model.Reason.HALF_REVERTED
+                else model.EventReason.REMEDIATION_INEFFECTIVE
+            )
             return found, (_notice(warning, reason, found[key].message, pods),)
     return found, ()
 

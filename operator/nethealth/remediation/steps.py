@@ -97,17 +97,31 @@ def verify(
     now: datetime.datetime,
 ) -> Step:
     """Adopts the changes only the workloads record (a crash before the status write),
-    then judges every change waiting for verification."""
-    found = ledger.adopt(
-        entries, workloads=workloads, check=f"{check.namespace}/{check.name}", now=now
-    )
+    then judges every change of this check: a half-revert by another manager is undone, a
+    change waiting for verification counts its passing runs or is reverted, a verified one
+    that relapsed is reverted."""
+    name = f"{check.namespace}/{check.name}"
+    found = ledger.adopt(entries, workloads=workloads, check=name, now=now)
+    threshold = check.spec.threshold
     limit = verification.deadline(
-        interval=check.spec.probe.interval, probe_deadline=check.spec.probe.deadline
+        interval=check.spec.probe.interval,
+        probe_deadline=check.spec.probe.deadline,
+        runs=threshold.recovery_runs,
     )
     planned: list[actions.Action] = []
     for key, entry in list(found.items()):
         workload = live.get(key)
         if entry.state not in ledger.CHANGED or workload is None:
+            continue
+        if hostnetwork.changed_by(workload) not in (None, name):
+            del found[key]  # another check's change now: never ours to judge or revert
+            continue
+        if hostnetwork.half_reverted(workload):
+            manager = hostnetwork.reverting_manager(workload)
+            why = model.Reason.HALF_REVERTED
+            planned.append(
+                actions.Revert(key=key, entry=entry, why=why, hint=manager, pods=entry.pods)
+            )
             continue
         if not hostnetwork.is_patched(workload):
             if hostnetwork.ORIGINAL_ANNOTATION in hostnetwork.annotations_of(workload):
@@ -123,13 +137,24 @@ def verify(
                     )
                 )
             continue  # without the record: reverted by `nethealth revert`; ``settle``
-        if entry.state is not model.WorkloadState.VERIFYING:
-            continue
         new = _new_pods(key, check=check, views=views, outcomes=outcomes, owners=owners)
-        result = verification.judge(
-            pods=new, changed_at=entry.changed_at or now, now=now, limit=limit
-        )
         judged = tuple(p.key for p in new)
+        hint = verification.failing_hint(new)
+        if entry.state is model.WorkloadState.REMEDIATED:
+            if verification.relapsed(new):
+                why = model.Reason.RELAPSED
+                planned.append(
+                    actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
+                )
+            continue
+        result = verification.judge(
+            pods=new,
+            passed_before=entry.passing_runs or 0,
+            needed=threshold.recovery_runs,
+            changed_at=entry.changed_at or now,
+            now=now,
+            limit=limit,
+        )
         if result is verification.Result.VERIFIED:
             found[key] = ledger.verified(entry)
             planned.append(
@@ -140,13 +165,14 @@ def verify(
                     judged,
                 )
             )
+        elif result is verification.Result.PASSED:
+            found[key] = ledger.passed(entry, needed=threshold.recovery_runs)
         elif result in (verification.Result.STILL_FAILING, verification.Result.TIMED_OUT):
             why = (
                 model.Reason.STILL_FAILING
                 if result is verification.Result.STILL_FAILING
                 else model.Reason.NOT_VERIFIED_IN_TIME
             )
-            hint = verification.failing_hint(new)
             planned.append(actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged))
     return Step(entries=found, actions=tuple(planned))
 
@@ -167,6 +193,7 @@ def _new_pods(
             if (outcome := outcomes.get(k)) is not None
             else None,
             hint=v.hint,
+            state=v.record.state,
         )
         for k, v in views.items()
         if v.ref.remediated and owners.get(k) == key
