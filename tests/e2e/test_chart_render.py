@@ -59,6 +59,7 @@ _VERBS = {
 }
 _RESOURCES = {
     "pod": ("", "pods"),
+    "pod_eviction": ("", "pods/eviction"),
     "node": ("", "nodes"),
     "namespace": ("", "namespaces"),
     "event": ("", "events"),

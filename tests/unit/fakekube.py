@@ -71,6 +71,7 @@ class FakeCluster:
         self.leases: dict[str, dict[str, Any]] = {}
         self.created_jobs: list[str] = []
         self.deleted_pods: list[str] = []
+        self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self._serial = itertools.count(1)
 
@@ -300,9 +301,16 @@ class FakeCluster:
         self.jobs.pop(f"{namespace}/{name}", None)
         self.probe_pods.pop(f"{namespace}/{name}", None)
 
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None:
-        """The pod goes; its controller makes a new one from the same template."""
-        self._fail("delete_pod")
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None:
+        """The pod goes; its controller makes a new one from the same template. A pod
+        named in ``budgets`` is protected by a PodDisruptionBudget: 429."""
+        self._fail("evict_pod")
+        if f"{namespace}/{name}" in self.budgets:
+            raise kube.KubeError(
+                f"evict pod {namespace}/{name}: 429 Too Many Requests: Cannot evict pod as it"
+                " would violate the pod's disruption budget.",
+                status=429,
+            )
         pod = self.pods.get(f"{namespace}/{name}")
         if pod is None or raw.uid(pod) != uid:
             return

@@ -283,3 +283,62 @@ def test_a_verified_change_that_relapses_is_reverted_and_reported() -> None:
         assert w.cluster.events_with("RemediationIneffective")
 
     asyncio.run(scenario())
+
+
+# --- 7. the smaller ones ------------------------------------------------------------------
+
+
+def test_the_restart_evicts_so_a_disruption_budget_holds() -> None:
+    async def scenario() -> None:
+        w = world(
+            threshold={"consecutiveRuns": 1},
+            remediation={"mode": "Auto", "strategy": "RestartThenHostNetwork"},
+        )
+        [pod] = w.cluster.pods_of(w.workload)
+        w.cluster.budgets.add(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
+        w.network.pod_network = FAILING
+        await w.run(w.loop())
+        assert w.cluster.deleted_pods == []
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Blocked", "DisruptionBudgetForbids")
+
+    asyncio.run(scenario())
+
+
+def test_a_malformed_record_on_a_workload_is_reported_and_the_check_goes_on() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        annotations = w.cluster.workloads[w.workload]["metadata"]["annotations"]
+        annotations["nethealth.io/original-network"] = "{not json"
+        w.network.host_network = FAILING
+        before = w.status()["lastRunTime"]
+        await w.run(loop)
+        assert w.status()["lastRunTime"] != before, "the status stopped being written"
+        [entry] = w.entries()
+        assert "not JSON" in entry["message"]
+        assert w.on_host_network()  # never reverted to guessed values
+
+    asyncio.run(scenario())
+
+
+def test_deleting_a_check_never_restores_stale_originals_over_a_newer_change() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        loop = await _patched(w)
+        # Argo CD changes the fields back, and later someone moves the workload on.
+        w.cluster.apply_as("argocd-controller", w.workload, hostNetwork=True, dnsPolicy="Default")
+        await w.run(loop)
+        assert w.states() == {"web": "RevertedByOtherManager"}
+        w.cluster.checks[w.check]["metadata"]["deletionTimestamp"] = DELETED
+        boss = supervisor.Supervisor(api=w.cluster, clock=w.clock, settings=SETTINGS)
+        boss.activate()
+        boss.seen(w.cluster.checks[w.check])
+        await _settle(boss)
+        spec = w.cluster.template(w.workload)
+        assert (spec["hostNetwork"], spec["dnsPolicy"]) == (True, "Default")
+        annotations = w.cluster.workloads[w.workload]["metadata"]["annotations"]
+        assert not [a for a in annotations if a.startswith("nethealth.io/")]
+        assert w.check not in w.cluster.checks
+
+    asyncio.run(scenario())

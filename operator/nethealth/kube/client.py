@@ -46,7 +46,7 @@ class Api(Protocol):
     async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]: ...
     async def create_job(self, manifest: Mapping[str, Any]) -> bool: ...
     async def delete_job(self, *, namespace: str, name: str) -> None: ...
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None: ...
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None: ...
     async def latest_event_message(
         self, *, namespace: str, kind: str, name: str, reason: str
     ) -> str | None: ...
@@ -166,18 +166,23 @@ class Client:
         )
         return raw.labels(found) if found is not None else {}
 
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None:
-        """Deletes a pod so its controller recreates it (the restart of a remediation ladder);
-        only the pod with ``uid``: a pod recreated under the same name meanwhile is kept."""
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None:
+        """Evicts a pod so its controller recreates it (the restart of a remediation
+        ladder), through the Eviction API so that PodDisruptionBudgets hold: a budget that
+        forbids it is a ``KubeError`` with status 429. Only the pod with ``uid``: one
+        recreated under the same name meanwhile is kept."""
         core = self._core
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": {"preconditions": {"uid": uid}},
+        }
         try:
             await _call(
-                f"delete pod {namespace}/{name}",
-                lambda: core.delete_namespaced_pod(
-                    name,
-                    namespace,
-                    body={"preconditions": {"uid": uid}},
-                    _preload_content=False,
+                f"evict pod {namespace}/{name}",
+                lambda: core.create_namespaced_pod_eviction(
+                    name, namespace, body, _preload_content=False
                 ),
             )
         except errors.KubeError as error:

@@ -151,7 +151,7 @@ class Remediator:
                     return actions.Done()
                 case actions.Restart(pods=pods):
                     for pod in pods:
-                        await self._api.delete_pod(
+                        await self._api.evict_pod(
                             namespace=pod.namespace, name=pod.name, uid=pod.uid
                         )
                     return actions.Done()

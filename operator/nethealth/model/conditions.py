@@ -60,6 +60,8 @@ class Reason(enum.StrEnum):
     CHANGED_BY_ANOTHER_CHECK = "ChangedByAnotherCheck"
     HALF_REVERTED = "HalfRevertedByOtherManager"
     RELAPSED = "Relapsed"
+    DNS_POLICY_WOULD_CHANGE = "DnsPolicyWouldChange"
+    DISRUPTION_BUDGET = "DisruptionBudgetForbids"
     FIELDS_OWNED_BY_ANOTHER_MANAGER = "FieldsOwnedByAnotherManager"
 
 

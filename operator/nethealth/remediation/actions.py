@@ -32,8 +32,8 @@ class HoldFinalizer:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Restart:
-    """The ladder's first step: delete the degraded pods (by uid) so their controller
-    recreates them with fresh plumbing."""
+    """The ladder's first step: evict the degraded pods (by uid, through the Eviction API,
+    so PodDisruptionBudgets hold) so their controller recreates them with fresh plumbing."""
 
     verdict: planning.Verdict
     pods: tuple[selection.PodRef, ...]

@@ -36,6 +36,7 @@ REVERT_ON_DELETE_ANNOTATION: Final = "nethealth.io/revert-on-delete"
 # call each, not only through the check's status.
 UID_LABEL: Final = "nethealth.io/remediated-by-uid"
 HOST_DNS_POLICY: Final = "ClusterFirstWithHostNet"
+DEFAULT_DNS_POLICY: Final = "ClusterFirst"  # what the API server sets when none is given
 
 
 class Kind(enum.StrEnum):
@@ -232,15 +233,21 @@ def changed_by(workload: RawObject) -> str | None:
 
 
 def half_reverted(workload: RawObject) -> bool:
-    """Our change, with ``hostNetwork`` still true but ``dnsPolicy`` set back by someone:
-    Kubernetes treats ClusterFirst on a hostNetwork pod as Default, so Service names stop
-    resolving. Never left like that."""
+    """Our change, with ``dnsPolicy`` set back to its recorded original while
+    ``hostNetwork`` stayed true (a manifest that names ``dnsPolicy: ClusterFirst`` and not
+    ``hostNetwork``): Kubernetes treats ClusterFirst on a hostNetwork pod as Default, so
+    Service names stop resolving. Never left like that. (Any other change of the two fields
+    is another manager's considered choice, reported and left alone.)"""
+    text = annotations_of(workload).get(ORIGINAL_ANNOTATION)
     spec = pod_spec(workload)
-    return (
-        ORIGINAL_ANNOTATION in annotations_of(workload)
-        and spec.get("hostNetwork") is True
-        and spec.get("dnsPolicy") != HOST_DNS_POLICY
-    )
+    if text is None or spec.get("hostNetwork") is not True:
+        return False
+    try:
+        before = Original.load(text)
+    except ValueError:
+        return False
+    now = str(spec.get("dnsPolicy") or DEFAULT_DNS_POLICY)
+    return now == (before.dns_policy or DEFAULT_DNS_POLICY)
 
 
 def reverts_on_delete(workload: RawObject) -> bool:

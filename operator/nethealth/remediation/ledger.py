@@ -227,6 +227,21 @@ def patched(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, 
     return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
 
 
+def disrupted(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
+    """A PodDisruptionBudget forbids evicting the pods now: blocked, retried next run."""
+    key = verdict.workload
+    assert key is not None
+    return key, _entry(
+        key,
+        state=State.BLOCKED,
+        verdict=verdict,
+        changed_at=None,
+        reason=model.Reason.DISRUPTION_BUDGET,
+        message=f"{verdict.subject}: a PodDisruptionBudget forbids restarting its degraded"
+        f" pod(s) now ({error})",
+    )
+
+
 def owned_elsewhere(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     """The apply met a field another manager owns with another value: blocked, naming it,
     rather than taking it and starting a round of flip-flop with that manager."""
@@ -435,6 +450,11 @@ def record(
             reason = model.EventReason.PODS_RESTARTED
             found[key] = entry
             return found, (_notice(normal, reason, entry.message, verdict.pods),)
+        case actions.Restart(verdict=verdict), actions.Failed(error=error, status=429):
+            key, entry = disrupted(verdict, error=error)
+            found[key] = entry
+            reason = model.EventReason.REMEDIATION_APPLY_FAILED
+            return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Patch(verdict=verdict), actions.Done():
             key, entry = patched(verdict, now=now)
             found[key] = entry
@@ -459,6 +479,12 @@ def record(
                 else model.EventReason.REMEDIATION_INEFFECTIVE
             )
             return found, (_notice(warning, reason, found[key].message, pods),)
+        case actions.Revert(key=key, entry=entry), actions.Failed(error=error):
+            # Said in status, and tried again at the next run; never guessed around.
+            found[key] = dataclasses.replace(
+                entry, message=f"{key}: the revert failed, retried at the next run: {error}"[:1024]
+            )
+            return found, ()
     return found, ()
 
 

@@ -22,6 +22,7 @@ RawObject = Mapping[str, Any]
 
 PSA_PREFIX: Final = "pod-security.kubernetes.io/"
 PSA_FORBIDDING: Final = frozenset({"baseline", "restricted"})
+OWN_DNS_POLICIES: Final = frozenset({"Default", "None"})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,6 +34,7 @@ class PodFacts:
     state: model.PodState
     klass: types.ProbeClass | None
     hint: str | None  # the probe's top hint, "Code: evidence"
+    classes: frozenset[types.ProbeClass] = frozenset()  # of its failing streak (or none known)
     owner: hostnetwork.WorkloadKey | hostnetwork.NotRemediable
 
 
@@ -82,6 +84,7 @@ def gates(case: Case, *, warnings: list[str]) -> tuple[Gate, ...]:
     return (
         mode_gate(case),
         class_gate(case),
+        dns_policy_gate(case),
         pod_security(case, warnings=warnings),
         port_conflict(case),
         rollout_deadlock(case),
@@ -99,11 +102,14 @@ def mode_gate(case: Case) -> Gate:
 
 
 def class_gate(case: Case) -> Gate:
+    """Every degraded pod of the workload, on every run of its failing streak, failed in a
+    way leaving its namespace can help: one eligible pod does not carry the others."""
     eligible = {types.ProbeClass.POD_NAMESPACE}
     if case.limits.node_network_eligible:
         eligible.add(types.ProbeClass.NODE_NETWORK)
-    if not any(p.klass in eligible for p in case.group):
-        classes = ", ".join(sorted({str(p.klass) for p in case.group}))
+    seen = {k for p in case.group for k in (p.classes or {p.klass})}
+    if not seen <= eligible:
+        classes = ", ".join(sorted(str(k) for k in seen))
         allowed = ", ".join(sorted(eligible))
         return (
             model.Reason.CLASS_NOT_ELIGIBLE,
@@ -112,6 +118,19 @@ def class_gate(case: Case) -> Gate:
     if case.most is not None:
         return model.Reason.MOST_PODS_DEGRADED, case.most
     return None
+
+
+def dns_policy_gate(case: Case) -> Gate:
+    """Pods with ``dnsPolicy: Default`` or ``None`` resolve names their own way; the patch
+    would switch them to cluster DNS (ClusterFirstWithHostNet) behind their owner's back."""
+    policy = hostnetwork.pod_spec(case.workload).get("dnsPolicy")
+    if policy not in OWN_DNS_POLICIES:
+        return None
+    return (
+        model.Reason.DNS_POLICY_WOULD_CHANGE,
+        f"its pods use dnsPolicy {policy}: the patch would change how they resolve names"
+        f" (to {hostnetwork.HOST_DNS_POLICY})",
+    )
 
 
 def cooldown_gate(case: Case) -> Gate:

@@ -227,6 +227,7 @@ def respond(
             node=view.ref.node,
             state=view.record.state,
             klass=view.record.klass,
+            classes=view.record.streak_classes,
             hint=view.hint,
             owner=owners.get(key) or hostnetwork.NotRemediable(why="its owner could not be read"),
         )
