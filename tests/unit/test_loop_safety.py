@@ -342,3 +342,28 @@ def test_deleting_a_check_never_restores_stale_originals_over_a_newer_change() -
         assert w.check not in w.cluster.checks
 
     asyncio.run(scenario())
+
+
+def test_ports_are_checked_on_every_node_the_new_pods_may_land_on() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        w.cluster.add_node("node-b")
+        ports = [{"containerPort": 8080, "protocol": "TCP"}]
+        w.cluster.template(w.workload)["containers"][0]["ports"] = ports
+        w.cluster.pods["infra/proxy"] = {
+            "metadata": {"name": "proxy", "namespace": "infra", "uid": "uid-proxy"},
+            "spec": {
+                "nodeName": "node-b",
+                "hostNetwork": True,
+                "containers": [{"name": "proxy", "ports": ports}],
+            },
+            "status": {"phase": "Running", "podIP": "198.18.0.3"},
+        }
+        w.network.pod_network = FAILING
+        await w.run(w.loop())
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Blocked", "HostPortConflict")
+        assert "node-b" in entry["message"]
+        assert not w.on_host_network()
+
+    asyncio.run(scenario())

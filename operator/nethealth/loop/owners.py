@@ -25,7 +25,7 @@ from typing import Any
 
 from nethealth import kube
 from nethealth.model import raw
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import hostnetwork, placement, planning
 
 Owner = hostnetwork.WorkloadKey | hostnetwork.NotRemediable
 
@@ -57,10 +57,11 @@ async def resolve(
 
 
 async def gather(api: kube.Api, *, pods: Iterable[Mapping[str, Any]]) -> Gathered:
-    """Owners of ``pods``, their workloads, their namespaces' labels, and every pod on their
-    nodes (for port conflicts). Pass every selected pod, including the hostNetwork ones the
-    run skipped (the pods of workloads patched already, which count against the budget);
-    call it only when some pod is Degraded, as it reads each workload once."""
+    """Owners of ``pods``, their workloads, their namespaces' labels, and every pod on each
+    node their new pods may land on (for port conflicts), not only the nodes they run on
+    now. Pass every selected pod, including the hostNetwork ones the run skipped (the pods
+    of workloads patched already, which count against the budget); call it only when some
+    pod is Degraded, as it reads each workload once."""
     owners: dict[str, Owner] = {}
     nodes: set[str] = set()
     replicasets: dict[str, raw.Object | None] = {}
@@ -71,6 +72,10 @@ async def gather(api: kube.Api, *, pods: Iterable[Mapping[str, Any]]) -> Gathere
     keys = sorted({o for o in owners.values() if isinstance(o, hostnetwork.WorkloadKey)})
     workloads = {k: w for k in keys if (w := await api.read_workload(k)) is not None}
     labels = {ns: await api.namespace_labels(ns) for ns in sorted({k.namespace for k in keys})}
+    if workloads:
+        listed = await api.list_nodes()
+        for workload in workloads.values():
+            nodes.update(placement.candidate_nodes(workload=workload, nodes=listed))
     node_pods = {node: tuple(await api.list_pods_on_node(node)) for node in sorted(nodes)}
     return Gathered(
         owners=owners, workloads=workloads, namespace_labels=labels, node_pods=node_pods

@@ -115,6 +115,33 @@ def replica_count(*, key: hostnetwork.WorkloadKey, workload: RawObject) -> int:
     return 1 if replicas is None else int(replicas)
 
 
+def candidate_nodes(*, workload: RawObject, nodes: Sequence[RawObject]) -> list[str]:
+    """The nodes the workload's new pods may land on: not cordoned, matching its
+    ``nodeSelector`` and required node affinity. Taints are not weighed: a node the pods
+    would not tolerate only adds a port check, never hides one."""
+    spec = hostnetwork.pod_spec(workload)
+    if spec.get("nodeName"):
+        return [str(spec["nodeName"])]
+    selector = spec.get("nodeSelector") or {}
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or ()
+    found = []
+    for node in nodes:
+        labels = raw.labels(node)
+        if (node.get("spec") or {}).get("unschedulable"):
+            continue
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        if terms and not any(
+            all(_expression(e, labels) for e in t.get("matchExpressions") or ()) for t in terms
+        ):
+            continue
+        found.append(raw.name(node))
+    return sorted(found)
+
+
 def _pinned_node(workload: RawObject) -> bool:
     spec = hostnetwork.pod_spec(workload)
     if spec.get("nodeName") or HOSTNAME_KEY in (spec.get("nodeSelector") or {}):
