@@ -101,7 +101,19 @@ class FakeCluster:
                 "uid": f"uid-{name}",
                 "generation": 1,
                 "annotations": {},
-                "managedFields": [],
+                # As the API server records a create: the creator owns what it sent and
+                # every field defaulting added (dnsPolicy among them).
+                "managedFields": [
+                    {
+                        "manager": "kubectl-create",
+                        "operation": "Update",
+                        "fieldsV1": {
+                            "f:spec": {
+                                "f:template": {"f:spec": {"f:containers": {}, "f:dnsPolicy": {}}}
+                            }
+                        },
+                    }
+                ],
             },
             "spec": {
                 "replicas": replicas,
@@ -110,6 +122,7 @@ class FakeCluster:
                     "metadata": {"labels": dict(labels)},
                     "spec": {
                         "containers": [{"name": "app", "image": "app"}],
+                        "dnsPolicy": "ClusterFirst",  # defaulted by the API server
                         **({"affinity": _one_per_node(labels)} if replicas > 1 else {}),
                     },
                 },
@@ -163,15 +176,22 @@ class FakeCluster:
         spec: dict[str, Any] = self.workloads[key]["spec"]["template"]["spec"]
         return spec
 
-    def apply_as(self, manager: str, key: hostnetwork.WorkloadKey, **fields: Any) -> None:
-        """Another manager (Argo CD's self-heal, a person) sets pod-template fields."""
+    def apply_as(
+        self, manager: str, key: hostnetwork.WorkloadKey, operation: str = "Apply", **fields: Any
+    ) -> None:
+        """Another manager (Argo CD's self-heal, a person) sets pod-template fields, by a
+        server-side apply (``Apply``) or an update (``Update``)."""
         workload = self.workloads[key]
         self.template(key).update(fields)
         owned = {f"f:{name}": {} for name in fields}
+        for entry in workload["metadata"]["managedFields"]:  # the fields are theirs now
+            template = entry["fieldsV1"].get("f:spec", {}).get("f:template", {})
+            for name in owned:
+                template.get("f:spec", {}).pop(name, None)
         workload["metadata"]["managedFields"].append(
             {
                 "manager": manager,
-                "operation": "Apply",
+                "operation": operation,
                 "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "fieldsV1": {"f:spec": {"f:template": {"f:spec": owned}}},
             }

@@ -66,3 +66,53 @@ def test_pods_that_resolve_names_their_own_way_are_not_switched_to_cluster_dns(p
     [verdict] = plan_for(workloads={web_key(): workload(dns_policy=policy)}).verdicts
     assert (verdict.outcome, verdict.reason) == (Outcome.BLOCKED, Reason.DNS_POLICY_WOULD_CHANGE)
     assert policy in verdict.message
+
+
+def _owned_by(manager: str, operation: str, *fields: str) -> dict:
+    owned = {f"f:{f}": {} for f in fields}
+    return {
+        "manager": manager,
+        "operation": operation,
+        "fieldsV1": {"f:spec": {"f:template": {"f:spec": owned}}},
+    }
+
+
+def test_fields_only_defaulting_gave_the_creator_do_not_block_the_patch() -> None:
+    # As measured on the API server: a create owns the defaulted dnsPolicy.
+    created = workload(managed_fields=[_owned_by("kubectl-create", "Update", "dnsPolicy")])
+    assert only_verdict(created).outcome is Outcome.PATCH
+
+
+@pytest.mark.parametrize(
+    ("manager", "operation", "annotations"),
+    [
+        ("argocd-controller", "Apply", None),
+        (
+            "kubectl-client-side-apply",
+            "Update",
+            {
+                "kubectl.kubernetes.io/last-applied-configuration": (
+                    '{"spec": {"template": {"spec": {"dnsPolicy": "ClusterFirst"}}}}'
+                )
+            },
+        ),
+    ],
+    ids=["server-side-apply", "client-side-apply-manifest-names-it"],
+)
+def test_a_manager_that_names_a_field_keeps_it_and_the_workload_is_blocked(
+    manager, operation, annotations
+) -> None:
+    live = workload(
+        managed_fields=[_owned_by(manager, operation, "dnsPolicy")], annotations=annotations
+    )
+    verdict = only_verdict(live)
+    assert (verdict.outcome, verdict.reason) == (
+        Outcome.BLOCKED,
+        Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
+    )
+    assert manager in verdict.message
+
+
+def only_verdict(live: dict) -> object:
+    [verdict] = plan_for(workloads={web_key(): live}).verdicts
+    return verdict

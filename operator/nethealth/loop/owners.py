@@ -8,12 +8,11 @@ annotations. Applying the same body twice is a no-op on the server (no new Repli
 rollout), so a crash between the write and anything after it converges on the next plan,
 which sees the patch in place.
 
-The patch never takes a field from another manager: where one owns ``hostNetwork`` or
-``dnsPolicy`` with another value (a chart's explicit ``dnsPolicy: ClusterFirst`` applied
-by Argo CD), the API server answers with a conflict and the workload is Blocked, naming
-the manager, instead of one guaranteed round of flip-flop with it. The revert restores the
-recorded values with ``force``: only a value taken back removes our ``true`` where a
-co-owner applied it too. Whether a change sticks is the GitOps tool's decision
+A field a manager names (a GitOps manifest's ``dnsPolicy: ClusterFirst``) never reaches
+the patch: the preflight blocks it (``hostnetwork.claimed_by``). What the patch takes with
+``force`` is only what defaulting gave the workload's creator. The revert restores the
+recorded values with ``force`` too: only a value taken back removes our ``true`` where a
+co-owner applied it as well. Whether a change sticks is the GitOps tool's decision
 (``planning.Outcome.REVERTED_BY_OTHER``, never fought).
 """
 
@@ -88,7 +87,7 @@ async def patch(api: kube.Api, verdict: planning.Verdict) -> raw.Workload:
         raise ValueError(
             f"{verdict.subject}: only a Patch verdict is applied, got {verdict.outcome}"
         )
-    return await api.apply_workload(verdict.body, force=False)
+    return await api.apply_workload(verdict.body, force=True)
 
 
 async def revert(

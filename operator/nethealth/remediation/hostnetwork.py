@@ -254,6 +254,48 @@ def reverts_on_delete(workload: RawObject) -> bool:
     return annotations_of(workload).get(REVERT_ON_DELETE_ANNOTATION) == "true"
 
 
+LAST_APPLIED_ANNOTATION: Final = "kubectl.kubernetes.io/last-applied-configuration"
+PATCHED: Final = {"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY}
+
+
+def claimed_by(workload: RawObject) -> str | None:
+    """A manager that *names* ``hostNetwork`` or ``dnsPolicy`` with another value than the
+    patch's, so that taking the field would start a round of flip-flop with it: one that
+    server-side applied the field (a GitOps tool's Apply), or one whose client-side apply
+    manifest names it (``last-applied-configuration``). None: only defaults are owned.
+
+    Why not let the API server decide (an apply without ``force``)? Whoever created the
+    workload owns every field the API server defaulted (``dnsPolicy: ClusterFirst``), so
+    an apply without force conflicts on every workload; only these two signs tell a field
+    someone means from one nobody chose.
+    """
+    spec = pod_spec(workload)
+    named = _last_applied_fields(workload)
+    for entry in _managed_fields(workload):
+        if entry.get("manager") == FIELD_MANAGER:
+            continue
+        fields = _dig(entry.get("fieldsV1") or {}, ("f:spec", "f:template", "f:spec"))
+        for field, wanted in PATCHED.items():
+            if f"f:{field}" not in fields or spec.get(field) == wanted:
+                continue
+            if entry.get("operation") == "Apply" or field in named:
+                return str(entry.get("manager"))
+    return None
+
+
+def _last_applied_fields(workload: RawObject) -> set[str]:
+    """The pod-template fields a client-side ``kubectl apply`` manifest names."""
+    text = annotations_of(workload).get(LAST_APPLIED_ANNOTATION)
+    if not text:
+        return set()
+    try:
+        applied = json.loads(text)
+    except ValueError:
+        return set()
+    spec = _dig(applied if isinstance(applied, dict) else {}, ("spec", "template", "spec"))
+    return {str(name) for name in spec}
+
+
 def reverting_manager(workload: RawObject) -> str:
     """Who changed the fields back: a manager other than ours owning one of them, else the
     latest other manager that wrote the workload's spec (a removed field has no owner)."""

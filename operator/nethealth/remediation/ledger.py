@@ -242,22 +242,6 @@ def disrupted(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     )
 
 
-def owned_elsewhere(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
-    """The apply met a field another manager owns with another value: blocked, naming it,
-    rather than taking it and starting a round of flip-flop with that manager."""
-    key = verdict.workload
-    assert key is not None
-    return key, _entry(
-        key,
-        state=State.BLOCKED,
-        verdict=verdict,
-        changed_at=None,
-        reason=model.Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
-        message=f"{verdict.subject}: another manager owns hostNetwork or dnsPolicy with"
-        f" another value; not taken from it ({error})",
-    )
-
-
 def apply_failed(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     key = verdict.workload
     assert key is not None
@@ -461,11 +445,6 @@ def record(
             kind = warning if verdict.warnings else normal
             reason = model.EventReason.HOST_NETWORK_APPLIED
             return found, (_notice(kind, reason, entry.message, verdict.pods),)
-        case actions.Patch(verdict=verdict), actions.Failed(error=error, status=409):
-            key, entry = owned_elsewhere(verdict, error=error)
-            found[key] = entry
-            reason = model.EventReason.REMEDIATION_APPLY_FAILED
-            return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Patch(verdict=verdict), actions.Failed(error=error):
             key, entry = apply_failed(verdict, error=error)
             found[key] = entry

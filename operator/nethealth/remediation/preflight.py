@@ -85,6 +85,7 @@ def gates(case: Case, *, warnings: list[str]) -> tuple[Gate, ...]:
         mode_gate(case),
         class_gate(case),
         dns_policy_gate(case),
+        ownership_gate(case),
         pod_security(case, warnings=warnings),
         port_conflict(case),
         rollout_deadlock(case),
@@ -130,6 +131,19 @@ def dns_policy_gate(case: Case) -> Gate:
         model.Reason.DNS_POLICY_WOULD_CHANGE,
         f"its pods use dnsPolicy {policy}: the patch would change how they resolve names"
         f" (to {hostnetwork.HOST_DNS_POLICY})",
+    )
+
+
+def ownership_gate(case: Case) -> Gate:
+    """A manager that names the two fields (a GitOps tool) keeps them: taking them would
+    only start a round of flip-flop with it."""
+    manager = hostnetwork.claimed_by(case.workload)
+    if manager is None:
+        return None
+    return (
+        model.Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
+        f"{manager} sets hostNetwork or dnsPolicy itself; not taken from it (leave the two"
+        " fields out of its manifest to allow the fallback: docs/argocd.md)",
     )
 
 
