@@ -58,15 +58,17 @@ def _manifest(namespace: str, name: str, *, explicit: bool = False) -> dict[str,
     """The workload as the user's chart renders it; ``explicit``: with ``hostNetwork:
     false`` in it."""
     labels = {"app": name}
+    # A copy in each place, as YAML gives: a sync that adds a label to the object's
+    # metadata must not add it to the (immutable) selector too.
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "spec": {
             "replicas": 0,
-            "selector": {"matchLabels": labels},
+            "selector": {"matchLabels": dict(labels)},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": dict(labels)},
                 "spec": {
                     **({"hostNetwork": False} if explicit else {}),
                     "containers": [

@@ -262,38 +262,49 @@ def claimed_by(workload: RawObject) -> str | None:
     """A manager that *names* ``hostNetwork`` or ``dnsPolicy`` with another value than the
     patch's, so that taking the field would start a round of flip-flop with it: one that
     server-side applied the field (a GitOps tool's Apply), or one whose client-side apply
-    manifest names it (``last-applied-configuration``). None: only defaults are owned.
+    manifest names it (``last-applied-configuration``, which its next apply merges back).
+    None: nobody means these fields, at most defaulting gave them to the creator.
 
     Why not let the API server decide (an apply without ``force``)? Whoever created the
     workload owns every field the API server defaulted (``dnsPolicy: ClusterFirst``), so
-    an apply without force conflicts on every workload; only these two signs tell a field
-    someone means from one nobody chose.
+    an apply without force conflicts on every workload; and a client-side manifest's
+    ``hostNetwork: false`` (the default, which is not stored) is owned by nobody at all.
+    Only these two signs tell a field someone means from one nobody chose.
     """
     spec = pod_spec(workload)
-    named = _last_applied_fields(workload)
+    for field, value in _last_applied_fields(workload).items():
+        if field in PATCHED and value != PATCHED[field]:
+            return _annotation_manager(workload, LAST_APPLIED_ANNOTATION)
     for entry in _managed_fields(workload):
-        if entry.get("manager") == FIELD_MANAGER:
+        if entry.get("manager") == FIELD_MANAGER or entry.get("operation") != "Apply":
             continue
         fields = _dig(entry.get("fieldsV1") or {}, ("f:spec", "f:template", "f:spec"))
         for field, wanted in PATCHED.items():
-            if f"f:{field}" not in fields or spec.get(field) == wanted:
-                continue
-            if entry.get("operation") == "Apply" or field in named:
+            if f"f:{field}" in fields and spec.get(field) != wanted:
                 return str(entry.get("manager"))
     return None
 
 
-def _last_applied_fields(workload: RawObject) -> set[str]:
+def _last_applied_fields(workload: RawObject) -> dict[str, Any]:
     """The pod-template fields a client-side ``kubectl apply`` manifest names."""
     text = annotations_of(workload).get(LAST_APPLIED_ANNOTATION)
     if not text:
-        return set()
+        return {}
     try:
         applied = json.loads(text)
     except ValueError:
-        return set()
+        return {}
     spec = _dig(applied if isinstance(applied, dict) else {}, ("spec", "template", "spec"))
-    return {str(name) for name in spec}
+    return dict(spec)
+
+
+def _annotation_manager(workload: RawObject, annotation: str) -> str:
+    """The manager that wrote an annotation (the client-side applier), by its field."""
+    for entry in _managed_fields(workload):
+        owned = _dig(entry.get("fieldsV1") or {}, ("f:metadata", "f:annotations"))
+        if f"f:{annotation}" in owned:
+            return str(entry.get("manager"))
+    return "kubectl-client-side-apply"
 
 
 def reverting_manager(workload: RawObject) -> str:
