@@ -24,7 +24,7 @@ from probe_builders import (
     unmeasured,
 )
 
-from nethealth.probe import classify, kernels, stats, types
+from nethealth.probe import classes, classify, kernels, stats, types
 
 Role = types.Role
 Class = types.ProbeClass
@@ -107,7 +107,7 @@ def test_too_few_attempts_is_inconclusive_and_says_how_many_are_needed():
     verdict = run(three(attempts("xx.x"), ok(4), ok(4)))
     assert verdict.klass == Class.INCONCLUSIVE
     assert "only 4 attempts" in verdict.reason
-    assert f"at least {classify.MIN_ATTEMPTS}" in verdict.reason
+    assert f"at least {classes.MIN_ATTEMPTS}" in verdict.reason
 
 
 def test_failing_target_without_control_cannot_tell_pod_from_node():

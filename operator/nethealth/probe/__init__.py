@@ -8,6 +8,7 @@ Layers (each module one concern):
   evidence   netlink (pyroute2) and /proc facts gathered inside the target namespace
   kernels    data table of kernel releases known to carry networking regressions
   stats      pure: the failure test, per-CPU tallies, time blocks, runs test for bursts
+  classes    pure: which namespaces fail -> the class (Healthy, PodNamespace, ...) and why
   classify   pure: measurements + evidence -> class and ranked hints
   report     pure: result -> versioned JSON (compact form fits the termination message) and text
   sampling   evidence taken a few times during the window, so a toggling fault is seen
