@@ -9,7 +9,8 @@ Layers (each module one concern):
   kernels    data table of kernel releases known to carry networking regressions
   stats      pure: the failure test, per-CPU tallies, time blocks, runs test for bursts
   classes    pure: which namespaces fail -> the class (Healthy, PodNamespace, ...) and why
-  classify   pure: measurements + evidence -> class and ranked hints
+  hints/     pure: rules that read the evidence and score why connects fail, and their ranking
+  classify   pure: measurements + evidence -> class and ranked hints (composes the two above)
   report     pure: result -> versioned JSON (compact form fits the termination message) and text
   sampling   evidence taken a few times during the window, so a toggling fault is seen
   orchestrate  argument checks, namespace lookup, measuring and evidence, the document
