@@ -10,7 +10,7 @@ import sys
 
 import topology
 
-from nethealth.probe import classify, evidence, kernels, netns, types
+from nethealth.probe import classify, evidence, kernels, lookups, netns, types
 
 SSDP_SENDER = r"""
 import socket, struct, sys
@@ -198,7 +198,7 @@ def broadcast_then_look(address: str, port: int) -> dict[str, list]:
         s.sendto(b"M-SEARCH * HTTP/1.1\r\n\r\n", ("255.255.255.255", 1900))
     os.sched_setaffinity(0, allowed)
     endpoint = types.Endpoint(name="srv", address=address, port=port)
-    looked = evidence.lookups([endpoint], links={})
+    looked = lookups.on_every_cpu([endpoint], links={})
     results: dict[str, list] = {"lookups": [dataclasses.asdict(x) for x in looked], "connects": []}
     for cpu in sorted(allowed):
         os.sched_setaffinity(0, {cpu})

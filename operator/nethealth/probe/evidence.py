@@ -23,9 +23,8 @@ What is gathered, all through netlink (pyroute2) or /proc/self/net — never by 
 * multicast memberships (/proc/self/net/igmp, igmp6) and UDP sockets on the discovery
   ports or bound to the wildcard address (/proc/self/net/udp, udp6), with their owners.
 
-pyroute2 0.9.7 does not know RTA_IP_PROTO/RTA_SPORT/RTA_DPORT, and its synchronous
-``nlm_request`` is broken, so lookups encode an extended `rtmsg` themselves and talk
-to a plain NETLINK_ROUTE socket; dumps use `pyroute2.IPRoute`.
+Lookups are taken by `lookups` through `rtnetlink` (the workaround for what pyroute2
+cannot send); dumps use `pyroute2.IPRoute`.
 
 Each part is gathered independently: a failure becomes an entry in ``errors`` instead
 of losing the rest.
@@ -33,45 +32,23 @@ of losing the rest.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import ipaddress
 import os
 import socket
-import struct
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from pyroute2 import IPRoute
-from pyroute2.netlink import NLM_F_REQUEST, NLMSG_ERROR, nlmsgerr
-from pyroute2.netlink.rtnl import RTM_GETROUTE
-from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from nethealth.probe import types
+from nethealth.probe import lookups, netlinknames, types
 
 DISCOVERY_PORTS: Final = frozenset({1900, 5353})  # SSDP, mDNS
-RTM_F_FIB_MATCH: Final = 0x2000
 MAX_SOCKETS: Final = 32
 MAX_NEIGHBOURS: Final = 32
 MAX_ROUTES: Final = 64
-_NETLINK_TIMEOUT: Final = 2.0  # seconds; the kernel answers route queries at once
 
-# rtm_type values (linux/rtnetlink.h)
-ROUTE_TYPES: Final = {
-    0: "unspec", 1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast",
-    6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat", 11: "xresolve",
-}  # fmt: skip
-# fib rule actions (linux/fib_rules.h)
-RULE_ACTIONS: Final = {
-    0: "unspec", 1: "lookup", 2: "goto", 3: "nop", 6: "blackhole", 7: "unreachable",
-    8: "prohibit",
-}  # fmt: skip
-# Neighbour states (linux/neighbour.h)
-NUD_STATES: Final = {
-    0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY", 0x10: "PROBE",
-    0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT",
-}  # fmt: skip
 REFUSING_ROUTE_TYPES: Final = frozenset({"broadcast", "blackhole", "unreachable", "prohibit"})
 DEFAULT_RULE_PRIORITIES: Final = frozenset({0, 32766, 32767})
 
@@ -144,7 +121,10 @@ def gather(
     errors: list[str] = []
     links: dict[int, str] = _part(errors, name="links", func=_links, default={})
     found_lookups: list[types.RouteLookup] = _part(
-        errors, name="lookups", func=lambda: lookups(endpoints, links=links), default=[]
+        errors,
+        name="lookups",
+        func=lambda: lookups.on_every_cpu(endpoints, links=links),
+        default=[],
     )
     found_addresses: list[types.InterfaceAddress] = _part(
         errors, name="addresses", func=lambda: addresses(links=links), default=[]
@@ -208,118 +188,6 @@ def _asdicts(values: Iterable[Any]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(v) for v in values]
 
 
-# --- route lookups -----------------------------------------------------------------
-
-
-def lookups(
-    endpoints: Sequence[types.Endpoint], *, links: Mapping[int, str]
-) -> list[types.RouteLookup]:
-    """Plain, flow-key and FIB-match lookups of every endpoint on every allowed CPU."""
-    found: list[types.RouteLookup] = []
-    with _RouteQuery() as query, contextlib.closing(_each_cpu()) as cpus:
-        for cpu in cpus:
-            for endpoint in endpoints:
-                for kind in ("plain", "flow", "fib_match"):
-                    found.append(query.lookup(endpoint=endpoint, kind=kind, cpu=cpu, links=links))
-    return found
-
-
-def _each_cpu() -> Generator[int, None, None]:
-    """Pin this thread to each allowed CPU in turn; restore the affinity afterwards."""
-    allowed = os.sched_getaffinity(0)
-    try:
-        for cpu in sorted(allowed):
-            try:
-                os.sched_setaffinity(0, {cpu})
-            except OSError:  # CPU went offline or a cpuset changed under us: skip it
-                continue
-            yield cpu
-    finally:
-        os.sched_setaffinity(0, allowed)
-
-
-class _RouteQuery:
-    """A NETLINK_ROUTE socket answering RTM_GETROUTE with the flow-key attributes."""
-
-    def __init__(self) -> None:
-        self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-        self._socket.bind((0, 0))
-        self._socket.settimeout(_NETLINK_TIMEOUT)
-        self._sequence = 0
-
-    def __enter__(self) -> _RouteQuery:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._socket.close()
-
-    def lookup(
-        self, *, endpoint: types.Endpoint, kind: str, cpu: int | None, links: Mapping[int, str]
-    ) -> types.RouteLookup:
-        family = socket.AF_INET6 if ":" in endpoint.address else socket.AF_INET
-        attrs: list[tuple[str, Any]] = [("RTA_DST", endpoint.address)]
-        if kind == "flow":
-            attrs += [("RTA_IP_PROTO", socket.IPPROTO_TCP), ("RTA_DPORT", endpoint.port)]
-        answer = self._request(
-            family=family, attrs=attrs, flags=RTM_F_FIB_MATCH if kind == "fib_match" else 0
-        )
-        if isinstance(answer, int):
-            return types.RouteLookup(
-                target=endpoint.name, address=endpoint.address, kind=kind, cpu=cpu, type="",
-                errno=answer,
-            )  # fmt: skip
-        oif = answer.get_attr("RTA_OIF")
-        return types.RouteLookup(
-            target=endpoint.name,
-            address=endpoint.address,
-            kind=kind,
-            cpu=cpu,
-            type=ROUTE_TYPES.get(answer["type"], str(answer["type"])),
-            flags=answer["flags"],
-            gateway=answer.get_attr("RTA_GATEWAY"),
-            dev=links.get(oif, str(oif)) if oif is not None else None,
-        )
-
-    def _request(self, *, family: int, attrs: list[tuple[str, Any]], flags: int) -> Any:
-        self._sequence += 1
-        message = flow_rtmsg()
-        message["header"]["type"] = RTM_GETROUTE
-        message["header"]["flags"] = NLM_F_REQUEST
-        message["header"]["sequence_number"] = self._sequence
-        message["family"] = family
-        message["dst_len"] = 32 if family == socket.AF_INET else 128
-        message["flags"] = flags
-        message["attrs"] = attrs
-        message.encode()
-        self._socket.send(message.data)
-        while True:
-            data = self._socket.recv(65536)
-            _, kind, _, sequence = struct.unpack_from("=IHHI", data)
-            if sequence != self._sequence:
-                continue  # a stale answer to an earlier, timed-out request
-            if kind == NLMSG_ERROR:
-                error = nlmsgerr(data)
-                error.decode()
-                return -int(error["error"])
-            answer = flow_rtmsg(data)
-            answer.decode()
-            return answer
-
-
-class flow_rtmsg(rtmsg):  # type: ignore[misc]  # pyroute2 is untyped
-    """pyroute2's rtmsg extended by the attributes it lacks (RTA_PAD..RTA_DPORT)."""
-
-    nla_map = (
-        *rtmsg.nla_map[:24],
-        ("RTA_PAD", "hex"),
-        ("RTA_UID", "uint32"),
-        ("RTA_TTL_PROPAGATE", "uint8"),
-        ("RTA_IP_PROTO", "uint8"),
-        ("RTA_SPORT", "be16"),
-        ("RTA_DPORT", "be16"),
-    )
-
-
 # --- rules, routes, addresses, neighbours ---------------------------------------------
 
 
@@ -362,7 +230,7 @@ def _rule(message: Any) -> types.PolicyRule:
     return types.PolicyRule(
         family=family,
         priority=int(attrs.get("FRA_PRIORITY", 0)),
-        action=RULE_ACTIONS.get(message["action"], str(message["action"])),
+        action=netlinknames.RULE_ACTIONS.get(message["action"], str(message["action"])),
         table=int(attrs.get("FRA_TABLE", message["table"]) or 0),
         selectors=tuple(selectors),
     )
@@ -430,7 +298,7 @@ def _route(message: Any, *, links: Mapping[int, str]) -> types.RouteEntry:
     return types.RouteEntry(
         family=message["family"],
         table=int(message.get_attr("RTA_TABLE") or message["table"]),
-        type=ROUTE_TYPES.get(message["type"], str(message["type"])),
+        type=netlinknames.ROUTE_TYPES.get(message["type"], str(message["type"])),
         dst="default" if not length else f"{dst}/{length}",
         gateway=message.get_attr("RTA_GATEWAY"),
         dev=links.get(oif) if oif is not None else None,
@@ -474,7 +342,7 @@ def neighbours(*, links: Mapping[int, str], gateways: Sequence[str]) -> list[typ
     with IPRoute() as ipr:
         for message in ipr.get_neighbours():
             address = message.get_attr("NDA_DST")
-            state = NUD_STATES.get(message["state"], f"{message['state']:#x}")
+            state = netlinknames.NUD_STATES.get(message["state"], f"{message['state']:#x}")
             if address in gateways or state in ("FAILED", "INCOMPLETE"):
                 dev = links.get(message["ifindex"])
                 found.append(types.Neighbour(address=address, dev=dev, state=state))
