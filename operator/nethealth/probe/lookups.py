@@ -82,3 +82,14 @@ def _lookup(
         gateway=answer.get_attr("RTA_GATEWAY"),
         dev=links.get(oif, str(oif)) if oif is not None else None,
     )
+
+
+def notes() -> list[str]:
+    """What the lookups could not see: CPUs outside this probe's affinity."""
+    allowed, online = len(os.sched_getaffinity(0)), os.cpu_count() or 0
+    if allowed >= online:
+        return []
+    return [
+        f"route lookups ran on the {allowed} CPUs this probe may use, not on all {online}:"
+        " a route cached on another CPU is not seen"
+    ]
