@@ -30,7 +30,7 @@ def broadcast_route_cache(ctx: context.Context) -> Iterable[context.Scored]:
     # A broadcast entry in the local table refuses connects without OutNoRoutes too; when
     # one covers a target it is the explanation, not the kernel.
     entry = ev is not None and any(
-        r.type == "broadcast" and words.covers(r.dst, a.address)
+        r.type == "broadcast" and words.covers(r.dst, address=a.address)
         for r in ev.routes
         for a in ctx.failures
     )

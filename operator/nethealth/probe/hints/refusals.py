@@ -100,7 +100,7 @@ def refusing_routes(ctx: context.Context) -> Iterable[context.Scored]:
         if entry.type not in _ROUTE_HINTS:
             continue
         code, expected = _ROUTE_HINTS[entry.type]
-        covered = [a for a in addresses if words.covers(entry.dst, a)]
+        covered = [a for a in addresses if words.covers(entry.dst, address=a)]
         failed = ctx.failures_with(expected)
         facts = [f"{entry.type} route {entry.dst} in table {words.table(entry.table)}"]
         if covered:

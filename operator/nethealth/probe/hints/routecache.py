@@ -110,7 +110,7 @@ def _fib_broadcast(ev: types.Evidence) -> set[str]:
     entries = {
         address
         for address in addresses
-        if any(r.type == "broadcast" and words.covers(r.dst, address) for r in ev.routes)
+        if any(r.type == "broadcast" and words.covers(r.dst, address=address) for r in ev.routes)
     }
     dumped = bool(ev.routes) and not any(e.startswith("routes:") for e in ev.errors)
     if dumped:

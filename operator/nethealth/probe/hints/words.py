@@ -29,7 +29,7 @@ def cpus(cpus: Sequence[int]) -> str:
     return ", ".join(str(c) for c in cpus)
 
 
-def covers(dst: str, address: str) -> bool:
+def covers(dst: str, *, address: str) -> bool:
     """Whether the entry for ``dst`` (a CIDR) is aimed at ``address``.
 
     A default route is never counted: the rules ask about entries that single an
