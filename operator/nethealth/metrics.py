@@ -1,7 +1,7 @@
 """Prometheus metrics of the probe runs, and the operator's liveness endpoint.
 
 Cardinality is bounded by construction: labels are the check (namespace/name), the
-probe's class (5 values), the inconclusive reason (``results.Why``, 6 values) and, only
+probe's class (6 values), the inconclusive reason (``results.Why``, 6 values) and, only
 for the per-pod failure ratio, the pod, at most ``model.MAX_POD_RESULTS`` per check and
 dropped when the pod leaves the check. Pod names never appear in counters, which would
 keep every pod that ever existed.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
-from probe_builders import ALL, HALF, attempts, measured, ok, run, three, unmeasured
+from probe_builders import ALL, HALF, attempts, codes, hint, measured, ok, run, three, unmeasured
 
 from nethealth.probe import classes, stats, types
 
@@ -109,3 +111,22 @@ def test_with_several_targets_the_most_local_fault_wins_and_is_named():
     assert verdict.klass == Class.POD_NAMESPACE
     assert verdict.reason.startswith("api:")
     assert "db:" not in verdict.reason
+
+
+@pytest.mark.parametrize("code", [errno.ETIMEDOUT, errno.ECONNREFUSED, errno.ECONNRESET])
+def test_only_the_pod_failing_beyond_its_namespace_is_filtered_not_its_namespace(code):
+    # A NetworkPolicy selecting the pod (not the probe's fresh pod) drops or refuses its
+    # traffic: the failures come from the path or the peer, not from the pod's own stack.
+    path = attempts(ALL, code=code)
+    verdict = run(three(path, ok(), ok()))
+    assert verdict.klass == Class.FILTERED
+    assert "filtered" in verdict.reason
+    assert codes(verdict)[0] == "PodTrafficFiltered"
+    assert "NetworkPolicy" in hint(verdict, "PodTrafficFiltered").advice
+
+
+def test_only_refusals_of_the_pods_own_stack_count_as_its_namespace():
+    refused = attempts(HALF, code=errno.ENETUNREACH)  # at once, before a packet left
+    verdict = run(three(refused, ok(), ok()))
+    assert verdict.klass == Class.POD_NAMESPACE
+    assert "refused in its own namespace" in verdict.reason

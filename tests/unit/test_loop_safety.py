@@ -367,3 +367,21 @@ def test_ports_are_checked_on_every_node_the_new_pods_may_land_on() -> None:
         assert not w.on_host_network()
 
     asyncio.run(scenario())
+
+
+# --- 1. never around a policy ------------------------------------------------------------
+
+
+def test_a_pod_whose_traffic_is_filtered_is_reported_and_its_workload_never_touched() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        w.network.pod_network = probe_document("x" * 60, klass=types.ProbeClass.FILTERED)
+        generation = w.cluster.workloads[w.workload]["metadata"]["generation"]
+        await w.run(w.loop())
+        assert {p["state"] for p in w.status()["pods"]} == {"Degraded"}
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Blocked", "TrafficFiltered")
+        assert "NetworkPolicy" in entry["message"]
+        assert w.cluster.workloads[w.workload]["metadata"]["generation"] == generation
+
+    asyncio.run(scenario())

@@ -61,6 +61,7 @@ class Reason(enum.StrEnum):
     HALF_REVERTED = "HalfRevertedByOtherManager"
     RELAPSED = "Relapsed"
     DNS_POLICY_WOULD_CHANGE = "DnsPolicyWouldChange"
+    TRAFFIC_FILTERED = "TrafficFiltered"
     DISRUPTION_BUDGET = "DisruptionBudgetForbids"
     FIELDS_OWNED_BY_ANOTHER_MANAGER = "FieldsOwnedByAnotherManager"
 

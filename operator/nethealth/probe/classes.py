@@ -4,15 +4,24 @@ The namespaces are compared on the same node at the same time:
 
     target   control (fresh pod)   host      class
     ok       -                     -         Healthy
-    fails    ok                    any       PodNamespace  (the seed: only this pod)
+    fails    ok                    any       PodNamespace  (the seed: only this pod, and its
+                                                            own namespace refuses the connect)
+    fails    ok                    any       Filtered      (only this pod, but beyond its
+                                                            namespace: timeouts, refusals)
     fails    fails                 ok        NodeNetwork   (the node's pod plumbing)
     fails    fails                 fails     Upstream      (destination or the path beyond)
     fails    missing               any       Inconclusive  (pod vs node cannot be told)
     fails    fails                 missing   Inconclusive  (node vs upstream cannot be told)
 
-"Fails" is `stats.Tally.failing`: clearly above a healthy path's background loss. With
-several targets the most local fault wins (PodNamespace > NodeNetwork > Upstream), since
-a fault closer to the pod is the one the operator can act on. The reason says, per
+"Fails" is `stats.Tally.failing`: clearly above a healthy path's background loss. When
+only the target fails, *how* tells the two pod classes apart: a connect the kernel refused
+at once, before any packet left (`types.Attempt.local`: a route, rule or cached route of
+the pod's own namespace), is the pod's namespace; a timeout, reset or refusal from the
+path or the peer is something that filters this pod's traffic (a NetworkPolicy selects
+the pod, not the probe's fresh pod). Only the local failures count towards PodNamespace:
+moving a pod to the node's network gets around a policy, and that is never a cure. With
+several targets the most local fault wins (PodNamespace > Filtered > NodeNetwork >
+Upstream), since a fault closer to the pod is the one the operator can act on. The reason says, per
 target, who failed how, so that a person can check the verdict against the numbers.
 """
 
@@ -28,6 +37,7 @@ MIN_ATTEMPTS: Final = 10
 
 _PRECEDENCE: Final = (
     types.ProbeClass.POD_NAMESPACE,
+    types.ProbeClass.FILTERED,
     types.ProbeClass.NODE_NETWORK,
     types.ProbeClass.UPSTREAM,
     types.ProbeClass.INCONCLUSIVE,
@@ -41,9 +51,14 @@ _ROLE_WORDS: Final = {
 
 
 def judge(
-    *, by_role: dict[types.Role, types.Measurement], min_attempts: int
+    *,
+    by_role: dict[types.Role, types.Measurement],
+    min_attempts: int,
+    local_cause: str | None = None,
 ) -> tuple[types.ProbeClass, str]:
-    """The class of the most local fault over all targets, and the reason for it."""
+    """The class of the most local fault over all targets, and the reason for it.
+    ``local_cause``: evidence in the pod's own namespace that explains failures the
+    kernel did not refuse at once (its gateway's neighbour entry failed)."""
     target = by_role.get(types.Role.TARGET)
     if target is None:
         return types.ProbeClass.INCONCLUSIVE, "the target namespace was not measured"
@@ -58,7 +73,10 @@ def judge(
             types.ProbeClass.INCONCLUSIVE,
             "no connect attempts were made in the target namespace",
         )
-    verdicts = [_target_class(name, by_role=by_role, min_attempts=min_attempts) for name in names]
+    verdicts = [
+        _target_class(name, by_role=by_role, min_attempts=min_attempts, local_cause=local_cause)
+        for name in names
+    ]
     klass = min((k for k, _ in verdicts), key=_PRECEDENCE.index)
     relevant = [why for k, why in verdicts if k == klass]
     return klass, "; ".join(relevant)
@@ -73,7 +91,11 @@ def _target_names(measurements: Iterable[types.Measurement]) -> list[str]:
 
 
 def _target_class(
-    name: str, *, by_role: dict[types.Role, types.Measurement], min_attempts: int
+    name: str,
+    *,
+    by_role: dict[types.Role, types.Measurement],
+    min_attempts: int,
+    local_cause: str | None = None,
 ) -> tuple[types.ProbeClass, str]:
     """One row of the table above, for one target."""
     tallies = {
@@ -81,6 +103,10 @@ def _target_class(
         for role, m in by_role.items()
         if not m.error
     }
+    # The target's connects with only the local refusals counted as failures.
+    refused = stats.tally(
+        a for a in by_role[types.Role.TARGET].attempts if a.target == name and (a.ok or a.local)
+    )
     target = tallies[types.Role.TARGET]
     if target.attempts < min_attempts:
         return types.ProbeClass.INCONCLUSIVE, (
@@ -105,9 +131,21 @@ def _target_class(
             f"{name}: {', '.join(said)}; {missing}, so a pod fault cannot be told from a node fault"
         )
     if not control.failing:
+        if refused.failing:
+            return (
+                types.ProbeClass.POD_NAMESPACE,
+                f"{name}: {', '.join(said)}: only the target pod fails, refused in its own"
+                " namespace",
+            )
+        if local_cause is not None:
+            return (
+                types.ProbeClass.POD_NAMESPACE,
+                f"{name}: {', '.join(said)}: only the target pod fails: {local_cause}",
+            )
         return (
-            types.ProbeClass.POD_NAMESPACE,
-            f"{name}: {', '.join(said)}: only the target pod fails",
+            types.ProbeClass.FILTERED,
+            f"{name}: {', '.join(said)}: only the target pod fails, beyond its own namespace:"
+            " its traffic is filtered (a NetworkPolicy selecting it, or a firewall)",
         )
     if host is None:
         missing = _why_missing(

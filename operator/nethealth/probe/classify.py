@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nethealth.probe import classes, types
-from nethealth.probe.hints import context, ranking
+from nethealth.probe.hints import context, paths, ranking
 
 
 def classify(
@@ -23,7 +23,11 @@ def classify(
 ) -> types.Verdict:
     """Where the fault lies, why we think so, and ranked hints at the cause."""
     by_role = {m.role: m for m in measurements}
-    klass, reason = classes.judge(by_role=by_role, min_attempts=min_attempts)
+    klass, reason = classes.judge(
+        by_role=by_role,
+        min_attempts=min_attempts,
+        local_cause=paths.failed_gateway(evidence),
+    )
     ctx = context.Context(
         klass=klass,
         target=by_role.get(types.Role.TARGET),

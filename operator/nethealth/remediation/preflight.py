@@ -109,6 +109,13 @@ def class_gate(case: Case) -> Gate:
     if case.limits.node_network_eligible:
         eligible.add(types.ProbeClass.NODE_NETWORK)
     seen = {k for p in case.group for k in (p.classes or {p.klass})}
+    if types.ProbeClass.FILTERED in seen:
+        return (
+            model.Reason.TRAFFIC_FILTERED,
+            "its traffic is filtered beyond its pod's namespace (timeouts or refusals where a"
+            " fresh pod gets through: a NetworkPolicy selecting it, or a firewall); the"
+            " node's network would only get around the policy, so it is never moved there",
+        )
     if not seen <= eligible:
         classes = ", ".join(sorted(str(k) for k in seen))
         allowed = ", ".join(sorted(eligible))

@@ -67,34 +67,50 @@ def missing_default_route(ctx: context.Context) -> Iterable[context.Scored]:
         )
 
 
-def gateway_neighbour_failed(ctx: context.Context) -> Iterable[context.Scored]:
-    ev = ctx.evidence
-    if ev is None:
-        return
-    gateways = {x.gateway for x in ev.lookups if x.gateway} | {
-        r.gateway for r in ev.routes if r.gateway
+def failed_gateway(evidence: types.Evidence | None) -> str | None:
+    """The pod's own neighbour entry for its gateway, failed: its connects time out or
+    find no host without any policy involved (with Calico, proxy ARP on the host side of
+    the pod's veth). What the class table counts as the pod's own fault."""
+    failed = _failed_gateway_neighbours(evidence)
+    if not failed:
+        return None
+    return f"its gateway {failed[0].address} on {failed[0].dev} is {failed[0].state}"
+
+
+def _failed_gateway_neighbours(evidence: types.Evidence | None) -> list[types.Neighbour]:
+    if evidence is None:
+        return []
+    gateways = {x.gateway for x in evidence.lookups if x.gateway} | {
+        r.gateway for r in evidence.routes if r.gateway
     }
+    return [
+        n
+        for n in evidence.neighbours
+        if n.address in gateways and n.state in ("FAILED", "INCOMPLETE")
+    ]
+
+
+def gateway_neighbour_failed(ctx: context.Context) -> Iterable[context.Scored]:
     path_failures = sum(
         1 for a in ctx.failures if a.final_errno in (errno.EHOSTUNREACH, errno.ETIMEDOUT)
     )
-    for neighbour in ev.neighbours:
-        if neighbour.address in gateways and neighbour.state in ("FAILED", "INCOMPLETE"):
-            yield (
-                (75 if path_failures else 30),
-                types.Hint(
-                    code="GatewayNeighbourFailed",
-                    evidence=(
-                        f"the gateway {neighbour.address} on {neighbour.dev} is {neighbour.state}"
-                        f" in the neighbour table; {path_failures} connects timed out or"
-                        " found no host"
-                    ),
-                    advice=(
-                        "The pod cannot resolve its gateway's link address. With Calico the node"
-                        " answers for 169.254.1.1 by proxy ARP: check proxy_arp on the host side"
-                        " of the pod's veth and that the node routes 169.254.1.1 elsewhere."
-                    ),
+    for neighbour in _failed_gateway_neighbours(ctx.evidence):
+        yield (
+            (75 if path_failures else 30),
+            types.Hint(
+                code="GatewayNeighbourFailed",
+                evidence=(
+                    f"the gateway {neighbour.address} on {neighbour.dev} is {neighbour.state}"
+                    f" in the neighbour table; {path_failures} connects timed out or"
+                    " found no host"
                 ),
-            )
+                advice=(
+                    "The pod cannot resolve its gateway's link address. With Calico the node"
+                    " answers for 169.254.1.1 by proxy ARP: check proxy_arp on the host side"
+                    " of the pod's veth and that the node routes 169.254.1.1 elsewhere."
+                ),
+            ),
+        )
 
 
 def path_errors(ctx: context.Context) -> Iterable[context.Scored]:
@@ -121,3 +137,34 @@ def path_errors(ctx: context.Context) -> Iterable[context.Scored]:
                 advice=advice,
             ),
         )
+
+
+def filtered(ctx: context.Context) -> Iterable[context.Scored]:
+    """Only this pod fails, and not in its own namespace: its traffic is filtered."""
+    if ctx.klass is not types.ProbeClass.FILTERED:
+        return
+    codes: dict[int, int] = {}
+    for attempt in ctx.failures:
+        codes[attempt.final_errno] = codes.get(attempt.final_errno, 0) + 1
+    ended = ", ".join(
+        f"{stats.errno_name(c)} {n}" for c, n in sorted(codes.items(), key=lambda i: -i[1])
+    )
+    control = ctx.others.get(types.Role.CONTROL)
+    through = sum(1 for a in control.attempts if a.ok) if control is not None else 0
+    yield (
+        95,
+        types.Hint(
+            code="PodTrafficFiltered",
+            evidence=(
+                f"{len(ctx.failures)} connects of this pod failed beyond its namespace"
+                f" ({ended}); a fresh pod on the same node got through {through} times"
+            ),
+            advice=(
+                "Something drops or refuses this pod's traffic and not a fresh pod's: most"
+                " likely a NetworkPolicy that selects this pod (`kubectl get networkpolicy"
+                " -n <namespace>`), or a firewall that matches its address. The operator"
+                " never moves such a pod to the node's network: that would only get around"
+                " the policy."
+            ),
+        ),
+    )

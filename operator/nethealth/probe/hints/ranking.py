@@ -18,6 +18,7 @@ RULES: Final[tuple[context.HintRule, ...]] = (
     refusals.refusing_routes,
     paths.missing_default_route,
     paths.gateway_neighbour_failed,
+    paths.filtered,
     paths.path_errors,
     timing.per_cpu_failures,
     senders.broadcast_senders,
