@@ -69,14 +69,12 @@ def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) ->
     pytest.fail(f"{name} not patched within {DEGRADE_TIMEOUT} s")
 
 
-def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((e for e in entries if e["name"] == name), {})
-
-
-def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
-    api_client, cluster, namespace, tmp_path
-):
+def _killed_right_after_the_patch(
+    api_client: client.ApiClient, *, operator: dict[str, Any], namespace: str, log: Any
+) -> dict[str, Any]:
+    """A Deployment and an Auto check; the operator runs until the pod is Healthy, a fault
+    degrades it, and the operator is SIGKILLed the moment the patched Deployment is seen
+    (before it can write the check's status). The patched Deployment."""
     h.install_crd(api_client)
     _deployment(api_client, namespace=namespace, name="web")
     pod = _running_pod(api_client, namespace=namespace, app="web")
@@ -85,23 +83,34 @@ def test_an_operator_killed_right_after_patching_converges_on_one_verified_chang
         namespace=namespace,
         body=h.check_body("web", app="web", remediation={"mode": "Auto"}),
     )
-    operator = {
-        "kubeconfig": cluster.kubeconfig,
-        "namespaces": (namespace,),
-    }
+    with h.operator(log=log, **operator) as first:
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="web",
+            timeout=120,
+            what="pod Healthy first",
+            until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+        )
+        with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+            patched = _patched_seen(api_client, namespace=namespace, name="web")
+            h.stop(first.proc, kill=True)
+    return patched
+
+
+def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    entries = (obj.get("status") or {}).get("remediation") or []
+    return next((e for e in entries if e["name"] == name), {})
+
+
+def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
+    api_client, cluster, namespace, tmp_path
+):
+    operator = {"kubeconfig": cluster.kubeconfig, "namespaces": (namespace,)}
     try:
-        with h.operator(log=tmp_path / "first.log", **operator) as first:
-            h.wait_for(
-                api_client,
-                namespace=namespace,
-                name="web",
-                timeout=120,
-                what="pod Healthy first",
-                until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
-            )
-            with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-                patched = _patched_seen(api_client, namespace=namespace, name="web")
-                h.stop(first.proc, kill=True)
+        patched = _killed_right_after_the_patch(
+            api_client, operator=operator, namespace=namespace, log=tmp_path / "first.log"
+        )
         status_then = h.read_check(api_client, namespace=namespace, name="web")
         recorded = _entry(status_then, "web").get("state")
         _figure(f"crash: SIGKILL after the patch; status recorded then: {recorded or 'nothing'}")
@@ -147,30 +156,13 @@ def test_a_check_deleted_while_its_operator_is_down_right_after_the_patch_still_
     """Issue 14, case 2: the delete lands in the window between the patch and the status
     write, with the operator gone. The finalizer went on before the patch, so the check
     waits; the next operator finds the change by the check's uid label and reverts it."""
-    h.install_crd(api_client)
-    _deployment(api_client, namespace=namespace, name="web")
-    pod = _running_pod(api_client, namespace=namespace, app="web")
-    h.create_check(
-        api_client,
-        namespace=namespace,
-        body=h.check_body("web", app="web", remediation={"mode": "Auto"}),
-    )
     operator = {"kubeconfig": cluster.kubeconfig, "namespaces": (namespace,)}
     custom = client.CustomObjectsApi(api_client)
     args = (model.GROUP, model.VERSION, namespace, model.PLURAL)
     try:
-        with h.operator(log=tmp_path / "first.log", **operator) as first:
-            h.wait_for(
-                api_client,
-                namespace=namespace,
-                name="web",
-                timeout=120,
-                what="pod Healthy first",
-                until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
-            )
-            with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-                _patched_seen(api_client, namespace=namespace, name="web")
-                h.stop(first.proc, kill=True)
+        _killed_right_after_the_patch(
+            api_client, operator=operator, namespace=namespace, log=tmp_path / "first.log"
+        )
         custom.delete_namespaced_custom_object(*args, "web")
         held = h.read_check(api_client, namespace=namespace, name="web")
         assert held["metadata"]["deletionTimestamp"]

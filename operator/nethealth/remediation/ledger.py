@@ -229,13 +229,8 @@ def patched(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, 
 
 def disrupted(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
     """A PodDisruptionBudget forbids evicting the pods now: blocked, retried next run."""
-    key = verdict.workload
-    assert key is not None
-    return key, _entry(
-        key,
-        state=State.BLOCKED,
-        verdict=verdict,
-        changed_at=None,
+    return _blocked(
+        verdict,
         reason=model.Reason.DISRUPTION_BUDGET,
         message=f"{verdict.subject}: a PodDisruptionBudget forbids restarting its degraded"
         f" pod(s) now ({error})",
@@ -243,15 +238,18 @@ def disrupted(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
 
 
 def apply_failed(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
-    key = verdict.workload
-    assert key is not None
-    return key, _entry(
-        key,
-        state=State.BLOCKED,
-        verdict=verdict,
-        changed_at=None,
+    return _blocked(
+        verdict,
         reason=model.Reason.APPLY_FAILED,
         message=f"{verdict.subject}: the patch was refused: {error}",
+    )
+
+
+def _blocked(verdict: planning.Verdict, *, reason: model.Reason, message: str) -> tuple[Key, Entry]:
+    """An action on a workload the API refused: Blocked with why, nothing changed."""
+    key = key_of_verdict(verdict)
+    return key, _entry(
+        key, state=State.BLOCKED, verdict=verdict, changed_at=None, reason=reason, message=message
     )
 
 
