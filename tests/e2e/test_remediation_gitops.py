@@ -42,7 +42,7 @@ import pytest
 from nethealth import model
 from nethealth.devcluster import images
 from nethealth.probe import types
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import hostnetwork, planning, summary
 
 pytestmark = pytest.mark.e2e
 
@@ -203,7 +203,7 @@ def _assert_reverted_by(live: dict[str, Any], key: hostnetwork.WorkloadKey, mana
     assert f"changed back by {manager};" in verdict.message
     assert verdict.body is None
     assert plan.patches == ()
-    [(kind, is_true, reason, message)] = planning.conditions(plan)
+    [(kind, is_true, reason, message)] = summary.of_plan(plan)
     assert (kind, is_true, reason) == (
         model.ConditionType.REMEDIATION_REVERTED,
         True,

@@ -8,7 +8,7 @@ import datetime
 from remediation_builders import CHECK, NOW, facts, plan_for, spec, web_key, workload
 
 from nethealth import model
-from nethealth.remediation import hostnetwork, ledger
+from nethealth.remediation import hostnetwork, ledger, summary
 
 State = model.WorkloadState
 Type = model.ConditionType
@@ -104,11 +104,11 @@ def test_settle_keeps_an_ineffective_entry_for_its_cooldown():
 
 def test_conditions_say_verifying_then_remediated_and_remove_what_has_nothing_to_say():
     key, entry = patched_entry()
-    waiting = ledger.conditions({key: entry}, plan=None)
+    waiting = summary.conditions({key: entry}, plan=None)
     assert waiting[Type.REMEDIATED] is not None
     assert waiting[Type.REMEDIATED][:2] == (False, model.Reason.VERIFYING)
     assert waiting[Type.REMEDIATION_INEFFECTIVE] is None
-    done = ledger.conditions({key: ledger.verified(entry)}, plan=None)
+    done = summary.conditions({key: ledger.verified(entry)}, plan=None)
     assert done[Type.REMEDIATED] is not None
     assert done[Type.REMEDIATED][:2] == (True, model.Reason.VERIFIED)
 
@@ -116,7 +116,7 @@ def test_conditions_say_verifying_then_remediated_and_remove_what_has_nothing_to
 def test_conditions_name_a_bare_pod_that_cannot_be_remediated():
     bare = facts(owner=hostnetwork.NotRemediable(why="a bare pod (no controller)"))
     plan = plan_for(pods=[bare])
-    found = ledger.conditions({}, plan=plan)
+    found = summary.conditions({}, plan=plan)
     blocked = found[Type.REMEDIATION_BLOCKED]
     assert blocked is not None
     assert blocked[1] is model.Reason.NOT_REMEDIABLE
@@ -177,7 +177,7 @@ def test_a_change_someone_else_undid_is_reported_naming_them_and_kept_for_the_re
     assert undone.state is State.REVERTED_BY_OTHER
     assert "argocd-controller" in undone.message
     assert "not patched again" in undone.message
-    found = ledger.conditions({key: undone}, plan=None)
+    found = summary.conditions({key: undone}, plan=None)
     reverted = found[Type.REMEDIATION_REVERTED]
     assert reverted is not None
     assert reverted[:2] == (True, model.Reason.REVERTED_BY_OTHER_MANAGER)

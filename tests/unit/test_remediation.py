@@ -27,7 +27,7 @@ from remediation_builders import (
 )
 
 from nethealth import model
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import hostnetwork, planning, summary
 
 
 def only(plan: planning.Plan) -> planning.Verdict:
@@ -566,7 +566,7 @@ def test_a_workload_changed_back_by_gitops_is_reported_with_the_manager_and_not_
     assert verdict.reason is Reason.REVERTED_BY_OTHER_MANAGER
     assert "argocd-controller" in verdict.message
     assert verdict.body is None
-    conditions = list(planning.conditions(planning.Plan(verdicts=(verdict,))))
+    conditions = list(summary.of_plan(planning.Plan(verdicts=(verdict,))))
     assert conditions == [
         (
             model.ConditionType.REMEDIATION_REVERTED,
@@ -615,7 +615,7 @@ def test_the_reverting_manager_is_the_latest_writer_when_the_field_was_removed()
 def test_blocked_verdicts_become_one_remediation_blocked_condition_naming_the_first():
     pods, workloads = many(10, degraded=3)
     plan = plan_for(pods=pods, workloads=workloads, rem=spec(pause_requests=("freeze",)))
-    [(ctype, status, reason, message)] = planning.conditions(plan)
+    [(ctype, status, reason, message)] = summary.of_plan(plan)
     assert (ctype, status, reason) == (model.ConditionType.REMEDIATION_BLOCKED, True, Reason.PAUSED)
     assert message.startswith("Deployment/apps/app0: paused: freeze")
     assert message.endswith("(and 2 more)")

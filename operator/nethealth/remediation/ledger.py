@@ -352,60 +352,6 @@ def reverted_by(entry: Entry, *, manager: str) -> Entry:
     )
 
 
-def conditions(
-    entries: Mapping[Key, Entry], *, plan: planning.Plan | None
-) -> dict[model.ConditionType, tuple[bool, model.Reason, str] | None]:
-    """The four remediation conditions; None removes one (nothing to report)."""
-    found: dict[model.ConditionType, tuple[bool, model.Reason, str] | None] = {
-        t: None
-        for t in (
-            model.ConditionType.REMEDIATION_BLOCKED,
-            model.ConditionType.REMEDIATED,
-            model.ConditionType.REMEDIATION_INEFFECTIVE,
-            model.ConditionType.REMEDIATION_REVERTED,
-        )
-    }
-    if plan is not None:
-        # The plan's own words: they also cover pods without a workload (bare pods).
-        for type, is_true, reason, message in planning.conditions(plan):
-            found[type] = (is_true, reason, message)
-    else:
-        blocked = [e for e in entries.values() if e.state is State.BLOCKED]
-        if blocked:
-            found[model.ConditionType.REMEDIATION_BLOCKED] = _summary(blocked)
-    reverted = [e for e in entries.values() if e.state is State.REVERTED_BY_OTHER]
-    if reverted and found[model.ConditionType.REMEDIATION_REVERTED] is None:
-        found[model.ConditionType.REMEDIATION_REVERTED] = _summary(reverted)
-    done = [e for e in entries.values() if e.state is State.REMEDIATED]
-    waiting = [e for e in entries.values() if e.state is State.VERIFYING]
-    if done:
-        found[model.ConditionType.REMEDIATED] = _summary(done)
-    elif waiting:
-        found[model.ConditionType.REMEDIATED] = (
-            False,
-            model.Reason.VERIFYING,
-            f"{key_of(waiting[0])} runs on the node's network; waiting for its new pods'"
-            " probe results",
-        )
-    failed = [e for e in entries.values() if e.state is State.INEFFECTIVE]
-    if failed:
-        found[model.ConditionType.REMEDIATION_INEFFECTIVE] = _summary(failed)
-    return found
-
-
-def _summary(entries: list[Entry]) -> tuple[bool, model.Reason, str]:
-    first = sorted(entries, key=key_of)[0]
-    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
-    reason = model.Reason(first.reason) if first.reason in set(model.Reason) else None
-    fallback = {
-        State.BLOCKED: model.Reason.NOT_REMEDIABLE,
-        State.REMEDIATED: model.Reason.VERIFIED,
-        State.INEFFECTIVE: model.Reason.STILL_FAILING,
-        State.REVERTED_BY_OTHER: model.Reason.REVERTED_BY_OTHER_MANAGER,
-    }
-    return True, reason or fallback[first.state], first.message + more
-
-
 def key_of_verdict(verdict: planning.Verdict) -> Key:
     """The workload of a Patch or DryRun verdict (those always have one)."""
     if verdict.workload is None:

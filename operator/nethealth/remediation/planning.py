@@ -32,7 +32,7 @@ import dataclasses
 import datetime
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from nethealth import model
@@ -290,28 +290,6 @@ def _blocked(
         reason=reason,
         message=message,
     )
-
-
-def conditions(plan: Plan) -> Iterable[tuple[model.ConditionType, bool, model.Reason, str]]:
-    """(type, true?, reason, message) for the check's remediation conditions, one per type:
-    ``RemediationBlocked`` from the first blocked workload, ``RemediationReverted`` from
-    the first workload changed back by another manager. A type not yielded has nothing to
-    report: the caller removes it from status (model.Reason has no neutral reason yet)."""
-    blocked = [v for v in plan.blocked if v.reason is not None]
-    if blocked:
-        first = blocked[0]
-        more = f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""
-        assert first.reason is not None
-        yield model.ConditionType.REMEDIATION_BLOCKED, True, first.reason, first.message + more
-    reverted = [v for v in plan.verdicts if v.outcome is Outcome.REVERTED_BY_OTHER]
-    if reverted:
-        first = reverted[0]
-        yield (
-            model.ConditionType.REMEDIATION_REVERTED,
-            True,
-            model.Reason.REVERTED_BY_OTHER_MANAGER,
-            first.message,
-        )
 
 
 def notices(*, previous: Plan | None, current: Plan) -> list[model.Notice]:

@@ -34,6 +34,7 @@ from nethealth.remediation import (
     ledger,
     placement,
     planning,
+    summary,
     verification,
 )
 
@@ -97,17 +98,9 @@ def verify(
     now: datetime.datetime,
 ) -> Step:
     """Adopts the changes only the workloads record (a crash before the status write),
-    then judges every change of this check: a half-revert by another manager is undone, a
-    change waiting for verification counts its passing runs or is reverted, a verified one
-    that relapsed is reverted."""
+    then judges every change of this check (``_judge``)."""
     name = f"{check.namespace}/{check.name}"
     found = ledger.adopt(entries, workloads=workloads, check=name, now=now)
-    threshold = check.spec.threshold
-    limit = verification.deadline(
-        interval=check.spec.probe.interval,
-        probe_deadline=check.spec.probe.deadline,
-        runs=threshold.recovery_runs,
-    )
     planned: list[actions.Action] = []
     for key, entry in list(found.items()):
         workload = live.get(key)
@@ -116,65 +109,71 @@ def verify(
         if hostnetwork.changed_by(workload) not in (None, name):
             del found[key]  # another check's change now: never ours to judge or revert
             continue
-        if hostnetwork.half_reverted(workload):
-            manager = hostnetwork.reverting_manager(workload)
-            why = model.Reason.HALF_REVERTED
-            planned.append(
-                actions.Revert(key=key, entry=entry, why=why, hint=manager, pods=entry.pods)
-            )
-            continue
-        if not hostnetwork.is_patched(workload):
-            if hostnetwork.ORIGINAL_ANNOTATION in hostnetwork.annotations_of(workload):
-                # Our record is there, our values are not: someone changed them back.
-                manager = hostnetwork.reverting_manager(workload)
-                found[key] = ledger.reverted_by(entry, manager=manager)
-                planned.append(
-                    _announce(
-                        model.EventType.WARNING,
-                        model.EventReason.REMEDIATION_REVERTED,
-                        found[key].message,
-                        entry.pods,
-                    )
-                )
-            continue  # without the record: reverted by `nethealth revert`; ``settle``
         new = _new_pods(key, check=check, views=views, outcomes=outcomes, owners=owners)
-        judged = tuple(p.key for p in new)
-        hint = verification.failing_hint(new)
-        if entry.state is model.WorkloadState.REMEDIATED:
-            if verification.relapsed(new):
-                why = model.Reason.RELAPSED
-                planned.append(
-                    actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
-                )
-            continue
-        result = verification.judge(
-            pods=new,
-            passed_before=entry.passing_runs or 0,
-            needed=threshold.recovery_runs,
-            changed_at=entry.changed_at or now,
-            now=now,
-            limit=limit,
-        )
-        if result is verification.Result.VERIFIED:
-            found[key] = ledger.verified(entry)
-            planned.append(
-                _announce(
-                    model.EventType.NORMAL,
-                    model.EventReason.REMEDIATION_VERIFIED,
-                    found[key].message,
-                    judged,
-                )
-            )
-        elif result is verification.Result.PASSED:
-            found[key] = ledger.passed(entry, needed=threshold.recovery_runs)
-        elif result in (verification.Result.STILL_FAILING, verification.Result.TIMED_OUT):
+        found[key], action = _judge(key, entry, workload=workload, new=new, check=check, now=now)
+        if action is not None:
+            planned.append(action)
+    return Step(entries=found, actions=tuple(planned))
+
+
+def _judge(
+    key: Key,
+    entry: ledger.Entry,
+    *,
+    workload: raw.Workload,
+    new: list[verification.NewPod],
+    check: model.NetHealthCheck,
+    now: datetime.datetime,
+) -> tuple[ledger.Entry, actions.Action | None]:
+    """One change of this check: a half-revert by another manager is undone, a full one
+    reported; a change waiting for verification counts its passing runs or is reverted; a
+    verified one that relapsed is reverted."""
+    if hostnetwork.half_reverted(workload):
+        manager = hostnetwork.reverting_manager(workload)
+        why = model.Reason.HALF_REVERTED
+        return entry, actions.Revert(key=key, entry=entry, why=why, hint=manager, pods=entry.pods)
+    if not hostnetwork.is_patched(workload):
+        if hostnetwork.ORIGINAL_ANNOTATION not in hostnetwork.annotations_of(workload):
+            return entry, None  # without the record: reverted by `nethealth revert`; ``settle``
+        # Our record is there, our values are not: someone changed them back.
+        undone = ledger.reverted_by(entry, manager=hostnetwork.reverting_manager(workload))
+        reason = model.EventReason.REMEDIATION_REVERTED
+        return undone, _announce(model.EventType.WARNING, reason, undone.message, entry.pods)
+    judged = tuple(p.key for p in new)
+    hint = verification.failing_hint(new)
+    if entry.state is model.WorkloadState.REMEDIATED:
+        if not verification.relapsed(new):
+            return entry, None
+        why = model.Reason.RELAPSED
+        return entry, actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
+    threshold = check.spec.threshold
+    result = verification.judge(
+        pods=new,
+        passed_before=entry.passing_runs or 0,
+        needed=threshold.recovery_runs,
+        changed_at=entry.changed_at or now,
+        now=now,
+        limit=verification.deadline(
+            interval=check.spec.probe.interval,
+            probe_deadline=check.spec.probe.deadline,
+            runs=threshold.recovery_runs,
+        ),
+    )
+    match result:
+        case verification.Result.VERIFIED:
+            done = ledger.verified(entry)
+            reason = model.EventReason.REMEDIATION_VERIFIED
+            return done, _announce(model.EventType.NORMAL, reason, done.message, judged)
+        case verification.Result.PASSED:
+            return ledger.passed(entry, needed=threshold.recovery_runs), None
+        case verification.Result.STILL_FAILING | verification.Result.TIMED_OUT:
             why = (
                 model.Reason.STILL_FAILING
                 if result is verification.Result.STILL_FAILING
                 else model.Reason.NOT_VERIFIED_IN_TIME
             )
-            planned.append(actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged))
-    return Step(entries=found, actions=tuple(planned))
+            return entry, actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
+    return entry, None
 
 
 def _new_pods(
@@ -313,7 +312,7 @@ def conclude(
     done = {k for k, e in kept.items() if e.state is model.WorkloadState.REMEDIATED}
     return kept, Conclusion(
         view=reporting.RemediationView(
-            workloads=ledger.dump(kept), conditions=ledger.conditions(kept, plan=plan)
+            workloads=ledger.dump(kept), conditions=summary.conditions(kept, plan=plan)
         ),
         remediated_pods=frozenset(
             k for k, v in views.items() if v.ref.remediated and workload_of.get(k) in done
