@@ -155,3 +155,17 @@ def test_restart_then_host_network_restarts_first_and_patches_if_it_degrades_aga
         assert w.on_host_network()
 
     asyncio.run(scenario())
+
+
+def test_with_verify_off_a_change_is_kept_as_it_is_never_judged_nor_reverted() -> None:
+    async def scenario() -> None:
+        w = world(threshold={"consecutiveRuns": 1}, remediation={"mode": "Auto", "verify": False})
+        loop = await _degrade_then_patch(w)
+        w.network.host_network = FAILING
+        for _ in range(3):
+            await w.run(loop)
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("Remediated", "VerificationOff")
+        assert w.on_host_network()
+
+    asyncio.run(scenario())

@@ -53,6 +53,7 @@ class Reason(enum.StrEnum):
     MOST_PODS_DEGRADED = "MostPodsDegraded"
     VERIFYING = "Verifying"
     VERIFIED = "Verified"
+    VERIFICATION_OFF = "VerificationOff"
     STILL_FAILING = "StillFailing"
     NOT_VERIFIED_IN_TIME = "NotVerifiedInTime"
     APPLY_FAILED = "ApplyFailed"

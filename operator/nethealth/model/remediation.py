@@ -76,7 +76,9 @@ REMEDIATION = schema.Obj(
         ),
         "verify": schema.Prop(
             node=schema.Bool(
-                default=True, description="Probe again after the change; revert if no better."
+                default=True,
+                description="Probe the new pods after the change and revert it if they still"
+                " fail (or relapse later). False: keep the change without judging it.",
             )
         ),
         "pause_requests": schema.Prop(

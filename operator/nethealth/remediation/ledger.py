@@ -264,6 +264,17 @@ def verified(entry: Entry) -> Entry:
     )
 
 
+def unverified(entry: Entry) -> Entry:
+    """``verify: false``: the change is kept as it is, its new pods never judged."""
+    return dataclasses.replace(
+        entry,
+        state=State.REMEDIATED,
+        reason=str(model.Reason.VERIFICATION_OFF),
+        message=f"{key_of(entry)} runs on the node's network; spec.remediation.verify is"
+        " false: its new pods are not judged and the change is never reverted for them",
+    )
+
+
 def passed(entry: Entry, *, needed: int) -> Entry:
     """One more run in a row in which every new pod passed clearly; not yet verified."""
     runs = (entry.passing_runs or 0) + 1

@@ -139,6 +139,11 @@ def _judge(
         undone = ledger.reverted_by(entry, manager=hostnetwork.reverting_manager(workload))
         reason = model.EventReason.REMEDIATION_REVERTED
         return undone, _announce(model.EventType.WARNING, reason, undone.message, entry.pods)
+    if not check.spec.remediation.verify:
+        # The user's word: keep the change without judging it (no revert, no relapse).
+        return (
+            entry if entry.state is model.WorkloadState.REMEDIATED else ledger.unverified(entry)
+        ), None
     judged = tuple(p.key for p in new)
     hint = verification.failing_hint(new)
     if entry.state is model.WorkloadState.REMEDIATED:
