@@ -14,7 +14,7 @@ from typing import Protocol
 
 class Clock(Protocol):
     def now(self) -> datetime.datetime:
-        """The current time in UTC, to the second (what status and records store)."""
+        """The current time in UTC (status and records store it to the second)."""
         ...
 
     async def sleep(self, seconds: float) -> None: ...
@@ -22,7 +22,9 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime.datetime:
-        return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        # Full precision: a Lease's MicroTime sent with a zero fraction is re-serialised by
+        # the client (>= 37) without one, which the API server rejects.
+        return datetime.datetime.now(datetime.UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
