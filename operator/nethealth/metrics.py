@@ -89,6 +89,7 @@ class CheckView:
     last_run: float  # unix seconds
     interval: float
     deadline: float
+    mode: str  # spec.remediation.mode
 
 
 class Observer(registry.Collector):
@@ -113,7 +114,7 @@ class Observer(registry.Collector):
         self,
         *,
         check: str,
-        probe: model.Probe,
+        spec: model.Spec,
         outcomes: Mapping[str, results.Outcome],
         views: Mapping[str, reporting.PodView],
         workloads: Iterable[model.WorkloadResult],
@@ -127,7 +128,7 @@ class Observer(registry.Collector):
                 why = (check, str(outcome.why))
                 self.inconclusive[why] = self.inconclusive.get(why, 0) + 1
         self.duration.observe((finished - started).total_seconds())
-        self.checks[check] = _view(probe=probe, views=views, workloads=workloads, finished=finished)
+        self.checks[check] = _view(spec=spec, views=views, workloads=workloads, finished=finished)
 
     def remediation_action(self, *, check: str, action: str) -> None:
         """One change (or attempt) to a workload; ``action`` is one of
@@ -204,6 +205,7 @@ class Observer(registry.Collector):
         )
         interval = _gauge("check_interval_seconds", "The check's spec.probe.interval.", [])
         deadline = _gauge("check_deadline_seconds", "The check's spec.probe.deadline.", [])
+        info = _gauge("check_info", "1 per check, with its remediation mode.", ["mode"])
         for check, view in sorted(self.checks.items()):
             degraded.add_metric([check], view.degraded)
             for state, count in view.states.items():
@@ -214,12 +216,13 @@ class Observer(registry.Collector):
             last_run.add_metric([check], view.last_run)
             interval.add_metric([check], view.interval)
             deadline.add_metric([check], view.deadline)
-        yield from (degraded, states, inconclusive, workloads, last_run, interval, deadline)
+            info.add_metric([check, view.mode], 1)
+        yield from (degraded, states, inconclusive, workloads, last_run, interval, deadline, info)
 
 
 def _view(
     *,
-    probe: model.Probe,
+    spec: model.Spec,
     views: Mapping[str, reporting.PodView],
     workloads: Iterable[model.WorkloadResult],
     finished: datetime.datetime,
@@ -248,8 +251,9 @@ def _view(
         inconclusive=sum(v.record.inconclusive_runs > 0 for v in views.values()),
         workloads=by_state,
         last_run=finished.timestamp(),
-        interval=probe.interval.total_seconds(),
-        deadline=probe.deadline.total_seconds(),
+        interval=spec.probe.interval.total_seconds(),
+        deadline=spec.probe.deadline.total_seconds(),
+        mode=str(spec.remediation.mode),
     )
 
 

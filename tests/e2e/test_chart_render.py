@@ -298,3 +298,61 @@ def test_the_argocd_example_values_pass_the_schema(
     values.write_text(yaml.safe_dump(application["spec"]["source"]["helm"]["valuesObject"]))
     result = _helm(helm, "template", "nh", str(CHART), "--values", str(values))
     assert result.returncode == 0, result.stderr
+
+
+# --- observability: ServiceMonitor, PrometheusRule ------------------------------------
+
+ALERTS = CHART / "files" / "alerts.yaml"
+
+
+def test_alerts_are_off_by_default(helm: pathlib.Path) -> None:
+    assert not [doc for doc in render(helm) if doc["kind"] == "PrometheusRule"]
+
+
+def test_the_prometheus_rule_is_the_tested_rule_file_unchanged(helm: pathlib.Path) -> None:
+    rule = only(render(helm, sets=["metrics.prometheusRule.enabled=true"]), "PrometheusRule")
+    # Parsed, so that toYaml's line folding of the long templates does not matter; equal,
+    # so that Helm did not template Prometheus's own {{ $labels }}.
+    assert rule["spec"]["groups"] == yaml.safe_load(ALERTS.read_text())["groups"]
+    assert rule["metadata"]["namespace"] == "nh-system"
+
+
+def test_the_prometheus_rule_carries_the_labels_a_rule_selector_needs(helm: pathlib.Path) -> None:
+    sets = ["metrics.prometheusRule.enabled=true", "metrics.prometheusRule.labels.release=kps"]
+    rule = only(render(helm, sets=sets), "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kps"
+
+
+def test_a_runbook_base_url_links_every_alert_to_its_runbook_section(helm: pathlib.Path) -> None:
+    base = "https://docs.example.org/nethealth/alerts.md"
+    sets = ["metrics.prometheusRule.enabled=true", f"metrics.prometheusRule.runbookBaseURL={base}"]
+    rule = only(render(helm, sets=sets), "PrometheusRule")
+    runbooks = (ROOT / "docs" / "alerts.md").read_text()
+    anchors = {f"#{h.lower()}" for h in re.findall(r"^### (\w+)$", runbooks, re.MULTILINE)}
+    for rendered in (r for group in rule["spec"]["groups"] for r in group["rules"]):
+        url = rendered["annotations"]["runbook_url"]
+        assert url.startswith(base + "#")
+        assert url[len(base) :] in anchors, url
+
+
+def test_a_runbook_base_url_that_is_not_a_url_is_refused(helm: pathlib.Path) -> None:
+    result = _helm(
+        helm,
+        "template",
+        "nh",
+        str(CHART),
+        "--set",
+        "metrics.prometheusRule.runbookBaseURL=docs/alerts.md",
+    )
+    assert result.returncode != 0
+    assert "/metrics/prometheusRule/runbookBaseURL" in result.stderr
+
+
+def test_the_service_monitor_keeps_the_pod_label_and_names_the_job_the_alerts_select(
+    helm: pathlib.Path,
+) -> None:
+    monitor = only(render(helm, sets=["metrics.serviceMonitor.enabled=true"]), "ServiceMonitor")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["honorLabels"] is True
+    assert {"targetLabel": "job", "replacement": "nethealth-operator"} in endpoint["relabelings"]
+    assert 'job="nethealth-operator"' in ALERTS.read_text()

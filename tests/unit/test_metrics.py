@@ -19,7 +19,9 @@ from nethealth.detection import decision, reporting, results, selection
 from nethealth.probe import types
 
 THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=1, recovery_runs=2)
-PROBE = operator_builders.check(probe={"interval": "5m", "deadline": "2m"}).spec.probe
+SPEC = operator_builders.check(
+    probe={"interval": "5m", "deadline": "2m"}, remediation={"mode": "Auto"}
+).spec
 STARTED = datetime.datetime(2026, 5, 1, 12, 0, 0, tzinfo=datetime.UTC)
 FINISHED = STARTED + datetime.timedelta(seconds=12.5)
 
@@ -70,7 +72,7 @@ def _observe(
     views = _views(outcomes, previous=previous)
     observer.run_finished(
         check=check,
-        probe=PROBE,
+        spec=SPEC,
         outcomes={o.key: o for o in outcomes},
         views=views,
         workloads=workloads,
@@ -284,6 +286,14 @@ def test_a_run_says_when_it_finished_and_how_often_and_how_long_the_check_may_ru
     assert last == FINISHED.timestamp()
     assert _value(text, "nethealth_check_interval_seconds", check=check) == 300
     assert _value(text, "nethealth_check_deadline_seconds", check=check) == 120
+
+
+def test_a_check_names_its_remediation_mode() -> None:
+    observer = metrics.Observer()
+    _observe(observer, [_outcome("apps/a", 0)])
+    assert _series(observer.render(), "nethealth_check_info") == [
+        {"check": "apps/web", "mode": "Auto"}
+    ]
 
 
 def test_the_process_and_python_collectors_are_served_beside_the_operators_families() -> None:

@@ -222,7 +222,7 @@ def _served() -> str:
     spec = _check().spec
     observer.run_finished(
         check="apps/web",
-        probe=spec.probe,
+        spec=spec,
         outcomes=outcomes,
         views=views,
         workloads=[blocked],

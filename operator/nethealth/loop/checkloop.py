@@ -226,7 +226,7 @@ class CheckLoop:
         if self._observer is not None:
             self._observer.run_finished(
                 check=f"{check.namespace}/{check.name}",
-                probe=check.spec.probe,
+                spec=check.spec,
                 outcomes=outcomes,
                 views=self.memory.views,
                 workloads=self.remediator.entries.values(),
