@@ -13,6 +13,7 @@ so a new call without a matching rule, or a rule nothing uses, fails here.
 from __future__ import annotations
 
 import ast
+import json
 import pathlib
 import re
 import subprocess
@@ -356,3 +357,33 @@ def test_the_service_monitor_keeps_the_pod_label_and_names_the_job_the_alerts_se
     assert endpoint["honorLabels"] is True
     assert {"targetLabel": "job", "replacement": "nethealth-operator"} in endpoint["relabelings"]
     assert 'job="nethealth-operator"' in ALERTS.read_text()
+
+
+# --- observability: the Grafana dashboard ------------------------------------------------
+
+DASHBOARD = CHART / "files" / "dashboard.json"
+
+
+def test_the_dashboard_is_off_by_default(helm: pathlib.Path) -> None:
+    assert not [doc for doc in render(helm) if doc["kind"] == "ConfigMap"]
+
+
+def test_the_dashboard_configmap_carries_the_tested_json_for_grafanas_sidecar(
+    helm: pathlib.Path,
+) -> None:
+    sets = [
+        "metrics.grafanaDashboard.enabled=true",
+        "metrics.grafanaDashboard.annotations.grafana_folder=Networking",
+    ]
+    config_map = only(render(helm, sets=sets), "ConfigMap")
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "Networking"}
+    assert config_map["metadata"]["namespace"] == "nh-system"
+    (document,) = config_map["data"].values()
+    assert json.loads(document) == json.loads(DASHBOARD.read_text())
+
+
+def test_the_dashboard_can_go_where_grafana_looks(helm: pathlib.Path) -> None:
+    sets = ["metrics.grafanaDashboard.enabled=true", "metrics.grafanaDashboard.namespace=grafana"]
+    config_map = only(render(helm, sets=sets), "ConfigMap")
+    assert config_map["metadata"]["namespace"] == "grafana"

@@ -9,9 +9,7 @@ skipped alert test is a green build that tested nothing.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
 import subprocess
 from typing import Any
 
@@ -36,17 +34,6 @@ def _case_files() -> list[pathlib.Path]:
 def _expectations(path: pathlib.Path) -> list[dict[str, Any]]:
     tests = yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
     return [expected for test in tests for expected in test["alert_rule_test"]]
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        reason = "promtool is missing: apt-get install prometheus (scripts/setup.sh does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"missing prerequisite in CI: {reason}")
-        pytest.skip(reason)
-    return found
 
 
 def _run(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:
