@@ -6,7 +6,8 @@ state (7), the workload's remediation state (7) and reason (a condition ``Reason
 only in the per-pod gauges, the pod: at most ``model.MAX_POD_RESULTS`` per check (the same
 pods, worst first, as the check's status) and dropped when the pod leaves the check. A
 pod's info series carries its class and the code of its top hint, one series per pod at a
-time. Pod names never appear in counters, which would keep every pod that ever existed.
+time. Pod names never appear in counters, which would keep every pod that ever existed;
+a deleted check's series go, counters included.
 
 Exposition is ``prometheus_client``'s: the text format or OpenMetrics as the scraper asks,
 escaping, gzip, and the standard process and Python collectors. The operator's own
@@ -137,8 +138,14 @@ class Observer(registry.Collector):
         self.actions[key] = self.actions.get(key, 0) + 1
 
     def check_gone(self, check: str) -> None:
-        """A deleted check's gauges go (its counters stay, as counters do)."""
+        """A deleted check's series go, counters too: what the operator serves is bounded by
+        the checks that exist, not by every check a GitOps repository ever had (Prometheus
+        keeps the history; a check created again under the name counts from zero, which
+        ``rate`` and ``increase`` read as a counter reset)."""
         self.checks.pop(check, None)
+        for counts in (self.runs, self.inconclusive, self.actions):
+            for key in [key for key in counts if key[0] == check]:
+                del counts[key]
 
     def deposed(self) -> None:
         """Leadership lost: every check's gauges go. The new leader reports them; a

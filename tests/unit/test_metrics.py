@@ -135,7 +135,7 @@ def test_a_run_counts_results_by_class_and_sets_ratio_and_degraded_gauges() -> N
     assert _value(text, "nethealth_probe_run_duration_seconds_sum") == 12.5
 
 
-def test_pods_that_left_and_deleted_checks_leave_no_gauge_behind() -> None:
+def test_pods_that_left_and_deleted_checks_leave_no_series_behind() -> None:
     observer = metrics.Observer()
     _observe(observer, [_outcome("apps/a", 0), _outcome("apps/b", 20)])
     _observe(observer, [_outcome("apps/a", 0)])
@@ -144,8 +144,19 @@ def test_pods_that_left_and_deleted_checks_leave_no_gauge_behind() -> None:
     assert [s["pod"] for s in _series(text, "nethealth_pod_info")] == ["apps/a"]
     observer.check_gone("apps/web")
     text = observer.render()
-    left = {name for (name, labels) in _samples(text) if ("check", "apps/web") in labels}
-    assert left == {"nethealth_probe_runs_total"}  # counters stay, as counters do
+    assert not [name for (name, labels) in _samples(text) if ("check", "apps/web") in labels]
+
+
+def test_a_deleted_checks_counters_go_and_other_checks_keep_theirs() -> None:
+    observer = metrics.Observer()
+    _observe(observer, [_outcome("apps/b", 20)])
+    _observe(observer, [_outcome("other/b", 20)], check="other/web")
+    observer.remediation_action(check="apps/web", action=model.EventReason.PODS_RESTARTED)
+    observer.check_gone("apps/web")
+    text = observer.render()
+    assert {s["check"] for s in _series(text, "nethealth_probe_runs_total")} == {"other/web"}
+    assert not _series(text, "nethealth_remediation_actions_total")
+    assert _value(text, "nethealth_degraded_pods", check="other/web") == 1
 
 
 def test_a_deposed_leader_drops_every_gauge_and_keeps_its_counters() -> None:
