@@ -1,7 +1,7 @@
 """Prometheus metrics of the probe runs, and the operator's liveness endpoint.
 
 Cardinality is bounded by construction: labels are the check (namespace/name), the
-probe's class (5 values), the inconclusive reason (``results.Why``, 6 values), the pod's
+probe's class (6 values), the inconclusive reason (``results.Why``, 6 values), the pod's
 state (7), the workload's remediation state (7) and reason (a condition ``Reason``), and,
 only in the per-pod gauges, the pod: at most ``model.MAX_POD_RESULTS`` per check (the same
 pods, worst first, as the check's status) and dropped when the pod leaves the check. A

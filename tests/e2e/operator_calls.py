@@ -27,8 +27,10 @@ def read_workload(api_client: Any, key: hostnetwork.WorkloadKey) -> dict[str, An
     return None if found is None else dict(found)
 
 
-def apply(api_client: Any, body: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-    return dict(asyncio.run(_api(api_client).apply_workload(body, dry_run=dry_run)))
+def apply(
+    api_client: Any, body: Mapping[str, Any], *, force: bool = True, dry_run: bool = False
+) -> dict[str, Any]:
+    return dict(asyncio.run(_api(api_client).apply_workload(body, force=force, dry_run=dry_run)))
 
 
 def resolve(api_client: Any, pod: Mapping[str, Any]) -> owners.Owner:

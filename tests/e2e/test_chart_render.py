@@ -60,6 +60,7 @@ _VERBS = {
 }
 _RESOURCES = {
     "pod": ("", "pods"),
+    "pod_eviction": ("", "pods/eviction"),
     "node": ("", "nodes"),
     "namespace": ("", "namespaces"),
     "event": ("", "events"),
@@ -77,11 +78,12 @@ _RESOURCES = {
 
 def _operator_api_calls() -> Iterator[str]:
     yield from _calls_in(KUBE_MODULE, cls="Client")
-    # The client names the apps/v1 methods per kind: read_namespaced_<suffix> and
-    # patch_namespaced_<suffix>, built from its _SUFFIX table.
+    # The client names the apps/v1 methods per kind: read_namespaced_<suffix>,
+    # patch_namespaced_<suffix> and list_<suffix>_for_all_namespaces, from its _SUFFIX table.
     for suffix in client._SUFFIX.values():
         yield f"read_namespaced_{suffix}"
         yield f"patch_namespaced_{suffix}"
+        yield f"list_{suffix}_for_all_namespaces"
 
 
 def _calls_in(module: pathlib.Path, *, cls: str) -> Iterator[str]:

@@ -209,6 +209,8 @@ def test_revert_restores_a_workload_patched_by_the_operators_apply(cluster, api_
         key=key,
         workload=before,
         check=f"{namespace}/web-check",
+        check_uid="uid-of-web-check",
+        revert_on_delete=True,
         now=datetime.datetime.now(datetime.UTC),
     )
     workloads.apply(api_client, body)

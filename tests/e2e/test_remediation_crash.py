@@ -69,14 +69,12 @@ def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) ->
     pytest.fail(f"{name} not patched within {DEGRADE_TIMEOUT} s")
 
 
-def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((e for e in entries if e["name"] == name), {})
-
-
-def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
-    api_client, cluster, namespace, tmp_path
-):
+def _killed_right_after_the_patch(
+    api_client: client.ApiClient, *, operator: dict[str, Any], namespace: str, log: Any
+) -> dict[str, Any]:
+    """A Deployment and an Auto check; the operator runs until the pod is Healthy, a fault
+    degrades it, and the operator is SIGKILLed the moment the patched Deployment is seen
+    (before it can write the check's status). The patched Deployment."""
     h.install_crd(api_client)
     _deployment(api_client, namespace=namespace, name="web")
     pod = _running_pod(api_client, namespace=namespace, app="web")
@@ -85,23 +83,34 @@ def test_an_operator_killed_right_after_patching_converges_on_one_verified_chang
         namespace=namespace,
         body=h.check_body("web", app="web", remediation={"mode": "Auto"}),
     )
-    operator = {
-        "kubeconfig": cluster.kubeconfig,
-        "namespaces": (namespace,),
-    }
+    with h.operator(log=log, **operator) as first:
+        h.wait_for(
+            api_client,
+            namespace=namespace,
+            name="web",
+            timeout=120,
+            what="pod Healthy first",
+            until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+        )
+        with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+            patched = _patched_seen(api_client, namespace=namespace, name="web")
+            h.stop(first.proc, kill=True)
+    return patched
+
+
+def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    entries = (obj.get("status") or {}).get("remediation") or []
+    return next((e for e in entries if e["name"] == name), {})
+
+
+def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
+    api_client, cluster, namespace, tmp_path
+):
+    operator = {"kubeconfig": cluster.kubeconfig, "namespaces": (namespace,)}
     try:
-        with h.operator(log=tmp_path / "first.log", **operator) as first:
-            h.wait_for(
-                api_client,
-                namespace=namespace,
-                name="web",
-                timeout=120,
-                what="pod Healthy first",
-                until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
-            )
-            with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-                patched = _patched_seen(api_client, namespace=namespace, name="web")
-                h.stop(first.proc, kill=True)
+        patched = _killed_right_after_the_patch(
+            api_client, operator=operator, namespace=namespace, log=tmp_path / "first.log"
+        )
         status_then = h.read_check(api_client, namespace=namespace, name="web")
         recorded = _entry(status_then, "web").get("state")
         _figure(f"crash: SIGKILL after the patch; status recorded then: {recorded or 'nothing'}")
@@ -139,3 +148,38 @@ def test_an_operator_killed_right_after_patching_converges_on_one_verified_chang
             remediation_helpers.delete_checks(api_client, namespace=namespace)
     finally:
         remediation_helpers.delete_checks(api_client, namespace=namespace, grace=5)
+
+
+def test_a_check_deleted_while_its_operator_is_down_right_after_the_patch_still_reverts(
+    api_client, cluster, namespace, tmp_path
+):
+    """Issue 14, case 2: the delete lands in the window between the patch and the status
+    write, with the operator gone. The finalizer went on before the patch, so the check
+    waits; the next operator finds the change by the check's uid label and reverts it."""
+    operator = {"kubeconfig": cluster.kubeconfig, "namespaces": (namespace,)}
+    custom = client.CustomObjectsApi(api_client)
+    args = (model.GROUP, model.VERSION, namespace, model.PLURAL)
+    try:
+        _killed_right_after_the_patch(
+            api_client, operator=operator, namespace=namespace, log=tmp_path / "first.log"
+        )
+        custom.delete_namespaced_custom_object(*args, "web")
+        held = h.read_check(api_client, namespace=namespace, name="web")
+        assert held["metadata"]["deletionTimestamp"]
+        assert "nethealth.io/revert-on-delete" in held["metadata"]["finalizers"]
+
+        with h.operator(log=tmp_path / "second.log", **operator):
+            deadline = time.monotonic() + 60
+            while custom.list_namespaced_custom_object(*args)["items"]:
+                assert time.monotonic() < deadline, "the deleted check was not released"
+                time.sleep(0.5)
+        deployment = client.AppsV1Api(api_client).read_namespaced_deployment("web", namespace)
+        assert not deployment.spec.template.spec.host_network
+        assert deployment.spec.template.spec.dns_policy == "ClusterFirst"
+        assert not (deployment.metadata.annotations or {}).keys() & {
+            hostnetwork.ORIGINAL_ANNOTATION,
+            hostnetwork.BY_ANNOTATION,
+        }
+        assert hostnetwork.UID_LABEL not in (deployment.metadata.labels or {})
+    finally:
+        remediation_helpers.delete_checks(api_client, namespace=namespace)

@@ -4,16 +4,18 @@ Argo CD owns the workload's manifest and, with self-heal, applies it again when 
 object drifts. Which of its writes undo the fallback, and which let it stick, is decided by
 the API server's field management, so that is what these tests exercise (no Argo CD here):
 
-- a client-side ``kubectl apply`` (Argo CD's default) of a manifest that says
-  ``hostNetwork: false`` changes the field back: the next plan reports
-  ``RevertedByOtherManager`` naming ``kubectl-client-side-apply`` and proposes no patch;
-- the same by server-side apply under ``argocd-controller`` with force (Argo CD's
-  ``ServerSideApply=true``): reported, naming ``argocd-controller``, not fought;
+- a manifest that names ``hostNetwork`` or ``dnsPolicy`` itself (applied client-side, as
+  Argo CD does by default, or server-side by ``argocd-controller``) keeps the field: the
+  workload is Blocked (``FieldsOwnedByAnotherManager``) naming that manager and nothing is
+  written: no round of flip-flop. (Whoever created a workload also owns the fields the API
+  server defaulted, ``dnsPolicy`` among them: those alone never block the patch.);
+- a manifest that names neither field lets the patch apply, and self-heal syncs leave it;
+- a field added to the manifest after the patch changes it back: the next plan reports
+  ``RevertedByOtherManager`` naming the manager and proposes no patch (not fought);
 - ``ignoreDifferences`` (``managedFieldsManagers: [nethealth-operator]``, or the two
   ``jsonPointers``) with ``RespectIgnoreDifferences=true``: Argo CD copies the live values
   of the ignored fields into what it applies (``normalizeTargetResources`` in
-  argo-cd's controller/sync.go), so the patch stays; so does an apply of the manifest
-  without the two fields;
+  argo-cd's controller/sync.go), so the patch stays, and the revert still restores;
 - a server-side apply that sets ``hostNetwork: false`` *without* force is refused with a
   409 conflict naming ``nethealth-operator``.
 
@@ -52,20 +54,23 @@ POD_SPEC = ("spec", "template", "spec")
 POINTERS = ("/spec/template/spec/hostNetwork", "/spec/template/spec/dnsPolicy")
 
 
-def _manifest(namespace: str, name: str) -> dict[str, Any]:
-    """The workload as the user's chart renders it: ``hostNetwork: false`` explicitly."""
+def _manifest(namespace: str, name: str, *, explicit: bool = False) -> dict[str, Any]:
+    """The workload as the user's chart renders it; ``explicit``: with ``hostNetwork:
+    false`` in it."""
     labels = {"app": name}
+    # A copy in each place, as YAML gives: a sync that adds a label to the object's
+    # metadata must not add it to the (immutable) selector too.
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "spec": {
             "replicas": 0,
-            "selector": {"matchLabels": labels},
+            "selector": {"matchLabels": dict(labels)},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": dict(labels)},
                 "spec": {
-                    "hostNetwork": False,
+                    **({"hostNetwork": False} if explicit else {}),
                     "containers": [
                         {
                             "name": "main",
@@ -141,6 +146,7 @@ def _plan(live: dict[str, Any], key: hostnetwork.WorkloadKey) -> planning.Plan:
     )
     return planning.plan(
         check=CHECK,
+        check_uid="uid-of-gitops-check",
         remediation=model.Remediation(
             mode=model.RemediationMode.AUTO,
             strategy=model.RemediationStrategy.HOST_NETWORK,
@@ -167,6 +173,22 @@ def _remediate(api_client: Any, key: hostnetwork.WorkloadKey) -> dict[str, Any]:
     return patched
 
 
+def _assert_blocked_by(api_client: Any, key: hostnetwork.WorkloadKey, manager: str) -> None:
+    """The plan blocks the patch, naming the manager that sets the field itself, and
+    nothing of the workload is written."""
+    before = _read(api_client, key)
+    [verdict] = _plan(before, key).verdicts
+    assert (verdict.outcome, verdict.reason) == (
+        planning.Outcome.BLOCKED,
+        model.Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
+    ), verdict
+    assert manager in verdict.message
+    assert verdict.body is None
+    after = _read(api_client, key)
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    assert not hostnetwork.annotations_of(after).keys() & {hostnetwork.ORIGINAL_ANNOTATION}
+
+
 def _fields(obj: dict[str, Any]) -> tuple[object, object]:
     spec = hostnetwork.pod_spec(obj)
     return spec.get("hostNetwork", False), spec.get("dnsPolicy")
@@ -190,15 +212,43 @@ def _assert_reverted_by(live: dict[str, Any], key: hostnetwork.WorkloadKey, mana
     assert manager in message
 
 
-def test_a_client_side_apply_of_an_explicit_false_is_reported_and_not_fought(
+def test_a_field_the_client_side_applied_manifest_names_blocks_the_patch_naming_its_manager(
     api_client, cluster, namespace
 ):
-    manifest = _manifest(namespace, "csa")
-    key = _key(namespace, "csa")
+    _client_side_apply(cluster.kubeconfig, _manifest(namespace, "csa", explicit=True))
+    _assert_blocked_by(api_client, _key(namespace, "csa"), CLIENT_SIDE_APPLY)
+
+
+def test_a_field_argo_cds_server_side_apply_names_blocks_the_patch_naming_it(api_client, namespace):
+    manifest = _manifest(namespace, "ssa", explicit=True)
+    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
+    _assert_blocked_by(api_client, _key(namespace, "ssa"), ARGOCD)
+
+
+def test_a_manifest_without_the_two_fields_lets_the_fallback_stick_through_self_heal(
+    api_client, cluster, namespace
+):
+    manifest = _manifest(namespace, "stick")
+    key = _key(namespace, "stick")
     _client_side_apply(cluster.kubeconfig, manifest)
-    _remediate(api_client, key)
+    patched = _remediate(api_client, key)
 
     _client_side_apply(cluster.kubeconfig, manifest)  # self-heal
+    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)  # or server-side
+
+    live = _read(api_client, key)
+    _assert_still_patched(live, key)
+    assert live["metadata"]["generation"] == patched["metadata"]["generation"]
+
+
+def test_a_field_added_to_the_manifest_later_is_reported_and_not_fought(
+    api_client, cluster, namespace
+):
+    key = _key(namespace, "later")
+    _client_side_apply(cluster.kubeconfig, _manifest(namespace, "later"))
+    _remediate(api_client, key)
+
+    _client_side_apply(cluster.kubeconfig, _manifest(namespace, "later", explicit=True))
 
     live = _read(api_client, key)
     assert _fields(live)[0] is False
@@ -206,12 +256,12 @@ def test_a_client_side_apply_of_an_explicit_false_is_reported_and_not_fought(
 
 
 def test_a_forced_server_side_apply_by_argo_cd_is_reported_and_not_fought(api_client, namespace):
-    manifest = _manifest(namespace, "ssa")
-    key = _key(namespace, "ssa")
-    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
+    key = _key(namespace, "forced")
+    _server_side_apply(api_client, _manifest(namespace, "forced"), manager=ARGOCD, force=True)
     _remediate(api_client, key)
 
-    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)  # self-heal
+    explicit = _manifest(namespace, "forced", explicit=True)
+    _server_side_apply(api_client, explicit, manager=ARGOCD, force=True)  # self-heal
 
     live = _read(api_client, key)
     assert _fields(live)[0] is False
@@ -323,13 +373,13 @@ def test_ignore_differences_with_respect_ignore_differences_lets_the_fallback_st
 def test_a_server_side_apply_of_an_explicit_false_without_force_conflicts_with_us(
     api_client, namespace
 ):
-    manifest = _manifest(namespace, "cnf")
     key = _key(namespace, "cnf")
-    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
+    _server_side_apply(api_client, _manifest(namespace, "cnf"), manager=ARGOCD, force=True)
     patched = _remediate(api_client, key)
 
+    explicit = _manifest(namespace, "cnf", explicit=True)
     with pytest.raises(kubernetes.client.ApiException) as refused:
-        _server_side_apply(api_client, manifest, manager=ARGOCD, force=False)
+        _server_side_apply(api_client, explicit, manager=ARGOCD, force=False)
 
     assert refused.value.status == 409
     status = json.loads(refused.value.body)

@@ -76,14 +76,15 @@ def _statefulset(name: str) -> dict[str, Any]:
 
 
 def _daemonset(name: str) -> dict[str, Any]:
-    """No hostNetwork at all, and a dnsPolicy other than the default, restored by value."""
+    """No hostNetwork at all, and dnsPolicy given explicitly, restored by value. (Default
+    or None would block the patch: the pods resolve names their own way.)"""
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": name},
         "spec": {
             "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, dnsPolicy="Default"),
+            "template": _pod_template(name, dnsPolicy="ClusterFirst"),
         },
     }
 
@@ -115,6 +116,7 @@ def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
     )
     return planning.plan(
         check=CHECK,
+        check_uid="uid-of-the-check",
         remediation=_settings(),
         pods={key: facts},
         workloads=gathered.workloads,
@@ -157,7 +159,7 @@ def _in_own_namespace(pod: dict[str, Any]) -> bool:
     ("manifest", "kind", "dns_before"),
     [
         (_statefulset, hostnetwork.Kind.STATEFULSET, "ClusterFirst"),
-        (_daemonset, hostnetwork.Kind.DAEMONSET, "Default"),
+        (_daemonset, hostnetwork.Kind.DAEMONSET, "ClusterFirst"),
     ],
     ids=["statefulset", "daemonset"],
 )
@@ -177,7 +179,7 @@ def test_a_workload_kind_moves_to_the_node_network_and_back_to_its_exact_templat
     assert before is not None
 
     [verdict] = _plan(api_client, pod).verdicts
-    assert (verdict.outcome, verdict.subject) == (planning.Outcome.PATCH, str(key))
+    assert (verdict.outcome, verdict.subject) == (planning.Outcome.PATCH, str(key)), verdict.message
     started = time.monotonic()
     patched = workloads.patch(api_client, verdict)
     # The record is what the API server shows (see the module docstring), in the same write.

@@ -16,12 +16,12 @@ from typing import Any
 
 import operator_harness as h
 import pytest
+import remediation_helpers
 from kubernetes import client
 
 from nethealth import model
 from nethealth.devcluster import images
-from nethealth.loop import revertondelete
-from nethealth.remediation import hostnetwork
+from nethealth.remediation import finalizer, hostnetwork
 from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
@@ -132,7 +132,7 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     assert _template(api_client, namespace=namespace, name="web")["metadata"]["generation"] == 2
     # revertOnDelete (the default): deleting the check restores the exact originals first.
     held = h.read_check(api_client, namespace=namespace, name="web")
-    assert revertondelete.FINALIZER in held["metadata"]["finalizers"]
+    assert finalizer.FINALIZER in held["metadata"]["finalizers"]
     client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
         model.GROUP, model.VERSION, namespace, model.PLURAL, "web"
     )
@@ -345,3 +345,76 @@ def test_a_change_argo_cd_undoes_is_reported_and_not_fought(api_client, namespac
         e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="git")
     }
     assert "RemediationReverted" in reasons
+
+
+def test_two_overlapping_checks_never_touch_each_others_change(
+    api_client, cluster, namespace, tmp_path
+):
+    """Issue 14, case 4: an administrator's namespaceSelector check and a team's check
+    select the same pod; whichever patches first owns the change: the other says so and
+    never verifies, reverts or adopts it, and deleting it leaves the change alone."""
+    h.install_crd(api_client)
+    core = client.CoreV1Api(api_client)
+    core.patch_namespace(namespace, {"metadata": {"labels": {"nethealth.test/admin": namespace}}})
+    pod = h.deployment(api_client, namespace=namespace, name="web")
+    auto = {"threshold": ONE_RUN, "remediation": {"mode": "Auto"}}
+    admin = h.check_body(
+        "admin", app="web", namespaceSelector={"matchLabels": {"nethealth.test/admin": namespace}}
+    )
+    admin["spec"] = {**admin["spec"], **auto}
+    h.create_check(api_client, namespace=namespace, body=admin)
+    h.create_check(api_client, namespace=namespace, body=h.check_body("team", app="web", **auto))
+    env = {"NETHEALTH_NAMESPACE": namespace}  # where a namespaceSelector is honoured
+    with h.operator(
+        kubeconfig=cluster.kubeconfig,
+        log=tmp_path / "operator.log",
+        namespaces=(namespace,),
+        extra_env=env,
+    ):
+        for name in ("admin", "team"):
+            h.wait_for(
+                api_client,
+                namespace=namespace,
+                name=name,
+                timeout=120,
+                what=f"pod Healthy first for {name}",
+                until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+            )
+        with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+            deadline = time.monotonic() + DEGRADE_TIMEOUT
+            while True:
+                annotations = _template(api_client, namespace=namespace, name="web")["metadata"]
+                owner = (annotations.get("annotations") or {}).get(hostnetwork.BY_ANNOTATION)
+                if owner:
+                    break
+                assert time.monotonic() < deadline, "no check patched the workload"
+                time.sleep(1)
+        first = owner.split("/", 1)[1]
+        other = "team" if first == "admin" else "admin"
+        verified = h.wait_for(
+            api_client,
+            namespace=namespace,
+            name=first,
+            timeout=VERIFY_TIMEOUT,
+            what="the owner's change verified",
+            until=lambda o: h.remediation_entry(o, "web").get("state") == "Remediated",
+        )
+        del verified
+        seen = h.read_check(api_client, namespace=namespace, name=other)
+        entry = h.remediation_entry(seen, "web")
+        assert entry.get("state") in (None, "Blocked"), entry
+        if entry:
+            assert entry["reason"] == "ChangedByAnotherCheck", entry
+        generation = _template(api_client, namespace=namespace, name="web")["metadata"][
+            "generation"
+        ]
+        client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
+            model.GROUP, model.VERSION, namespace, model.PLURAL, other
+        )
+        _gone(api_client, namespace=namespace, name=other)
+        after = _template(api_client, namespace=namespace, name="web")
+        assert after["spec"]["template"]["spec"]["hostNetwork"] is True
+        assert after["metadata"]["generation"] == generation
+        remediation_helpers.delete_checks(api_client, namespace=namespace)
+    restored = _template(api_client, namespace=namespace, name="web")
+    assert not restored["spec"]["template"]["spec"].get("hostNetwork")

@@ -65,6 +65,7 @@ def _plan(api_client: Any, pod: dict[str, Any], mode: model.RemediationMode) -> 
     )
     return planning.plan(
         check=CHECK,
+        check_uid="uid-of-the-check",
         remediation=_settings(mode),
         pods={key: facts},
         workloads=gathered.workloads,

@@ -10,7 +10,7 @@ import sys
 
 import topology
 
-from nethealth.probe import classify, evidence, kernels, netns, types
+from nethealth.probe import classify, counters, evidence, kernels, lookups, netns, types
 
 SSDP_SENDER = r"""
 import socket, struct, sys
@@ -45,9 +45,7 @@ def connects(address: str, port: int, count: int) -> list[int]:
 
 
 def gather(node: topology.Topology, before: dict[str, int] | None = None) -> types.Evidence:
-    before = (
-        before if before is not None else netns.run_in(node.pod_netns, evidence.snapshot_counters)
-    )
+    before = before if before is not None else netns.run_in(node.pod_netns, counters.snapshot)
     found = netns.run_in(node.pod_netns, evidence.gather, endpoints(node), before, timeout=30)
     return types.Evidence.from_dict(found)
 
@@ -102,7 +100,7 @@ def test_tcp_unreachable_rule_is_listed_and_only_the_flow_key_lookup_fails(node)
 
 
 def test_out_no_routes_rises_with_connects_refused_by_the_rule(node):
-    before = netns.run_in(node.pod_netns, evidence.snapshot_counters)
+    before = netns.run_in(node.pod_netns, counters.snapshot)
     node.add_pod_rule_unreachable()
     codes = netns.run_in(node.pod_netns, connects, topology.SERVER_IP, node.port, 7)
     assert codes == [errno.ENETUNREACH] * 7
@@ -112,7 +110,7 @@ def test_out_no_routes_rises_with_connects_refused_by_the_rule(node):
 
 
 def test_rule_evidence_and_real_failures_classify_as_the_rule(node):
-    before = netns.run_in(node.pod_netns, evidence.snapshot_counters)
+    before = netns.run_in(node.pod_netns, counters.snapshot)
     node.add_pod_rule_unreachable()
     failed = netns.run_in(node.pod_netns, connects, topology.SERVER_IP, node.port, 20)
     worked = netns.run_in(node.fresh_netns, connects, topology.SERVER_IP, node.port, 20)
@@ -198,7 +196,7 @@ def broadcast_then_look(address: str, port: int) -> dict[str, list]:
         s.sendto(b"M-SEARCH * HTTP/1.1\r\n\r\n", ("255.255.255.255", 1900))
     os.sched_setaffinity(0, allowed)
     endpoint = types.Endpoint(name="srv", address=address, port=port)
-    looked = evidence.lookups([endpoint], links={})
+    looked = lookups.on_every_cpu([endpoint], links={})
     results: dict[str, list] = {"lookups": [dataclasses.asdict(x) for x in looked], "connects": []}
     for cpu in sorted(allowed):
         os.sched_setaffinity(0, {cpu})

@@ -71,6 +71,7 @@ class FakeCluster:
         self.leases: dict[str, dict[str, Any]] = {}
         self.created_jobs: list[str] = []
         self.deleted_pods: list[str] = []
+        self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self._serial = itertools.count(1)
 
@@ -85,6 +86,8 @@ class FakeCluster:
     def add_deployment(
         self, name: str, *, namespace: str = "apps", replicas: int = 1, labels: Mapping[str, str]
     ) -> hostnetwork.WorkloadKey:
+        """A Deployment and its pods; with several replicas, one per node (required
+        anti-affinity on the hostname), as a workload fit for hostNetwork has."""
         key = hostnetwork.WorkloadKey(
             kind=hostnetwork.Kind.DEPLOYMENT, namespace=namespace, name=name
         )
@@ -98,14 +101,30 @@ class FakeCluster:
                 "uid": f"uid-{name}",
                 "generation": 1,
                 "annotations": {},
-                "managedFields": [],
+                # As the API server records a create: the creator owns what it sent and
+                # every field defaulting added (dnsPolicy among them).
+                "managedFields": [
+                    {
+                        "manager": "kubectl-create",
+                        "operation": "Update",
+                        "fieldsV1": {
+                            "f:spec": {
+                                "f:template": {"f:spec": {"f:containers": {}, "f:dnsPolicy": {}}}
+                            }
+                        },
+                    }
+                ],
             },
             "spec": {
                 "replicas": replicas,
                 "selector": {"matchLabels": dict(labels)},
                 "template": {
                     "metadata": {"labels": dict(labels)},
-                    "spec": {"containers": [{"name": "app", "image": "app"}]},
+                    "spec": {
+                        "containers": [{"name": "app", "image": "app"}],
+                        "dnsPolicy": "ClusterFirst",  # defaulted by the API server
+                        **({"affinity": _one_per_node(labels)} if replicas > 1 else {}),
+                    },
                 },
             },
         }
@@ -157,15 +176,22 @@ class FakeCluster:
         spec: dict[str, Any] = self.workloads[key]["spec"]["template"]["spec"]
         return spec
 
-    def apply_as(self, manager: str, key: hostnetwork.WorkloadKey, **fields: Any) -> None:
-        """Another manager (Argo CD's self-heal, a person) sets pod-template fields."""
+    def apply_as(
+        self, manager: str, key: hostnetwork.WorkloadKey, operation: str = "Apply", **fields: Any
+    ) -> None:
+        """Another manager (Argo CD's self-heal, a person) sets pod-template fields, by a
+        server-side apply (``Apply``) or an update (``Update``)."""
         workload = self.workloads[key]
         self.template(key).update(fields)
         owned = {f"f:{name}": {} for name in fields}
+        for entry in workload["metadata"]["managedFields"]:  # the fields are theirs now
+            template = entry["fieldsV1"].get("f:spec", {}).get("f:template", {})
+            for name in owned:
+                template.get("f:spec", {}).pop(name, None)
         workload["metadata"]["managedFields"].append(
             {
                 "manager": manager,
-                "operation": "Apply",
+                "operation": operation,
                 "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "fieldsV1": {"f:spec": {"f:template": {"f:spec": owned}}},
             }
@@ -295,9 +321,16 @@ class FakeCluster:
         self.jobs.pop(f"{namespace}/{name}", None)
         self.probe_pods.pop(f"{namespace}/{name}", None)
 
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None:
-        """The pod goes; its controller makes a new one from the same template."""
-        self._fail("delete_pod")
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None:
+        """The pod goes; its controller makes a new one from the same template. A pod
+        named in ``budgets`` is protected by a PodDisruptionBudget: 429."""
+        self._fail("evict_pod")
+        if f"{namespace}/{name}" in self.budgets:
+            raise kube.KubeError(
+                f"evict pod {namespace}/{name}: 429 Too Many Requests: Cannot evict pod as it"
+                " would violate the pod's disruption budget.",
+                status=429,
+            )
         pod = self.pods.get(f"{namespace}/{name}")
         if pod is None or raw.uid(pod) != uid:
             return
@@ -360,9 +393,18 @@ class FakeCluster:
     async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None:
         return copy.deepcopy(self.workloads.get(key))  # type: ignore[return-value]
 
-    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload:
-        """Server-side apply as ``nethealth-operator``, with ``force``: its fields are set,
-        the fields it applied before and not now are removed, and it owns what it set."""
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]:
+        return [
+            copy.deepcopy(w)  # type: ignore[misc]
+            for w in self.workloads.values()
+            if _matches(label_selector, w["metadata"].get("labels") or {})
+        ]
+
+    async def apply_workload(self, body: Mapping[str, Any], *, force: bool) -> raw.Workload:
+        """Server-side apply as ``nethealth-operator``: a field another manager owns with
+        another value is a conflict unless ``force``; the fields, labels and annotations it
+        applied before and not now are removed (a field only when no one else owns it), and
+        it owns what it set."""
         self._fail("apply_workload")
         meta = body["metadata"]
         key = hostnetwork.WorkloadKey(
@@ -371,6 +413,23 @@ class FakeCluster:
         workload = self.workloads.get(key)
         if workload is None:
             raise kube.KubeError(f"apply to {key}: it does not exist", status=404)
+        template = (body.get("spec") or {}).get("template") or {}
+        pod_spec = template.get("spec") or {}
+        spec = self.template(key)
+        others = [
+            e
+            for e in workload["metadata"]["managedFields"]
+            if e["manager"] != hostnetwork.FIELD_MANAGER
+        ]
+        owned = {name: e["manager"] for e in others for name in _pod_fields(e)}
+        conflicts = [n for n, v in pod_spec.items() if n in owned and spec.get(n) != v]
+        if conflicts and not force:
+            who = ", ".join(sorted({owned[n] for n in conflicts}))
+            raise kube.KubeError(
+                f"apply to {key}: 409 Conflict: Apply failed with {len(conflicts)} conflict:"
+                f" conflict with {who!r}: .spec.template.spec.{conflicts[0]}",
+                status=409,
+            )
         before = json.dumps(workload["spec"], sort_keys=True)
         mine = [
             e
@@ -378,31 +437,27 @@ class FakeCluster:
             if e["manager"] == hostnetwork.FIELD_MANAGER
         ]
         previous = mine[0]["applied"] if mine else {}
-        template = body["spec"]["template"]
-        pod_spec = template.get("spec") or {}
-        spec = self.template(key)
         for field in previous.get("spec", ()):
-            if field not in pod_spec:
+            if field not in pod_spec and field not in owned:
                 spec.pop(field, None)
                 if field == "dnsPolicy":
                     spec["dnsPolicy"] = "ClusterFirst"  # the API server's default
         spec.update(pod_spec)
-        annotations = workload["metadata"]["annotations"]
-        for name in previous.get("annotations", ()):
-            if name not in (meta.get("annotations") or {}):
-                annotations.pop(name, None)
-        annotations.update(meta.get("annotations") or {})
-        pod_meta = workload["spec"]["template"]["metadata"]
-        for name in previous.get("pod_annotations", ()):
-            if name not in ((template.get("metadata") or {}).get("annotations") or {}):
-                pod_meta.get("annotations", {}).pop(name, None)
-        if (template.get("metadata") or {}).get("annotations"):
-            pod_meta.setdefault("annotations", {}).update(template["metadata"]["annotations"])
-        others = [
-            e
-            for e in workload["metadata"]["managedFields"]
-            if e["manager"] != hostnetwork.FIELD_MANAGER
-        ]
+        _apply_map(
+            workload["metadata"].setdefault("labels", {}),
+            previous.get("labels", ()),
+            meta.get("labels") or {},
+        )
+        _apply_map(
+            workload["metadata"]["annotations"],
+            previous.get("annotations", ()),
+            meta.get("annotations") or {},
+        )
+        _apply_map(
+            workload["spec"]["template"]["metadata"].setdefault("annotations", {}),
+            previous.get("pod_annotations", ()),
+            (template.get("metadata") or {}).get("annotations") or {},
+        )
         for entry in others:  # force: the fields we set are ours now
             fields = entry["fieldsV1"].get("f:spec", {}).get("f:template", {}).get("f:spec", {})
             for name in pod_spec:
@@ -418,6 +473,7 @@ class FakeCluster:
                 },
                 "applied": {
                     "spec": list(pod_spec),
+                    "labels": list(meta.get("labels") or {}),
                     "annotations": list(meta.get("annotations") or {}),
                     "pod_annotations": list(
                         (template.get("metadata") or {}).get("annotations") or {}
@@ -455,6 +511,25 @@ class FakeCluster:
 
     def _bump(self, obj: dict[str, Any]) -> None:
         obj["metadata"]["resourceVersion"] = str(next(self._serial) + 1000)
+
+
+def _pod_fields(entry: Mapping[str, Any]) -> set[str]:
+    """The pod-template fields a ``managedFields`` entry owns."""
+    fields = entry["fieldsV1"].get("f:spec", {}).get("f:template", {}).get("f:spec", {})
+    return {name.removeprefix("f:") for name in fields}
+
+
+def _apply_map(current: dict[str, str], before: Any, wanted: Mapping[str, str]) -> None:
+    """Labels or annotations after an apply: ours not applied again go, the rest is set."""
+    for name in before:
+        if name not in wanted:
+            current.pop(name, None)
+    current.update(wanted)
+
+
+def _one_per_node(labels: Mapping[str, str]) -> dict[str, Any]:
+    term = {"labelSelector": {"matchLabels": dict(labels)}, "topologyKey": "kubernetes.io/hostname"}
+    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
 
 
 def _public(pod: Mapping[str, Any]) -> raw.Pod:

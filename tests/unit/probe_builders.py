@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Sequence
 
-from nethealth.probe import types
+from nethealth.probe import classify, types
 
 SERVER = "203.0.113.10"
 GATEWAY = "169.254.1.1"
@@ -155,3 +155,27 @@ def kernel(status: types.KernelStatus, *, fixed_in: str | None = None) -> types.
 
 AFFECTED = kernel(types.KernelStatus.AFFECTED, fixed_in="6.12.45")
 FIXED = kernel(types.KernelStatus.FIXED, fixed_in="6.12.45")
+
+
+# --- verdicts: classify with defaults, read the hints -------------------------------------
+
+HALF = "x." * 30  # the seed: every other connect fails (alternating CPUs)
+ALL = "x" * 60
+
+
+def run(
+    measurements: Sequence[types.Measurement],
+    *,
+    ev: types.Evidence | None = None,
+    kernel: types.KernelAssessment | None = None,
+    **kwargs: int,
+) -> types.Verdict:
+    return classify.classify(measurements=measurements, evidence=ev, kernel=kernel, **kwargs)
+
+
+def codes(verdict: types.Verdict) -> list[str]:
+    return [h.code for h in verdict.hints]
+
+
+def hint(verdict: types.Verdict, code: str) -> types.Hint:
+    return next(h for h in verdict.hints if h.code == code)

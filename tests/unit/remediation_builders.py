@@ -12,6 +12,7 @@ from nethealth.remediation import hostnetwork, planning
 
 NOW = datetime.datetime(2026, 11, 26, 6, 0, tzinfo=datetime.UTC)
 CHECK = "apps/web-check"
+CHECK_UID = "uid-of-the-check"
 Kind = hostnetwork.Kind
 Outcome = planning.Outcome
 Reason = model.Reason
@@ -129,6 +130,7 @@ def plan_for(
     pods = pods if pods is not None else [facts()]
     return planning.plan(
         check=CHECK,
+        check_uid=CHECK_UID,
         remediation=rem or spec(),
         pods={p.key: p for p in pods},
         workloads=workloads if workloads is not None else {web_key(): workload()},

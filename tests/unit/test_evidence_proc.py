@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import socket
 
-from nethealth.probe import evidence, types
+from nethealth.probe import counters, procnet, types
 
 # Captured on kernel 6.18 in a pod namespace with an SSDP socket (0.0.0.0:1900 joined to
 # 239.255.255.250) and an mDNS socket on [::]:5353.
@@ -44,7 +44,7 @@ def proc_net(tmp_path: pathlib.Path, **files: str) -> str:
 
 
 def test_igmp_groups_are_read_per_device_in_network_order(tmp_path):
-    found = evidence.memberships(proc_net(tmp_path, igmp=IGMP, igmp6=IGMP6))
+    found = procnet.memberships(proc_net(tmp_path, igmp=IGMP, igmp6=IGMP6))
     assert types.Membership(family=socket.AF_INET, dev="eth0", group="239.255.255.250") in found
     assert types.Membership(family=socket.AF_INET, dev="lo", group="224.0.0.1") in found
     assert types.Membership(family=socket.AF_INET6, dev="eth0", group="ff02::fb") in found
@@ -52,7 +52,7 @@ def test_igmp_groups_are_read_per_device_in_network_order(tmp_path):
 
 
 def test_udp_sockets_on_discovery_ports_and_wildcards_are_listed_first(tmp_path):
-    found = evidence.udp_sockets(proc_net(tmp_path, udp=UDP, udp6=UDP6))
+    found = procnet.udp_sockets(proc_net(tmp_path, udp=UDP, udp6=UDP6))
     listed = [(s.family, s.address, s.port, s.inode) for s in found]
     # 198.51.100.10:54321 is neither a discovery port nor a wildcard bind: left out.
     assert listed == [
@@ -62,14 +62,14 @@ def test_udp_sockets_on_discovery_ports_and_wildcards_are_listed_first(tmp_path)
 
 
 def test_missing_ipv6_udp_file_means_no_ipv6_sockets(tmp_path):
-    found = evidence.udp_sockets(proc_net(tmp_path, udp=UDP))
+    found = procnet.udp_sockets(proc_net(tmp_path, udp=UDP))
     assert [s.port for s in found] == [1900]
 
 
 def test_counter_deltas_keep_what_moved_and_always_out_no_routes():
     before = {"IpOutNoRoutes": 3, "Ip6OutNoRoutes": 0, "TcpActiveOpens": 10, "UdpInErrors": 1}
     after = {"IpOutNoRoutes": 10, "Ip6OutNoRoutes": 0, "TcpActiveOpens": 10, "UdpInErrors": 4}
-    assert evidence.counter_deltas(before=before, after=after) == {
+    assert counters.deltas(before=before, after=after) == {
         "Ip6OutNoRoutes": 0,
         "IpOutNoRoutes": 7,
         "UdpInErrors": 3,
@@ -77,7 +77,7 @@ def test_counter_deltas_keep_what_moved_and_always_out_no_routes():
 
 
 def test_counters_of_this_namespace_are_named_like_nstat():
-    counters = evidence.snapshot_counters()
-    assert "IpOutNoRoutes" in counters
-    assert "TcpActiveOpens" in counters
-    assert "Ip6OutNoRoutes" in counters or not pathlib.Path("/proc/self/net/snmp6").exists()
+    found = counters.snapshot()
+    assert "IpOutNoRoutes" in found
+    assert "TcpActiveOpens" in found
+    assert "Ip6OutNoRoutes" in found or not pathlib.Path("/proc/self/net/snmp6").exists()

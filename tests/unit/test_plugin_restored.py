@@ -24,7 +24,12 @@ def deployment(pod_spec: dict, annotations: dict | None = None) -> dict:
 def patched(original: dict) -> dict:
     """The workload after the operator's apply: the body's fields and annotations on it."""
     body = hostnetwork.patch_body(
-        key=KEY, workload=deployment(original), check="apps/web-check", now=NOW
+        key=KEY,
+        workload=deployment(original),
+        check="apps/web-check",
+        check_uid="uid-of-web-check",
+        revert_on_delete=True,
+        now=NOW,
     )
     return deployment(
         {**original, **body["spec"]["template"]["spec"]}, body["metadata"]["annotations"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from remediation_builders import (
     CHECK,
+    CHECK_UID,
     NOW,
     Kind,
     Outcome,
@@ -312,6 +313,8 @@ def test_each_preflight_failure_blocks_with_a_reason_naming_what_blocks_it(
     ],
 )
 def test_what_the_preflight_lets_through(case, kwargs):
+    # Room for every replica a patch moves: the budget counts them all.
+    kwargs = {"rem": spec(max_remediated_pods=5), **kwargs}
     assert only(plan_for(**kwargs)).outcome is Outcome.PATCH, case
 
 
@@ -358,7 +361,12 @@ def test_max_remediated_pods_caps_the_patches_of_one_check():
 def test_workloads_this_check_patched_already_use_up_the_budget():
     pods, workloads = many(10, degraded=2)
     patched = hostnetwork.patch_body(
-        key=web_key("app0"), workload=workload("app0"), check=CHECK, now=NOW
+        key=web_key("app0"),
+        workload=workload("app0"),
+        check=CHECK,
+        check_uid=CHECK_UID,
+        revert_on_delete=True,
+        now=NOW,
     )
     workloads[web_key("app0")] = _merged(workloads[web_key("app0")], patched)
     plan = plan_for(pods=pods, workloads=workloads, rem=spec(max_remediated_pods=1))
@@ -371,7 +379,12 @@ def test_pods_already_moved_to_host_network_still_count_against_the_budget():
     # the caller passes them as Remediated, so the budget still sees them.
     pods, workloads = many(10, degraded=2)
     patched = hostnetwork.patch_body(
-        key=web_key("app0"), workload=workload("app0"), check=CHECK, now=NOW
+        key=web_key("app0"),
+        workload=workload("app0"),
+        check=CHECK,
+        check_uid=CHECK_UID,
+        revert_on_delete=True,
+        now=NOW,
     )
     workloads[web_key("app0")] = _merged(workloads[web_key("app0")], patched)
     pods[0] = dataclasses.replace(pods[0], state=PodState.REMEDIATED)
@@ -479,13 +492,22 @@ def test_replanning_after_the_patch_landed_yields_no_new_action():
     [(None, "ClusterFirst"), (False, "ClusterFirst"), (None, "Default"), (None, "None")],
 )
 def test_revert_restores_the_recorded_originals_exactly(host_network, dns_policy):
+    # Default and None are refused by the preflight today; a patch made before that (or by
+    # hand) must still come back exactly.
     before = workload(host_network=host_network, dns_policy=dns_policy)
-    body = only(plan_for(workloads={web_key(): before})).body
-    assert body is not None
+    body = hostnetwork.patch_body(
+        key=web_key(),
+        workload=before,
+        check=CHECK,
+        check_uid=CHECK_UID,
+        revert_on_delete=True,
+        now=NOW,
+    )
     patched = _merged(before, body)
     back = hostnetwork.revert_body(key=web_key(), workload=patched)
     assert back is not None
     assert "annotations" not in back["metadata"]  # dropped with our ownership
+    assert "labels" not in back["metadata"]
     restored = _merged(patched, back)
     # hostNetwork comes back by value: false, the default, which the API server does not
     # even store (so absent and false are the same pod template), and which takes the
@@ -560,6 +582,7 @@ def test_gitops_revert_is_never_fought_however_often_the_plan_runs():
     for minutes in (1, 61, 600, 6000):  # long past any cooldown
         plan = planning.plan(
             check=CHECK,
+            check_uid=CHECK_UID,
             remediation=spec(),
             pods={"apps/web-1": facts()},
             workloads={web_key(): live},

@@ -21,9 +21,13 @@ def new(
     return verification.NewPod(key=f"apps/{name}", verdict=verdict, hint=hint)
 
 
-def judge(*pods: verification.NewPod, minutes_ago: float = 1) -> Result:
+def judge(
+    *pods: verification.NewPod, minutes_ago: float = 1, passed_before: int = 0, needed: int = 1
+) -> Result:
     return verification.judge(
         pods=pods,
+        passed_before=passed_before,
+        needed=needed,
         changed_at=NOW - datetime.timedelta(minutes=minutes_ago),
         now=NOW,
         limit=LIMIT,
@@ -77,3 +81,37 @@ def test_a_new_pod_passing_and_a_run_that_measured_nothing():
     assert verification.measured(healthy, threshold=THRESHOLD) is Verdict.PASSING
     never = decision.RunResult(klass=types.ProbeClass.INCONCLUSIVE, attempts=0, failures=0)
     assert verification.measured(never, threshold=THRESHOLD) is None
+
+
+def test_a_change_is_verified_only_after_recovery_runs_passing_runs_in_a_row():
+    passing = new(Verdict.PASSING)
+    assert judge(passing, needed=3) is Result.PASSED
+    assert judge(passing, passed_before=1, needed=3) is Result.PASSED
+    assert judge(passing, passed_before=2, needed=3) is Result.VERIFIED
+
+
+def test_one_lucky_window_below_the_threshold_is_not_a_clear_pass():
+    # 11 of 60 connects failing in one block: below 20 %, but not clearly (the interval of
+    # the rate over so few independent samples reaches far above it).
+    lucky = decision.RunResult(
+        klass=types.ProbeClass.POD_NAMESPACE, attempts=60, failures=11, failure_blocks=1
+    )
+    assert verification.measured(lucky, threshold=THRESHOLD) is None
+
+
+def test_failures_the_control_shares_are_not_held_against_the_change():
+    for klass in (types.ProbeClass.UPSTREAM, types.ProbeClass.NODE_NETWORK):
+        outage = decision.RunResult(klass=klass, attempts=60, failures=60, failure_blocks=1)
+        assert verification.measured(outage, threshold=THRESHOLD) is None
+
+
+def test_a_verified_change_relapses_when_a_new_pod_is_decided_degraded_again():
+    healthy = verification.NewPod(
+        key="apps/web-2", verdict=Verdict.FAILING, hint=None, state=model.PodState.SUSPECT
+    )
+    degraded = verification.NewPod(
+        key="apps/web-3", verdict=Verdict.FAILING, hint="X: y", state=model.PodState.DEGRADED
+    )
+    assert not verification.relapsed([healthy])
+    assert verification.relapsed([healthy, degraded])
+    assert verification.failing_hint([degraded]) == "X: y"

@@ -145,6 +145,9 @@ class PodRecord:
     inconclusive_runs: int = 0  # inconclusive runs since the last conclusive one
     runs: int = 0  # runs decided in total
     klass: types.ProbeClass | None = None  # of the latest measured run
+    # The classes of the runs of the current failing streak: remediation acts on a pod only
+    # when every one of them is a class it helps, not the latest alone.
+    streak_classes: frozenset[types.ProbeClass] = frozenset()
     samples: int = 0  # connects of the latest measured run
     estimate: Estimate | None = None  # of the latest measured run
     message: str = ""
@@ -171,10 +174,13 @@ def decide(*, previous: PodRecord | None, run: RunResult, threshold: model.Thres
     recovering = before.state in (PodState.DEGRADED, PodState.RECOVERING)
     judged = judge(run=run, threshold=threshold, recovering=recovering)
     failing, passing = before.failing_runs, before.passing_runs
+    streak = before.streak_classes
     if judged.verdict is RunVerdict.FAILING:
         failing, passing = failing + 1, 0
+        streak = streak | {run.klass}
     elif judged.verdict is RunVerdict.PASSING:
         failing, passing = 0, passing + 1
+        streak = frozenset()
     state = _next_state(
         state=before.state,
         verdict=judged.verdict,
@@ -194,6 +200,7 @@ def decide(*, previous: PodRecord | None, run: RunResult, threshold: model.Thres
         ),
         runs=before.runs + 1,
         klass=run.klass if measured else before.klass,
+        streak_classes=streak,
         samples=run.attempts if measured else before.samples,
         estimate=judged.estimate if measured else before.estimate,
         message=_message(

@@ -46,7 +46,7 @@ class Api(Protocol):
     async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]: ...
     async def create_job(self, manifest: Mapping[str, Any]) -> bool: ...
     async def delete_job(self, *, namespace: str, name: str) -> None: ...
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None: ...
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None: ...
     async def latest_event_message(
         self, *, namespace: str, kind: str, name: str, reason: str
     ) -> str | None: ...
@@ -63,7 +63,8 @@ class Api(Protocol):
     ) -> None: ...
     async def read_replicaset(self, *, namespace: str, name: str) -> raw.Object | None: ...
     async def read_workload(self, key: hostnetwork.WorkloadKey) -> raw.Workload | None: ...
-    async def apply_workload(self, body: Mapping[str, Any]) -> raw.Workload: ...
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]: ...
+    async def apply_workload(self, body: Mapping[str, Any], *, force: bool) -> raw.Workload: ...
     async def read_lease(self, *, namespace: str, name: str) -> raw.Object | None: ...
     async def write_lease(
         self,
@@ -165,18 +166,23 @@ class Client:
         )
         return raw.labels(found) if found is not None else {}
 
-    async def delete_pod(self, *, namespace: str, name: str, uid: str) -> None:
-        """Deletes a pod so its controller recreates it (the restart of a remediation ladder);
-        only the pod with ``uid``: a pod recreated under the same name meanwhile is kept."""
+    async def evict_pod(self, *, namespace: str, name: str, uid: str) -> None:
+        """Evicts a pod so its controller recreates it (the restart of a remediation
+        ladder), through the Eviction API so that PodDisruptionBudgets hold: a budget that
+        forbids it is a ``KubeError`` with status 429. Only the pod with ``uid``: one
+        recreated under the same name meanwhile is kept."""
         core = self._core
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": {"preconditions": {"uid": uid}},
+        }
         try:
             await _call(
-                f"delete pod {namespace}/{name}",
-                lambda: core.delete_namespaced_pod(
-                    name,
-                    namespace,
-                    body={"preconditions": {"uid": uid}},
-                    _preload_content=False,
+                f"evict pod {namespace}/{name}",
+                lambda: core.create_namespaced_pod_eviction(
+                    name, namespace, body, _preload_content=False
                 ),
             )
         except errors.KubeError as error:
@@ -353,13 +359,32 @@ class Client:
         )
         return found
 
+    async def list_workloads(self, *, label_selector: str) -> list[raw.Workload]:
+        """Deployments, StatefulSets and DaemonSets of every namespace with the labels
+        (each with its ``kind``, which a list's items lack)."""
+        found: list[raw.Workload] = []
+        for kind, suffix in _SUFFIX.items():
+            listed: list[raw.Workload] = await _items(
+                f"list {kind}s matching {label_selector!r}",
+                functools.partial(
+                    getattr(self._apps, f"list_{suffix}_for_all_namespaces"),
+                    label_selector=label_selector,
+                    _preload_content=False,
+                ),
+            )
+            for workload in listed:
+                workload["kind"], workload["apiVersion"] = str(kind), "apps/v1"
+            found += listed
+        return found
+
     async def apply_workload(
-        self, body: Mapping[str, Any], *, dry_run: bool = False
+        self, body: Mapping[str, Any], *, force: bool, dry_run: bool = False
     ) -> raw.Workload:
-        """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``, taking
-        the fields over (``force``); the workload must exist (an apply to a missing object
-        would create a half-empty one, with no pods). ``dry_run``: the API server validates
-        and answers, and stores nothing."""
+        """Server-side applies a body of ``hostnetwork`` as ``nethealth-operator``; the
+        workload must exist (an apply to a missing object would create a half-empty one,
+        with no pods). Without ``force`` a field another manager owns with another value is
+        a conflict (409), not taken; ``dry_run``: the API server validates and answers, and
+        stores nothing."""
         meta = body["metadata"]
         key = hostnetwork.WorkloadKey(
             kind=hostnetwork.Kind(body["kind"]), namespace=meta["namespace"], name=meta["name"]
@@ -374,7 +399,7 @@ class Client:
                 key.namespace,
                 dict(body),
                 field_manager=hostnetwork.FIELD_MANAGER,
-                force=True,
+                force=force,
                 _content_type=APPLY_CONTENT_TYPE,
                 _preload_content=False,
                 **({"dry_run": "All"} if dry_run else {}),

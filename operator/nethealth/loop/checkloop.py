@@ -89,6 +89,7 @@ class CheckLoop:
         self.remediator = remediator.Remediator(
             api=api,
             clock=clock,
+            body=body,
             settings=settings,
             budget=remediation_budget or globalbudget.GlobalBudget(settings.max_remediated_pods),
             notifier=self.notifier,

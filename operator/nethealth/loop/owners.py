@@ -8,9 +8,11 @@ annotations. Applying the same body twice is a no-op on the server (no new Repli
 rollout), so a crash between the write and anything after it converges on the next plan,
 which sees the patch in place.
 
-The apply takes the two fields over from whoever set them (``force``: a chart's explicit
-``hostNetwork: false`` applied by Argo CD), which is what the user asked for when the
-check's mode is Auto; whether the change then sticks is the GitOps tool's decision
+A field a manager names (a GitOps manifest's ``dnsPolicy: ClusterFirst``) never reaches
+the patch: the preflight blocks it (``hostnetwork.claimed_by``). What the patch takes with
+``force`` is only what defaulting gave the workload's creator. The revert restores the
+recorded values with ``force`` too: only a value taken back removes our ``true`` where a
+co-owner applied it as well. Whether a change sticks is the GitOps tool's decision
 (``planning.Outcome.REVERTED_BY_OTHER``, never fought).
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from nethealth import kube
 from nethealth.model import raw
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import hostnetwork, placement, planning
 
 Owner = hostnetwork.WorkloadKey | hostnetwork.NotRemediable
 
@@ -54,10 +56,11 @@ async def resolve(
 
 
 async def gather(api: kube.Api, *, pods: Iterable[Mapping[str, Any]]) -> Gathered:
-    """Owners of ``pods``, their workloads, their namespaces' labels, and every pod on their
-    nodes (for port conflicts). Pass every selected pod, including the hostNetwork ones the
-    run skipped (the pods of workloads patched already, which count against the budget);
-    call it only when some pod is Degraded, as it reads each workload once."""
+    """Owners of ``pods``, their workloads, their namespaces' labels, and every pod on each
+    node their new pods may land on (for port conflicts), not only the nodes they run on
+    now. Pass every selected pod, including the hostNetwork ones the run skipped (the pods
+    of workloads patched already, which count against the budget); call it only when some
+    pod is Degraded, as it reads each workload once."""
     owners: dict[str, Owner] = {}
     nodes: set[str] = set()
     replicasets: dict[str, raw.Object | None] = {}
@@ -68,6 +71,10 @@ async def gather(api: kube.Api, *, pods: Iterable[Mapping[str, Any]]) -> Gathere
     keys = sorted({o for o in owners.values() if isinstance(o, hostnetwork.WorkloadKey)})
     workloads = {k: w for k in keys if (w := await api.read_workload(k)) is not None}
     labels = {ns: await api.namespace_labels(ns) for ns in sorted({k.namespace for k in keys})}
+    if workloads:
+        listed = await api.list_nodes()
+        for workload in workloads.values():
+            nodes.update(placement.candidate_nodes(workload=workload, nodes=listed))
     node_pods = {node: tuple(await api.list_pods_on_node(node)) for node in sorted(nodes)}
     return Gathered(
         owners=owners, workloads=workloads, namespace_labels=labels, node_pods=node_pods
@@ -80,14 +87,33 @@ async def patch(api: kube.Api, verdict: planning.Verdict) -> raw.Workload:
         raise ValueError(
             f"{verdict.subject}: only a Patch verdict is applied, got {verdict.outcome}"
         )
-    return await api.apply_workload(verdict.body)
+    return await api.apply_workload(verdict.body, force=True)
 
 
-async def revert(api: kube.Api, key: hostnetwork.WorkloadKey) -> raw.Workload | None:
-    """Restores the recorded originals; None when the workload is gone or was never
-    patched (nothing recorded: nothing to restore)."""
+async def revert(
+    api: kube.Api, key: hostnetwork.WorkloadKey, *, check: str | None = None
+) -> raw.Workload | None:
+    """Restores the recorded originals; None when the workload is gone, was never patched
+    (nothing recorded: nothing to restore), or records another check's change than
+    ``check`` (each check reverts only its own). A change another manager has undone since
+    is not restored over the newer values: only our annotations and label are released."""
     live = await api.read_workload(key)
-    if live is None:
+    if live is None or (check is not None and hostnetwork.changed_by(live) != check):
         return None
-    body = hostnetwork.revert_body(key=key, workload=live)
-    return None if body is None else await api.apply_workload(body)
+    if not (hostnetwork.is_patched(live) or hostnetwork.half_reverted(live)):
+        if hostnetwork.changed_by(live) is None:
+            return None
+        return await api.apply_workload(hostnetwork.release_body(key=key), force=False)
+    try:
+        body = hostnetwork.revert_body(key=key, workload=live)
+    except ValueError as error:  # a malformed record: say so, never guess the originals
+        raise kube.KubeError(f"revert {key}: {error}") from error
+    return None if body is None else await api.apply_workload(body, force=True)
+
+
+def key_of(workload: raw.Workload) -> hostnetwork.WorkloadKey:
+    return hostnetwork.WorkloadKey(
+        kind=hostnetwork.Kind(workload.get("kind", "")),
+        namespace=raw.namespace(workload),
+        name=raw.name(workload),
+    )

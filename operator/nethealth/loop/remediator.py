@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nethealth import kube, model, settings
 from nethealth.detection import reporting, results
-from nethealth.loop import clock, notify, owners
+from nethealth.loop import clock, notify, owners, revertondelete
 from nethealth.model import raw
-from nethealth.remediation import actions, globalbudget, ledger, planning, steps
+from nethealth.remediation import actions, globalbudget, hostnetwork, ledger, planning, steps
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +34,14 @@ class Remediator:
         *,
         api: kube.Api,
         clock: clock.Clock,
+        body: Callable[[], raw.Check],
         settings: settings.Settings,
         budget: globalbudget.GlobalBudget,
         notifier: notify.Notifier,
     ) -> None:
         self._api = api
         self._clock = clock
+        self._body = body
         self._settings = settings
         self._budget = budget
         self._notifier = notifier
@@ -79,6 +81,7 @@ class Remediator:
             now=now,
         )
         entries = await self._carry_out(verified, live=live, views=views)
+        changes = await self._api.list_workloads(label_selector=hostnetwork.UID_LABEL)
         responded, plan = steps.respond(
             check=check,
             entries=entries,
@@ -90,11 +93,15 @@ class Remediator:
             namespace_labels=gathered.namespace_labels,
             node_pods=gathered.node_pods,
             limits=planning.Limits(
-                global_remaining=self._budget.remaining(excluding=uid),
+                global_remaining=self._budget.remaining(
+                    excluding=uid, in_cluster=globalbudget.in_cluster(changes)
+                ),
                 node_network_eligible=self._settings.node_network_eligible,
             ),
             now=now,
         )
+        # Before the first await: no other loop's plan can miss what this one will change.
+        self._budget.record(uid, steps.pods_held(plan, live=live, check=check))
         entries = await self._carry_out(responded, live=live, views=views)
         self.entries, conclusion = steps.conclude(
             check=check,
@@ -123,6 +130,8 @@ class Remediator:
                 logger.warning(
                     "%s: %s; retried at the next run", type(action).__name__, result.error
                 )
+                if actions.stops_on_failure(action):
+                    break
             elif result.answer is not None and (key := actions.workload_of(action)) is not None:
                 live[key] = result.answer
             entries, notices = ledger.record(
@@ -137,9 +146,12 @@ class Remediator:
             match action:
                 case actions.Announce():
                     return actions.Done()
+                case actions.HoldFinalizer():
+                    await revertondelete.keep(self._api, self._body(), want=True)
+                    return actions.Done()
                 case actions.Restart(pods=pods):
                     for pod in pods:
-                        await self._api.delete_pod(
+                        await self._api.evict_pod(
                             namespace=pod.namespace, name=pod.name, uid=pod.uid
                         )
                     return actions.Done()
@@ -148,5 +160,5 @@ class Remediator:
                 case actions.Revert(key=key):
                     return actions.Done(answer=await owners.revert(self._api, key))
         except kube.KubeError as error:
-            return actions.Failed(error=str(error))
+            return actions.Failed(error=str(error), status=error.status)
         raise AssertionError(f"unknown action {action!r}")

@@ -1,9 +1,11 @@
 """Revert-on-delete, the API side: keep the finalizer as wanted; revert, then release.
 
-The workloads to revert are read from the check's own ``status.remediation`` (the only
-record that survives the operator), and each revert restores the recorded originals
-(``owners.revert``): a workload already reverted or gone is skipped. When the finalizer is
-wanted is ``remediation.finalizer``'s decision.
+The workloads to revert are those the check's ``status.remediation`` records and those
+that carry the check's uid label (a change made just before a crash, before the status
+recorded it, or one the bounded status could not hold); each revert restores the recorded
+originals (``owners.revert``), only for a change of this check: a workload already
+reverted, gone, or changed by another check is skipped. When the finalizer is wanted is
+``remediation.finalizer``'s decision.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ async def finalize(api: kube.Api, body: Mapping[str, Any]) -> list[str]:
     next event or resync), so no change is ever left behind silently."""
     keys, unreadable = finalizer.to_revert(body)
     if unreadable is not None:
-        logger.warning("%s: status unreadable, nothing to revert: %s", raw.key(body), unreadable)
+        logger.warning("%s: status unreadable: %s", raw.key(body), unreadable)
+    labelled = await api.list_workloads(label_selector=finalizer.changes_of(body))
     reverted = []
-    for key in keys:
-        if await owners.revert(api, key) is not None:
+    for key in sorted({*keys, *(owners.key_of(w) for w in labelled)}):
+        if await owners.revert(api, key, check=raw.key(body)) is not None:
             reverted.append(str(key))
     await keep(api, body, want=False)
     return reverted

@@ -20,9 +20,9 @@ from typing import Any, Final
 
 from nethealth import kube, metrics, settings
 from nethealth.detection import jobs, scheduling
-from nethealth.loop import checkloop, clock, revertondelete
+from nethealth.loop import checkloop, clock, owners, revertondelete
 from nethealth.model import raw
-from nethealth.remediation import finalizer, globalbudget
+from nethealth.remediation import finalizer, globalbudget, hostnetwork
 
 SWEEP_SECONDS: Final = 300.0  # how often Jobs of vanished checks are looked for
 
@@ -133,18 +133,27 @@ class Supervisor:
             logger.warning("cannot delete the Jobs of deleted check %s yet: %s", uid, error)
 
     async def sweep(self) -> list[str]:
-        """Deletes the Jobs whose check no longer exists; their ``namespace/name``."""
+        """Deletes the Jobs, and reverts the changes, whose check no longer exists (deleted
+        while the operator was down, its finalizer removed by hand); the Jobs'
+        ``namespace/name`` and the workloads reverted."""
         listed = await self._api.list_jobs_everywhere(label_selector=jobs.managed_selector())
+        changed = await self._api.list_workloads(label_selector=hostnetwork.UID_LABEL)
+        checks = await self._api.list_check_uids()
         owned = [
             scheduling.Owned(key=raw.key(j), check_uid=raw.labels(j)[jobs.LABEL_CHECK_UID])
             for j in listed
         ]
-        stale = scheduling.orphans(owned, checks=await self._api.list_check_uids())
+        stale = scheduling.orphans(owned, checks=checks)
         for key in stale:
             namespace, name = key.split("/", 1)
             await self._api.delete_job(namespace=namespace, name=name)
         if stale:
             logger.info("deleted %d probe Job(s) of checks that no longer exist", len(stale))
+        for workload in finalizer.orphans(changed, checks=checks):
+            workload_key = owners.key_of(workload)
+            if await owners.revert(self._api, workload_key) is not None:
+                logger.info("%s: reverted; its check no longer exists", workload_key)
+                stale.append(str(workload_key))
         return stale
 
     async def _sweep_forever(self) -> None:

@@ -57,6 +57,13 @@ class Reason(enum.StrEnum):
     NOT_VERIFIED_IN_TIME = "NotVerifiedInTime"
     APPLY_FAILED = "ApplyFailed"
     REVERTED_BY_OTHER_MANAGER = "RevertedByOtherManager"
+    CHANGED_BY_ANOTHER_CHECK = "ChangedByAnotherCheck"
+    HALF_REVERTED = "HalfRevertedByOtherManager"
+    RELAPSED = "Relapsed"
+    DNS_POLICY_WOULD_CHANGE = "DnsPolicyWouldChange"
+    TRAFFIC_FILTERED = "TrafficFiltered"
+    DISRUPTION_BUDGET = "DisruptionBudgetForbids"
+    FIELDS_OWNED_BY_ANOTHER_MANAGER = "FieldsOwnedByAnotherManager"
 
 
 CONDITION_TYPE = (

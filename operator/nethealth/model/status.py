@@ -92,7 +92,7 @@ SUMMARY = schema.Obj(
 )
 
 MAX_POD_RESULTS = 100
-MAX_WORKLOAD_RESULTS = 20
+MAX_WORKLOAD_RESULTS = 100  # room for every change a check may make (maxRemediatedPods <= 100)
 
 
 class WorkloadState(enum.StrEnum):
@@ -119,6 +119,7 @@ class WorkloadResult:
     patch: str | None  # the exact server-side apply body, as JSON
     original: str | None  # the recorded originals, as JSON
     changed_at: datetime.datetime | None  # when this operator last patched or reverted it
+    passing_runs: int | None = None  # Verifying: runs in a row its new pods passed clearly
 
 
 WORKLOAD_RESULT = schema.Obj(
@@ -151,6 +152,14 @@ WORKLOAD_RESULT = schema.Obj(
         ),
         "changed_at": schema.Prop(
             node=schema.Timestamp(description="When the operator last patched or reverted it.")
+        ),
+        "passing_runs": schema.Prop(
+            node=schema.Int(
+                minimum=0,
+                maximum=1000,
+                description="While Verifying: runs in a row in which every new pod passed"
+                " clearly below the threshold; verified at threshold.recoveryRuns.",
+            )
         ),
     },
 )

@@ -13,7 +13,7 @@ Exit codes (``kubectl nethealth diagnose``), so scripts can branch on them:
 - 0 **Healthy**: the probe classified the pod Healthy (and, with ``--failure-rate R``,
   at most R of the pod's connects failed);
 - 1 **Degraded**: the probe classified a network fault (``PodNamespace``,
-  ``NodeNetwork`` or ``Upstream``: the pod's connects failed clearly above a healthy
+  ``Filtered``, ``NodeNetwork`` or ``Upstream``: the pod's connects failed clearly above a healthy
   path's background loss, and the controls say where), or the class is Healthy but more
   than ``--failure-rate`` of the pod's connects failed;
 - 2 **Inconclusive**: no valid measurement: the probe said Inconclusive, its pod was not
@@ -39,7 +39,12 @@ EXIT_INCONCLUSIVE: Final = 2
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 FAULT_CLASSES: Final = frozenset(
-    {types.ProbeClass.POD_NAMESPACE, types.ProbeClass.NODE_NETWORK, types.ProbeClass.UPSTREAM}
+    {
+        types.ProbeClass.POD_NAMESPACE,
+        types.ProbeClass.FILTERED,
+        types.ProbeClass.NODE_NETWORK,
+        types.ProbeClass.UPSTREAM,
+    }
 )
 LOG_TAIL_LINES: Final = 6
 

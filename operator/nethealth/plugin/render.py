@@ -38,6 +38,11 @@ CLASS_MEANING: Final = {
         " itself do not, so the fault is in the pod's namespace (its routes, policy rules,"
         " or the kernel's per-CPU route cache for it)"
     ),
+    types.ProbeClass.FILTERED: (
+        "only this pod fails, but beyond its network namespace (timeouts or refusals from the"
+        " path or the peer, where a fresh pod on the same node gets through): its traffic is"
+        " filtered, most likely by a NetworkPolicy that selects it"
+    ),
     types.ProbeClass.NODE_NETWORK: (
         "this pod and a fresh pod on the same node fail, the node itself does not: the"
         " node's pod networking (CNI, host-side routes or firewall) is at fault"

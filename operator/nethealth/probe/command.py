@@ -180,6 +180,6 @@ def exit_code(klass: object) -> int:
     """Healthy 0; any network fault class 1; inconclusive (or unknown) 2."""
     if klass == "Healthy":
         return EXIT_HEALTHY
-    if klass in ("PodNamespace", "NodeNetwork", "Upstream"):
+    if klass in ("PodNamespace", "Filtered", "NodeNetwork", "Upstream"):
         return EXIT_DEGRADED
     return EXIT_INCONCLUSIVE

@@ -22,6 +22,7 @@ from typing import Any, Final, TypeVar
 import nethealth
 from nethealth.probe import (
     classify,
+    counters,
     evidence,
     kernels,
     measure,
@@ -282,10 +283,10 @@ def _identity(path: str) -> tuple[int, int] | None:
 def _counters(path: str) -> dict[str, int]:
     """Counters before the window; also the first proof that the namespace can be entered."""
     try:
-        counters: dict[str, int] = netns.run_in(path, evidence.snapshot_counters, timeout=10.0)
+        before: dict[str, int] = netns.run_in(path, counters.snapshot, timeout=10.0)
     except netns.NetnsError as e:
         raise Inconclusive(f"cannot enter the target namespace: {e}") from None
-    return counters
+    return before
 
 
 def _samples(sampler: netns.Child) -> list[tuple[float, types.Evidence]]:

@@ -6,7 +6,8 @@ from the probe Job's termination message, so its fields are a contract:
 ``schema``
     ``"nethealth.io/probe-result/v1"``; a consumer rejects other values.
 ``class``
-    ``Healthy`` | ``PodNamespace`` | ``NodeNetwork`` | ``Upstream`` | ``Inconclusive``.
+    ``Healthy`` | ``PodNamespace`` | ``Filtered`` | ``NodeNetwork`` | ``Upstream`` |
+    ``Inconclusive``.
 ``reason``
     One sentence per relevant target saying which namespaces failed and how often.
 ``truncated``
@@ -16,7 +17,8 @@ from the probe Job's termination message, so its fields are a contract:
     stable: ``KernelBroadcastRouteCache``, ``PolicyRuleUnreachable`` / ``...Prohibit`` /
     ``...Blackhole``, ``LocalTableBroadcastEntry``, ``BlackholeRoute``, ``ProhibitRoute``,
     ``UnreachableRoute``, ``MissingDefaultRoute``, ``GatewayNeighbourFailed``,
-    ``BroadcastSenders``, ``PerCpuFailures``, ``BurstyFailures``, ``PathRefused``,
+    ``BroadcastSenders``, ``PerCpuFailures``, ``BurstyFailures``, ``PodTrafficFiltered``,
+    ``PathRefused``,
     ``PathTimeout``, ``PathHostUnreachable``, ``TransientLocalRefusal``.
 ``kernel``
     ``{release, version, status, issue, fixedIn, detail}`` with ``status`` one of

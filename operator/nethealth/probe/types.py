@@ -25,7 +25,11 @@ class ProbeClass(enum.StrEnum):
     """Where the fault lies, judged by which namespaces fail."""
 
     HEALTHY = "Healthy"
-    POD_NAMESPACE = "PodNamespace"  # only the target fails: the seed incident
+    POD_NAMESPACE = "PodNamespace"  # only the target fails, refused in its own namespace
+    # Only the target fails, but beyond its namespace (timeouts, refusals from the path or
+    # the peer): something filters this pod's traffic, e.g. a NetworkPolicy selecting it.
+    # Never remediated: the node's network would only get around the policy.
+    FILTERED = "Filtered"
     NODE_NETWORK = "NodeNetwork"  # target and control fail, host works
     UPSTREAM = "Upstream"  # every namespace fails: the destination or the path beyond the node
     INCONCLUSIVE = "Inconclusive"  # could not measure well enough to say

@@ -24,9 +24,16 @@ class Announce:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class HoldFinalizer:
+    """Put the revert-on-delete finalizer on the check before its first change: a check
+    deleted at any moment after the change (or while the operator is down) then waits for
+    the revert. If it cannot be held, no change is made in this step."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Restart:
-    """The ladder's first step: delete the degraded pods (by uid) so their controller
-    recreates them with fresh plumbing."""
+    """The ladder's first step: evict the degraded pods (by uid, through the Eviction API,
+    so PodDisruptionBudgets hold) so their controller recreates them with fresh plumbing."""
 
     verdict: planning.Verdict
     pods: tuple[selection.PodRef, ...]
@@ -45,12 +52,12 @@ class Revert:
 
     key: hostnetwork.WorkloadKey
     entry: model.WorkloadResult
-    why: model.Reason  # STILL_FAILING or NOT_VERIFIED_IN_TIME
-    hint: str | None  # the failing new pod's top hint
+    why: model.Reason  # STILL_FAILING, NOT_VERIFIED_IN_TIME, RELAPSED or HALF_REVERTED
+    hint: str | None  # the failing new pod's top hint; for HALF_REVERTED the manager
     pods: tuple[str, ...]  # the new pods that were judged
 
 
-Action = Announce | Restart | Patch | Revert
+Action = Announce | HoldFinalizer | Restart | Patch | Revert
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -62,9 +69,11 @@ class Done:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Failed:
-    """The API refused or could not be reached; ``error`` says why."""
+    """The API refused or could not be reached; ``error`` says why, ``status`` is the
+    HTTP status when there was one (409: a conflict with another field manager)."""
 
     error: str
+    status: int | None = None
 
 
 Result = Done | Failed
@@ -78,3 +87,9 @@ def workload_of(action: Action) -> hostnetwork.WorkloadKey | None:
         case Revert(key=key):
             return key
     return None
+
+
+def stops_on_failure(action: Action) -> bool:
+    """Whether the rest of the step is skipped when ``action`` fails: nothing may change a
+    workload that the check's deletion would then leave behind."""
+    return isinstance(action, HoldFinalizer)

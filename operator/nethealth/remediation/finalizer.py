@@ -16,10 +16,10 @@ from typing import Any, Final
 
 from nethealth import model
 from nethealth.model import raw
-from nethealth.remediation import ledger
+from nethealth.remediation import hostnetwork, ledger
 
 FINALIZER: Final = "nethealth.io/revert-on-delete"
-HELD: Final = ledger.CHANGED | {model.WorkloadState.REVERTED_BY_OTHER}
+HELD: Final = ledger.HELD
 
 
 def wanted(*, spec: model.Remediation, entries: Mapping[ledger.Key, ledger.Entry]) -> bool:
@@ -40,6 +40,22 @@ def changed(finalizers: list[str], *, want: bool) -> list[str]:
     if want:
         return finalizers if FINALIZER in finalizers else [*finalizers, FINALIZER]
     return [f for f in finalizers if f != FINALIZER]
+
+
+def changes_of(body: Mapping[str, Any]) -> str:
+    """The label selector of every workload the check has changed."""
+    return f"{hostnetwork.UID_LABEL}={raw.uid(body)}"
+
+
+def orphans(workloads: list[raw.Workload], *, checks: set[str]) -> list[raw.Workload]:
+    """Changes whose check no longer exists (uids listed *after* the workloads, so a check
+    created meanwhile is among them), made by a check that asked for revert-on-delete."""
+    return [
+        w
+        for w in workloads
+        if raw.labels(w).get(hostnetwork.UID_LABEL) not in checks
+        and hostnetwork.reverts_on_delete(w)
+    ]
 
 
 def to_revert(body: Mapping[str, Any]) -> tuple[list[ledger.Key], str | None]:

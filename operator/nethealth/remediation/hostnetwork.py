@@ -27,7 +27,16 @@ FIELD_MANAGER: Final = "nethealth-operator"
 ORIGINAL_ANNOTATION: Final = "nethealth.io/original-network"
 BY_ANNOTATION: Final = "nethealth.io/remediated-by"  # the check's namespace/name
 AT_ANNOTATION: Final = "nethealth.io/remediated-at"
+# Whether the check asked for revert-on-delete when it made the change: a change whose check
+# is gone (deleted while the operator was down, its finalizer removed by hand) is reverted by
+# the operator's sweep only then.
+REVERT_ON_DELETE_ANNOTATION: Final = "nethealth.io/revert-on-delete"
+# The check's uid, as a label: the operator finds every change of a check (finalize), every
+# change whose check is gone (sweep) and every change at all (the global cap) with one list
+# call each, not only through the check's status.
+UID_LABEL: Final = "nethealth.io/remediated-by-uid"
 HOST_DNS_POLICY: Final = "ClusterFirstWithHostNet"
+DEFAULT_DNS_POLICY: Final = "ClusterFirst"  # what the API server sets when none is given
 
 
 class Kind(enum.StrEnum):
@@ -125,17 +134,26 @@ def original(workload: RawObject) -> Original:
 
 
 def patch_body(
-    *, key: WorkloadKey, workload: RawObject, check: str, now: datetime.datetime
+    *,
+    key: WorkloadKey,
+    workload: RawObject,
+    check: str,
+    check_uid: str,
+    revert_on_delete: bool,
+    now: datetime.datetime,
 ) -> dict[str, Any]:
-    """The server-side apply body: the two fields and the annotations, nothing else; the
-    originals travel in the same write, so no crash can separate them from the change."""
+    """The server-side apply body: the two fields, the annotations and the label, nothing
+    else; the originals travel in the same write, so no crash can separate them from the
+    change."""
     annotations = {
         ORIGINAL_ANNOTATION: original(workload).dump(),
         BY_ANNOTATION: check,
         AT_ANNOTATION: now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        REVERT_ON_DELETE_ANNOTATION: "true" if revert_on_delete else "false",
     }
     return _body(
         key=key,
+        labels={UID_LABEL: check_uid},
         annotations=annotations,
         pod_spec={"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY},
         pod_annotations={BY_ANNOTATION: check},
@@ -164,14 +182,29 @@ def revert_body(*, key: WorkloadKey, workload: RawObject) -> dict[str, Any] | No
     return _body(key=key, annotations=None, pod_spec=pod_spec)
 
 
+def release_body(*, key: WorkloadKey) -> dict[str, Any]:
+    """The apply body that gives up everything this manager owns: its annotations, label
+    and any field it still holds. For a change another manager has changed back since: the
+    values are theirs now, and restoring our stale originals over them would undo a newer
+    change."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": str(key.kind),
+        "metadata": {"name": key.name, "namespace": key.namespace},
+    }
+
+
 def _body(
     *,
     key: WorkloadKey,
     annotations: Mapping[str, str] | None,
     pod_spec: Mapping[str, Any],
     pod_annotations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": key.name, "namespace": key.namespace}
+    if labels:
+        metadata["labels"] = dict(labels)
     if annotations:
         metadata["annotations"] = dict(annotations)
     template: dict[str, Any] = {"spec": dict(pod_spec)}
@@ -190,6 +223,88 @@ def _body(
 def is_patched(workload: RawObject) -> bool:
     spec = pod_spec(workload)
     return spec.get("hostNetwork") is True and spec.get("dnsPolicy") == HOST_DNS_POLICY
+
+
+def changed_by(workload: RawObject) -> str | None:
+    """The check (``namespace/name``) whose change the workload records, if any."""
+    if ORIGINAL_ANNOTATION not in annotations_of(workload):
+        return None
+    return annotations_of(workload).get(BY_ANNOTATION)
+
+
+def half_reverted(workload: RawObject) -> bool:
+    """Our change, with ``dnsPolicy`` set back to its recorded original while
+    ``hostNetwork`` stayed true (a manifest that names ``dnsPolicy: ClusterFirst`` and not
+    ``hostNetwork``): Kubernetes treats ClusterFirst on a hostNetwork pod as Default, so
+    Service names stop resolving. Never left like that. (Any other change of the two fields
+    is another manager's considered choice, reported and left alone.)"""
+    text = annotations_of(workload).get(ORIGINAL_ANNOTATION)
+    spec = pod_spec(workload)
+    if text is None or spec.get("hostNetwork") is not True:
+        return False
+    try:
+        before = Original.load(text)
+    except ValueError:
+        return False
+    now = str(spec.get("dnsPolicy") or DEFAULT_DNS_POLICY)
+    return now == (before.dns_policy or DEFAULT_DNS_POLICY)
+
+
+def reverts_on_delete(workload: RawObject) -> bool:
+    return annotations_of(workload).get(REVERT_ON_DELETE_ANNOTATION) == "true"
+
+
+LAST_APPLIED_ANNOTATION: Final = "kubectl.kubernetes.io/last-applied-configuration"
+PATCHED: Final = {"hostNetwork": True, "dnsPolicy": HOST_DNS_POLICY}
+
+
+def claimed_by(workload: RawObject) -> str | None:
+    """A manager that *names* ``hostNetwork`` or ``dnsPolicy`` with another value than the
+    patch's, so that taking the field would start a round of flip-flop with it: one that
+    server-side applied the field (a GitOps tool's Apply), or one whose client-side apply
+    manifest names it (``last-applied-configuration``, which its next apply merges back).
+    None: nobody means these fields, at most defaulting gave them to the creator.
+
+    Why not let the API server decide (an apply without ``force``)? Whoever created the
+    workload owns every field the API server defaulted (``dnsPolicy: ClusterFirst``), so
+    an apply without force conflicts on every workload; and a client-side manifest's
+    ``hostNetwork: false`` (the default, which is not stored) is owned by nobody at all.
+    Only these two signs tell a field someone means from one nobody chose.
+    """
+    spec = pod_spec(workload)
+    for field, value in _last_applied_fields(workload).items():
+        if field in PATCHED and value != PATCHED[field]:
+            return _annotation_manager(workload, LAST_APPLIED_ANNOTATION)
+    for entry in _managed_fields(workload):
+        if entry.get("manager") == FIELD_MANAGER or entry.get("operation") != "Apply":
+            continue
+        fields = _dig(entry.get("fieldsV1") or {}, ("f:spec", "f:template", "f:spec"))
+        for field, wanted in PATCHED.items():
+            if f"f:{field}" in fields and spec.get(field) != wanted:
+                return str(entry.get("manager"))
+    return None
+
+
+def _last_applied_fields(workload: RawObject) -> dict[str, Any]:
+    """The pod-template fields a client-side ``kubectl apply`` manifest names."""
+    text = annotations_of(workload).get(LAST_APPLIED_ANNOTATION)
+    if not text:
+        return {}
+    try:
+        applied = json.loads(text)
+    except ValueError:
+        return {}
+    spec = _dig(applied if isinstance(applied, dict) else {}, ("spec", "template", "spec"))
+    return dict(spec)
+
+
+def _annotation_manager(workload: RawObject, annotation: str) -> str:
+    """The manager that wrote an annotation (the client-side applier), by its field."""
+    for entry in _managed_fields(workload):
+        owned = _dig(entry.get("fieldsV1") or {}, ("f:metadata", "f:annotations"))
+        if f"f:{annotation}" in owned:
+            return str(entry.get("manager"))
+    return "kubectl-client-side-apply"
 
 
 def reverting_manager(workload: RawObject) -> str:

@@ -29,6 +29,9 @@ Entry = model.WorkloadResult
 Key = hostnetwork.WorkloadKey
 
 CHANGED: frozenset[State] = frozenset({State.VERIFYING, State.REMEDIATED})
+# Changes whose record must outlive everything else: the workload still carries something
+# of ours (the values, or at least our annotations) until it is reverted or released.
+HELD: frozenset[State] = CHANGED | {State.REVERTED_BY_OTHER}
 KEPT: frozenset[State] = CHANGED | {State.INEFFECTIVE, State.REVERTED_BY_OTHER, State.RESTARTED}
 
 
@@ -47,7 +50,8 @@ def load(entries: Iterable[Entry]) -> dict[Key, Entry]:
 
 
 def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
-    """Worst first (what needs a person), bounded."""
+    """Worst first (what needs a person), bounded; a changed workload is never dropped:
+    the status is the record a person and the finalizer read, whatever else is blocked."""
     order = {
         State.INEFFECTIVE: 0,
         State.REVERTED_BY_OTHER: 1,
@@ -58,7 +62,21 @@ def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
         State.REMEDIATED: 6,
     }
     ranked = sorted(entries.items(), key=lambda item: (order[item[1].state], item[0]))
-    return tuple(entry for _, entry in ranked[: model.MAX_WORKLOAD_RESULTS])
+    # What must stay comes first when choosing, whatever its rank on display: what needs a
+    # person (Ineffective, changed back by another manager), then every other change; only
+    # then blocked, dry-run and restarted workloads. (Beyond the bound, possible only with
+    # that many changes, the workloads' own labels still lead finalize to them.)
+    urgent = {State.INEFFECTIVE, State.REVERTED_BY_OTHER}
+    chosen = sorted(
+        ranked,
+        key=lambda item: (
+            0 if item[1].state in urgent else 1 if item[1].state in HELD else 2,
+            order[item[1].state],
+            item[0],
+        ),
+    )[: model.MAX_WORKLOAD_RESULTS]
+    kept = {key for key, _ in chosen}
+    return tuple(entry for key, entry in ranked if key in kept)
 
 
 def history(entries: Mapping[Key, Entry]) -> dict[Key, datetime.datetime]:
@@ -209,16 +227,29 @@ def patched(verdict: planning.Verdict, *, now: datetime.datetime) -> tuple[Key, 
     return key, _entry(key, state=State.VERIFYING, verdict=verdict, changed_at=now)
 
 
+def disrupted(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
+    """A PodDisruptionBudget forbids evicting the pods now: blocked, retried next run."""
+    return _blocked(
+        verdict,
+        reason=model.Reason.DISRUPTION_BUDGET,
+        message=f"{verdict.subject}: a PodDisruptionBudget forbids restarting its degraded"
+        f" pod(s) now ({error})",
+    )
+
+
 def apply_failed(verdict: planning.Verdict, *, error: str) -> tuple[Key, Entry]:
-    key = verdict.workload
-    assert key is not None
-    return key, _entry(
-        key,
-        state=State.BLOCKED,
-        verdict=verdict,
-        changed_at=None,
+    return _blocked(
+        verdict,
         reason=model.Reason.APPLY_FAILED,
         message=f"{verdict.subject}: the patch was refused: {error}",
+    )
+
+
+def _blocked(verdict: planning.Verdict, *, reason: model.Reason, message: str) -> tuple[Key, Entry]:
+    """An action on a workload the API refused: Blocked with why, nothing changed."""
+    key = key_of_verdict(verdict)
+    return key, _entry(
+        key, state=State.BLOCKED, verdict=verdict, changed_at=None, reason=reason, message=message
     )
 
 
@@ -227,25 +258,53 @@ def verified(entry: Entry) -> Entry:
         entry,
         state=State.REMEDIATED,
         reason=str(model.Reason.VERIFIED),
-        message=f"{key_of(entry)}: its pods on the node's network measure healthy",
+        message=f"{key_of(entry)}: its pods on the node's network measure healthy"
+        f" ({(entry.passing_runs or 0) + 1} run(s) in a row clearly below the threshold)",
+        passing_runs=(entry.passing_runs or 0) + 1,
+    )
+
+
+def passed(entry: Entry, *, needed: int) -> Entry:
+    """One more run in a row in which every new pod passed clearly; not yet verified."""
+    runs = (entry.passing_runs or 0) + 1
+    return dataclasses.replace(
+        entry,
+        passing_runs=runs,
+        message=f"{key_of(entry)} runs on the node's network; its new pods passed {runs} of"
+        f" the {needed} runs in a row that verify the change",
     )
 
 
 def ineffective(
     entry: Entry, *, why: model.Reason, hint: str | None, now: datetime.datetime
 ) -> Entry:
-    if why is model.Reason.STILL_FAILING:
-        detail = "its new pods on the node's network still fail"
-        if hint:
-            detail += f" ({hint})"
-    else:
-        detail = "no run measured its new pods in time"
+    """Reverted: the change did not help (``hint``: the failing pod's top hint), or, for
+    ``HALF_REVERTED``, another manager (``hint``: its name) set ``dnsPolicy`` back while
+    ``hostNetwork`` stayed true, and both original values were restored."""
+    restored = "reverted to the original settings"
+    match why:
+        case model.Reason.STILL_FAILING:
+            detail = "its new pods on the node's network still fail"
+        case model.Reason.RELAPSED:
+            detail = "its new pods on the node's network measured healthy, then degraded again"
+        case model.Reason.HALF_REVERTED:
+            detail = (
+                f"{hint or 'another manager'} set dnsPolicy back while hostNetwork stayed true"
+                " (a hostNetwork pod with ClusterFirst cannot resolve Service names)"
+            )
+            restored = "restored both original values; not patched again within the cooldown"
+            hint = None
+        case _:
+            detail = "no run verified its new pods in time"
+    if hint:
+        detail += f" ({hint})"
     return dataclasses.replace(
         entry,
         state=State.INEFFECTIVE,
         reason=str(why),
-        message=f"{key_of(entry)}: {detail}; reverted to the original settings"[:1024],
+        message=f"{key_of(entry)}: {detail}; {restored}"[:1024],
         changed_at=now,
+        passing_runs=None,
     )
 
 
@@ -373,6 +432,11 @@ def record(
             reason = model.EventReason.PODS_RESTARTED
             found[key] = entry
             return found, (_notice(normal, reason, entry.message, verdict.pods),)
+        case actions.Restart(verdict=verdict), actions.Failed(error=error, status=429):
+            key, entry = disrupted(verdict, error=error)
+            found[key] = entry
+            reason = model.EventReason.REMEDIATION_APPLY_FAILED
+            return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Patch(verdict=verdict), actions.Done():
             key, entry = patched(verdict, now=now)
             found[key] = entry
@@ -386,8 +450,18 @@ def record(
             return found, (_notice(warning, reason, entry.message, verdict.pods),)
         case actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=pods), actions.Done():
             found[key] = ineffective(entry, why=why, hint=hint, now=now)
-            reason = model.EventReason.REMEDIATION_INEFFECTIVE
+            reason = (
+                model.EventReason.REMEDIATION_REVERTED
+                if why is model.Reason.HALF_REVERTED
+                else model.EventReason.REMEDIATION_INEFFECTIVE
+            )
             return found, (_notice(warning, reason, found[key].message, pods),)
+        case actions.Revert(key=key, entry=entry), actions.Failed(error=error):
+            # Said in status, and tried again at the next run; never guessed around.
+            found[key] = dataclasses.replace(
+                entry, message=f"{key}: the revert failed, retried at the next run: {error}"[:1024]
+            )
+            return found, ()
     return found, ()
 
 

@@ -98,11 +98,48 @@ def _surge(value: Any, *, replicas: int) -> int:
     return int(value)
 
 
+def pods_moved(*, key: hostnetwork.WorkloadKey, workload: RawObject, known: int) -> int:
+    """How many pods a patch of the workload moves to the node's network: all its desired
+    replicas, not only the pods a check selected (a DaemonSet's as many as it schedules,
+    or the ``known`` pods when its status does not say)."""
+    if key.kind is Kind.DAEMONSET:
+        desired = (workload.get("status") or {}).get("desiredNumberScheduled")
+        return max(int(desired), known) if isinstance(desired, int) else known
+    return replica_count(key=key, workload=workload)
+
+
 def replica_count(*, key: hostnetwork.WorkloadKey, workload: RawObject) -> int:
     if key.kind is Kind.DAEMONSET:
         return 1  # one per node
     replicas = (workload.get("spec") or {}).get("replicas")
     return 1 if replicas is None else int(replicas)
+
+
+def candidate_nodes(*, workload: RawObject, nodes: Sequence[RawObject]) -> list[str]:
+    """The nodes the workload's new pods may land on: not cordoned, matching its
+    ``nodeSelector`` and required node affinity. Taints are not weighed: a node the pods
+    would not tolerate only adds a port check, never hides one."""
+    spec = hostnetwork.pod_spec(workload)
+    if spec.get("nodeName"):
+        return [str(spec["nodeName"])]
+    selector = spec.get("nodeSelector") or {}
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    terms = required.get("nodeSelectorTerms") or ()
+    found = []
+    for node in nodes:
+        labels = raw.labels(node)
+        if (node.get("spec") or {}).get("unschedulable"):
+            continue
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        if terms and not any(
+            all(_expression(e, labels) for e in t.get("matchExpressions") or ()) for t in terms
+        ):
+            continue
+        found.append(raw.name(node))
+    return sorted(found)
 
 
 def _pinned_node(workload: RawObject) -> bool:

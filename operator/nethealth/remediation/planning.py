@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from nethealth import model
-from nethealth.remediation import hostnetwork, preflight
+from nethealth.remediation import hostnetwork, placement, preflight
 
 RawObject = Mapping[str, Any]
 
@@ -89,6 +89,7 @@ class Plan:
 def plan(
     *,
     check: str,
+    check_uid: str,
     remediation: model.Remediation,
     pods: Mapping[str, PodFacts],
     workloads: Mapping[hostnetwork.WorkloadKey, RawObject],
@@ -100,10 +101,12 @@ def plan(
 ) -> Plan:
     """Every degraded pod's workload, with what to do about it.
 
-    ``pods`` are all measured pods of the check (the denominator of "most pods degraded");
-    ``workloads`` the owners read from the API; ``node_pods`` every pod on the nodes the
-    workloads' pods run on (for port conflicts); ``history`` when this operator last
-    changed a workload (patch or revert), for the cooldown.
+    ``check`` is the check's ``namespace/name`` and ``check_uid`` its uid (both recorded on
+    a patched workload); ``pods`` are all measured pods of the check (the denominator of
+    "most pods degraded"); ``workloads`` the owners read from the API; ``node_pods`` every
+    pod on the nodes the workloads' pods may run on (for port conflicts); ``history`` when
+    this operator last changed a workload (patch or revert), for the cooldown. The budget
+    counts the pods a patch moves: every replica of the workload, not only the selected.
     """
     degraded = {k: p for k, p in pods.items() if p.state is model.PodState.DEGRADED}
     verdicts: list[Verdict] = []
@@ -115,14 +118,11 @@ def plan(
             verdicts.append(_blocked(key, (key,), model.Reason.NOT_REMEDIABLE, why))
         else:
             groups.setdefault(pod.owner, []).append(pod)
-    budget = remediation.max_remediated_pods - _active_pods(
-        check=check, pods=pods, workloads=workloads
-    )
+    budget = remediation.max_remediated_pods - _active_pods(check=check, workloads=workloads)
     if limits.global_remaining is not None:
         budget = min(budget, limits.global_remaining)
     most = _most_degraded(measured=len(pods), degraded=len(degraded), limits=limits)
     for wkey in sorted(groups):
-        pods_of_workload = sum(1 for p in pods.values() if p.owner == wkey)
         workload = workloads.get(wkey)
         if workload is None:
             names = tuple(p.key for p in groups[wkey])
@@ -131,9 +131,13 @@ def plan(
                 _blocked(str(wkey), names, model.Reason.NOT_REMEDIABLE, why, workload=wkey)
             )
             continue
+        pods_of_workload = placement.pods_moved(
+            key=wkey, workload=workload, known=sum(1 for p in pods.values() if p.owner == wkey)
+        )
         verdict = _judge(
             preflight.Case(
                 check=check,
+                check_uid=check_uid,
                 key=wkey,
                 group=tuple(groups[wkey]),
                 remediation=remediation,
@@ -154,19 +158,13 @@ def plan(
     return Plan(verdicts=tuple(verdicts))
 
 
-def _active_pods(
-    *,
-    check: str,
-    pods: Mapping[str, PodFacts],
-    workloads: Mapping[hostnetwork.WorkloadKey, RawObject],
-) -> int:
-    """Pods of the check whose workload this check has patched and not reverted."""
-    active = {
-        k
+def _active_pods(*, check: str, workloads: Mapping[hostnetwork.WorkloadKey, RawObject]) -> int:
+    """Pods of the workloads this check has changed and not reverted, every replica."""
+    return sum(
+        placement.pods_moved(key=k, workload=w, known=1)
         for k, w in workloads.items()
-        if hostnetwork.annotations_of(w).get(hostnetwork.BY_ANNOTATION) == check
-    }
-    return sum(1 for p in pods.values() if p.owner in active)
+        if hostnetwork.changed_by(w) == check
+    )
 
 
 def _most_degraded(*, measured: int, degraded: int, limits: Limits) -> str | None:
@@ -212,7 +210,12 @@ def _judge(case: preflight.Case) -> Verdict:
         f" pod(s) {', '.join(case.names)}",
         warnings=tuple(warnings),
         body=hostnetwork.patch_body(
-            key=case.key, workload=case.workload, check=case.check, now=case.now
+            key=case.key,
+            workload=case.workload,
+            check=case.check,
+            check_uid=case.check_uid,
+            revert_on_delete=case.remediation.revert_on_delete,
+            now=case.now,
         ),
     )
 
@@ -220,6 +223,16 @@ def _judge(case: preflight.Case) -> Verdict:
 def _settled(case: preflight.Case) -> Verdict | None:
     """A workload patched already, changed back by someone else, or on hostNetwork anyway."""
     annotations = hostnetwork.annotations_of(case.workload)
+    by = hostnetwork.changed_by(case.workload)
+    if by is not None and by != case.check:
+        # Another check's change: its verification, its revert, its budget. Never ours.
+        return _blocked(
+            case.subject,
+            case.names,
+            model.Reason.CHANGED_BY_ANOTHER_CHECK,
+            f"{case.subject} was changed by check {by}; this check leaves it to that one",
+            workload=case.key,
+        )
     if hostnetwork.ORIGINAL_ANNOTATION in annotations:
         if hostnetwork.is_patched(case.workload):
             by = annotations.get(hostnetwork.BY_ANNOTATION, "this operator")

@@ -22,6 +22,7 @@ RawObject = Mapping[str, Any]
 
 PSA_PREFIX: Final = "pod-security.kubernetes.io/"
 PSA_FORBIDDING: Final = frozenset({"baseline", "restricted"})
+OWN_DNS_POLICIES: Final = frozenset({"Default", "None"})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,6 +34,7 @@ class PodFacts:
     state: model.PodState
     klass: types.ProbeClass | None
     hint: str | None  # the probe's top hint, "Code: evidence"
+    classes: frozenset[types.ProbeClass] = frozenset()  # of its failing streak (or none known)
     owner: hostnetwork.WorkloadKey | hostnetwork.NotRemediable
 
 
@@ -50,7 +52,8 @@ class Limits:
 class Case:
     """One workload's inputs to the verdict."""
 
-    check: str
+    check: str  # namespace/name
+    check_uid: str
     key: hostnetwork.WorkloadKey
     group: tuple[PodFacts, ...]
     remediation: model.Remediation
@@ -81,6 +84,8 @@ def gates(case: Case, *, warnings: list[str]) -> tuple[Gate, ...]:
     return (
         mode_gate(case),
         class_gate(case),
+        dns_policy_gate(case),
+        ownership_gate(case),
         pod_security(case, warnings=warnings),
         port_conflict(case),
         rollout_deadlock(case),
@@ -98,11 +103,21 @@ def mode_gate(case: Case) -> Gate:
 
 
 def class_gate(case: Case) -> Gate:
+    """Every degraded pod of the workload, on every run of its failing streak, failed in a
+    way leaving its namespace can help: one eligible pod does not carry the others."""
     eligible = {types.ProbeClass.POD_NAMESPACE}
     if case.limits.node_network_eligible:
         eligible.add(types.ProbeClass.NODE_NETWORK)
-    if not any(p.klass in eligible for p in case.group):
-        classes = ", ".join(sorted({str(p.klass) for p in case.group}))
+    seen = {k for p in case.group for k in (p.classes or {p.klass})}
+    if types.ProbeClass.FILTERED in seen:
+        return (
+            model.Reason.TRAFFIC_FILTERED,
+            "its traffic is filtered beyond its pod's namespace (timeouts or refusals where a"
+            " fresh pod gets through: a NetworkPolicy selecting it, or a firewall); the"
+            " node's network would only get around the policy, so it is never moved there",
+        )
+    if not seen <= eligible:
+        classes = ", ".join(sorted(str(k) for k in seen))
         allowed = ", ".join(sorted(eligible))
         return (
             model.Reason.CLASS_NOT_ELIGIBLE,
@@ -111,6 +126,32 @@ def class_gate(case: Case) -> Gate:
     if case.most is not None:
         return model.Reason.MOST_PODS_DEGRADED, case.most
     return None
+
+
+def dns_policy_gate(case: Case) -> Gate:
+    """Pods with ``dnsPolicy: Default`` or ``None`` resolve names their own way; the patch
+    would switch them to cluster DNS (ClusterFirstWithHostNet) behind their owner's back."""
+    policy = hostnetwork.pod_spec(case.workload).get("dnsPolicy")
+    if policy not in OWN_DNS_POLICIES:
+        return None
+    return (
+        model.Reason.DNS_POLICY_WOULD_CHANGE,
+        f"its pods use dnsPolicy {policy}: the patch would change how they resolve names"
+        f" (to {hostnetwork.HOST_DNS_POLICY})",
+    )
+
+
+def ownership_gate(case: Case) -> Gate:
+    """A manager that names the two fields (a GitOps tool) keeps them: taking them would
+    only start a round of flip-flop with it."""
+    manager = hostnetwork.claimed_by(case.workload)
+    if manager is None:
+        return None
+    return (
+        model.Reason.FIELDS_OWNED_BY_ANOTHER_MANAGER,
+        f"{manager} sets hostNetwork or dnsPolicy itself; not taken from it (leave the two"
+        " fields out of its manifest to allow the fallback: docs/argocd.md)",
+    )
 
 
 def cooldown_gate(case: Case) -> Gate:

@@ -28,7 +28,14 @@ from collections.abc import Mapping
 from nethealth import model
 from nethealth.detection import reporting, results
 from nethealth.model import raw
-from nethealth.remediation import actions, hostnetwork, ledger, planning, verification
+from nethealth.remediation import (
+    actions,
+    hostnetwork,
+    ledger,
+    placement,
+    planning,
+    verification,
+)
 
 Key = hostnetwork.WorkloadKey
 Owner = hostnetwork.WorkloadKey | hostnetwork.NotRemediable
@@ -54,7 +61,7 @@ class Step:
 class Conclusion:
     view: reporting.RemediationView
     remediated_pods: frozenset[str]  # pods shown as Remediated
-    changed_pods: int  # pods of this check's changed workloads: its share of the global cap
+    changed_pods: int  # every replica of this check's changed workloads: its share of the cap
 
 
 def degraded(views: Mapping[str, reporting.PodView]) -> set[str]:
@@ -90,17 +97,31 @@ def verify(
     now: datetime.datetime,
 ) -> Step:
     """Adopts the changes only the workloads record (a crash before the status write),
-    then judges every change waiting for verification."""
-    found = ledger.adopt(
-        entries, workloads=workloads, check=f"{check.namespace}/{check.name}", now=now
-    )
+    then judges every change of this check: a half-revert by another manager is undone, a
+    change waiting for verification counts its passing runs or is reverted, a verified one
+    that relapsed is reverted."""
+    name = f"{check.namespace}/{check.name}"
+    found = ledger.adopt(entries, workloads=workloads, check=name, now=now)
+    threshold = check.spec.threshold
     limit = verification.deadline(
-        interval=check.spec.probe.interval, probe_deadline=check.spec.probe.deadline
+        interval=check.spec.probe.interval,
+        probe_deadline=check.spec.probe.deadline,
+        runs=threshold.recovery_runs,
     )
     planned: list[actions.Action] = []
     for key, entry in list(found.items()):
         workload = live.get(key)
         if entry.state not in ledger.CHANGED or workload is None:
+            continue
+        if hostnetwork.changed_by(workload) not in (None, name):
+            del found[key]  # another check's change now: never ours to judge or revert
+            continue
+        if hostnetwork.half_reverted(workload):
+            manager = hostnetwork.reverting_manager(workload)
+            why = model.Reason.HALF_REVERTED
+            planned.append(
+                actions.Revert(key=key, entry=entry, why=why, hint=manager, pods=entry.pods)
+            )
             continue
         if not hostnetwork.is_patched(workload):
             if hostnetwork.ORIGINAL_ANNOTATION in hostnetwork.annotations_of(workload):
@@ -116,13 +137,24 @@ def verify(
                     )
                 )
             continue  # without the record: reverted by `nethealth revert`; ``settle``
-        if entry.state is not model.WorkloadState.VERIFYING:
-            continue
         new = _new_pods(key, check=check, views=views, outcomes=outcomes, owners=owners)
-        result = verification.judge(
-            pods=new, changed_at=entry.changed_at or now, now=now, limit=limit
-        )
         judged = tuple(p.key for p in new)
+        hint = verification.failing_hint(new)
+        if entry.state is model.WorkloadState.REMEDIATED:
+            if verification.relapsed(new):
+                why = model.Reason.RELAPSED
+                planned.append(
+                    actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
+                )
+            continue
+        result = verification.judge(
+            pods=new,
+            passed_before=entry.passing_runs or 0,
+            needed=threshold.recovery_runs,
+            changed_at=entry.changed_at or now,
+            now=now,
+            limit=limit,
+        )
         if result is verification.Result.VERIFIED:
             found[key] = ledger.verified(entry)
             planned.append(
@@ -133,13 +165,14 @@ def verify(
                     judged,
                 )
             )
+        elif result is verification.Result.PASSED:
+            found[key] = ledger.passed(entry, needed=threshold.recovery_runs)
         elif result in (verification.Result.STILL_FAILING, verification.Result.TIMED_OUT):
             why = (
                 model.Reason.STILL_FAILING
                 if result is verification.Result.STILL_FAILING
                 else model.Reason.NOT_VERIFIED_IN_TIME
             )
-            hint = verification.failing_hint(new)
             planned.append(actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged))
     return Step(entries=found, actions=tuple(planned))
 
@@ -160,6 +193,7 @@ def _new_pods(
             if (outcome := outcomes.get(k)) is not None
             else None,
             hint=v.hint,
+            state=v.record.state,
         )
         for k, v in views.items()
         if v.ref.remediated and owners.get(k) == key
@@ -193,6 +227,7 @@ def respond(
             node=view.ref.node,
             state=view.record.state,
             klass=view.record.klass,
+            classes=view.record.streak_classes,
             hint=view.hint,
             owner=owners.get(key) or hostnetwork.NotRemediable(why="its owner could not be read"),
         )
@@ -200,6 +235,7 @@ def respond(
     }
     plan = planning.plan(
         check=f"{check.namespace}/{check.name}",
+        check_uid=check.uid or check.name,
         remediation=spec,
         pods=facts,
         workloads={k: w for k, w in live.items() if w is not None},
@@ -217,8 +253,10 @@ def respond(
         if ladder and not ledger.escalates(found, ledger.key_of_verdict(verdict)):
             refs = tuple(views[p].ref for p in verdict.pods if p in views)
             planned.append(actions.Restart(verdict=verdict, pods=refs))
-        else:
-            planned.append(actions.Patch(verdict=verdict))
+            continue
+        if spec.revert_on_delete and not any(isinstance(a, actions.HoldFinalizer) for a in planned):
+            planned.append(actions.HoldFinalizer())
+        planned.append(actions.Patch(verdict=verdict))
     return Step(entries=found, actions=tuple(planned)), plan
 
 
@@ -231,6 +269,25 @@ def _quiet(plan: planning.Plan | None) -> planning.Plan | None:
     if plan is None:
         return None
     return planning.Plan(verdicts=tuple(v for v in plan.verdicts if v not in plan.patches))
+
+
+def pods_held(
+    plan: planning.Plan | None,
+    *,
+    live: Mapping[Key, raw.Workload | None],
+    check: model.NetHealthCheck,
+) -> int:
+    """The pods this check's changes hold once its plan is applied: what the global cap
+    must count before the first patch is written."""
+    name = f"{check.namespace}/{check.name}"
+    held = {k for k, w in live.items() if w is not None and hostnetwork.changed_by(w) == name}
+    if plan is not None:
+        held |= {v.workload for v in plan.patches if v.workload is not None}
+    return sum(
+        placement.pods_moved(key=k, workload=w, known=1)
+        for k in held
+        if (w := live.get(k)) is not None
+    )
 
 
 def conclude(
@@ -261,7 +318,11 @@ def conclude(
         remediated_pods=frozenset(
             k for k, v in views.items() if v.ref.remediated and workload_of.get(k) in done
         ),
-        changed_pods=sum(1 for o in workload_of.values() if o in changed),
+        changed_pods=sum(
+            placement.pods_moved(key=k, workload=w, known=1)
+            for k in changed
+            if (w := live.get(k)) is not None
+        ),
     )
 
 
