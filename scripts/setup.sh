@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables
               debootstrap conntrack iproute2 gcc libc6-dev binutils util-linux
               linux-source-6.1 qemu-system-x86 flex bison bc libelf-dev make patch xz-utils
-              lua5.1)
+              lua5.1 prometheus)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -21,6 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian enables and starts containerd on install; the harness runs its own instance.
 if systemctl is-active --quiet containerd 2>/dev/null; then systemctl stop containerd || true; fi
+# prometheus: only its binaries are wanted (promtool for the alert tests, prometheus for the
+# e2e, which runs its own on a free port); Debian starts a server on :9090 on install.
+if systemctl is-active --quiet prometheus 2>/dev/null; then systemctl stop prometheus || true; fi
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -62,3 +62,25 @@ def _fail_on_missing_prerequisite(request: pytest.FixtureRequest) -> None:
     for key, reason in request.node.user_properties:
         if key == "missing":
             pytest.fail(f"missing prerequisite in CI: {reason}")
+
+
+def _prometheus_tool(name: str) -> str:
+    """Debian's ``prometheus`` package's binaries (``scripts/setup.sh`` installs it): missing,
+    the test is skipped outside CI and fails in CI, like a tier's prerequisite."""
+    found = shutil.which(name)
+    if found is None:
+        reason = f"{name} is missing: apt-get install prometheus (scripts/setup.sh does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"missing prerequisite in CI: {reason}")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _prometheus_tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    return _prometheus_tool("prometheus")

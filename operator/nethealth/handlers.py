@@ -49,7 +49,7 @@ async def start(
                 namespace=SETTINGS.namespace,
                 identity=f"{socket.gethostname()}-{os.getpid()}",
                 on_elected=SUPERVISOR.activate,
-                on_deposed=SUPERVISOR.deactivate,
+                on_deposed=_deposed,
             )
         )
     else:
@@ -57,6 +57,13 @@ async def start(
     if SETTINGS.metrics_port:
         METRICS_SERVER = await metrics.serve(observer=OBSERVER, port=SETTINGS.metrics_port)
         logger.info("metrics on :%d/metrics, liveness on /healthz", SETTINGS.metrics_port)
+
+
+def _deposed() -> None:
+    """A standby stops its loops and drops its gauges: only the leader's view is served."""
+    if SUPERVISOR is not None:
+        SUPERVISOR.deactivate()
+    OBSERVER.deposed()
 
 
 @kopf.on.cleanup()

@@ -13,6 +13,7 @@ so a new call without a matching rule, or a rule nothing uses, fails here.
 from __future__ import annotations
 
 import ast
+import json
 import pathlib
 import re
 import subprocess
@@ -300,3 +301,91 @@ def test_the_argocd_example_values_pass_the_schema(
     values.write_text(yaml.safe_dump(application["spec"]["source"]["helm"]["valuesObject"]))
     result = _helm(helm, "template", "nh", str(CHART), "--values", str(values))
     assert result.returncode == 0, result.stderr
+
+
+# --- observability: ServiceMonitor, PrometheusRule ------------------------------------
+
+ALERTS = CHART / "files" / "alerts.yaml"
+
+
+def test_alerts_are_off_by_default(helm: pathlib.Path) -> None:
+    assert not [doc for doc in render(helm) if doc["kind"] == "PrometheusRule"]
+
+
+def test_the_prometheus_rule_is_the_tested_rule_file_unchanged(helm: pathlib.Path) -> None:
+    rule = only(render(helm, sets=["metrics.prometheusRule.enabled=true"]), "PrometheusRule")
+    # Parsed, so that toYaml's line folding of the long templates does not matter; equal,
+    # so that Helm did not template Prometheus's own {{ $labels }}.
+    assert rule["spec"]["groups"] == yaml.safe_load(ALERTS.read_text())["groups"]
+    assert rule["metadata"]["namespace"] == "nh-system"
+
+
+def test_the_prometheus_rule_carries_the_labels_a_rule_selector_needs(helm: pathlib.Path) -> None:
+    sets = ["metrics.prometheusRule.enabled=true", "metrics.prometheusRule.labels.release=kps"]
+    rule = only(render(helm, sets=sets), "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kps"
+
+
+def test_a_runbook_base_url_links_every_alert_to_its_runbook_section(helm: pathlib.Path) -> None:
+    base = "https://docs.example.org/nethealth/alerts.md"
+    sets = ["metrics.prometheusRule.enabled=true", f"metrics.prometheusRule.runbookBaseURL={base}"]
+    rule = only(render(helm, sets=sets), "PrometheusRule")
+    runbooks = (ROOT / "docs" / "alerts.md").read_text()
+    anchors = {f"#{h.lower()}" for h in re.findall(r"^### (\w+)$", runbooks, re.MULTILINE)}
+    for rendered in (r for group in rule["spec"]["groups"] for r in group["rules"]):
+        url = rendered["annotations"]["runbook_url"]
+        assert url.startswith(base + "#")
+        assert url[len(base) :] in anchors, url
+
+
+def test_a_runbook_base_url_that_is_not_a_url_is_refused(helm: pathlib.Path) -> None:
+    result = _helm(
+        helm,
+        "template",
+        "nh",
+        str(CHART),
+        "--set",
+        "metrics.prometheusRule.runbookBaseURL=docs/alerts.md",
+    )
+    assert result.returncode != 0
+    assert "/metrics/prometheusRule/runbookBaseURL" in result.stderr
+
+
+def test_the_service_monitor_keeps_the_pod_label_and_names_the_job_the_alerts_select(
+    helm: pathlib.Path,
+) -> None:
+    monitor = only(render(helm, sets=["metrics.serviceMonitor.enabled=true"]), "ServiceMonitor")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["honorLabels"] is True
+    assert {"targetLabel": "job", "replacement": "nethealth-operator"} in endpoint["relabelings"]
+    assert 'job="nethealth-operator"' in ALERTS.read_text()
+
+
+# --- observability: the Grafana dashboard ------------------------------------------------
+
+DASHBOARD = CHART / "files" / "dashboard.json"
+
+
+def test_the_dashboard_is_off_by_default(helm: pathlib.Path) -> None:
+    assert not [doc for doc in render(helm) if doc["kind"] == "ConfigMap"]
+
+
+def test_the_dashboard_configmap_carries_the_tested_json_for_grafanas_sidecar(
+    helm: pathlib.Path,
+) -> None:
+    sets = [
+        "metrics.grafanaDashboard.enabled=true",
+        "metrics.grafanaDashboard.annotations.grafana_folder=Networking",
+    ]
+    config_map = only(render(helm, sets=sets), "ConfigMap")
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "Networking"}
+    assert config_map["metadata"]["namespace"] == "nh-system"
+    (document,) = config_map["data"].values()
+    assert json.loads(document) == json.loads(DASHBOARD.read_text())
+
+
+def test_the_dashboard_can_go_where_grafana_looks(helm: pathlib.Path) -> None:
+    sets = ["metrics.grafanaDashboard.enabled=true", "metrics.grafanaDashboard.namespace=grafana"]
+    config_map = only(render(helm, sets=sets), "ConfigMap")
+    assert config_map["metadata"]["namespace"] == "grafana"

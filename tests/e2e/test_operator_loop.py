@@ -119,7 +119,7 @@ def test_an_on_off_fault_in_the_pod_namespace_degrades_it_and_it_recovers_with_h
     pod_events = h.events(api_client, namespace=namespace, kind="Pod", name="ha")
     assert any(e.reason == "PodNetworkDegraded" for e in pod_events)
     scraped = operator_for.metrics()
-    assert f'nethealth_degraded_pods{{check="{namespace}/ha"}} 1' in scraped
+    assert f'nethealth_degraded_pods{{check="{namespace}/ha"}} 1.0' in scraped
     assert f'nethealth_probe_runs_total{{check="{namespace}/ha",class="PodNamespace"}}' in scraped
     assert operator_for.healthz() == 200
     # Recovery needs recoveryRuns passing runs: one is not enough.

@@ -4,6 +4,7 @@ links lead somewhere."""
 
 from __future__ import annotations
 
+import datetime
 import pathlib
 import re
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from nethealth import cli, metrics, model, schema
 from nethealth.commands import crd as crd_command
-from nethealth.detection import decision, results
+from nethealth.detection import decision, reporting, results, selection
 from nethealth.model import definition, events
 from nethealth.probe import types
 from nethealth.schema import reference
@@ -20,6 +21,8 @@ from nethealth.schema import reference
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIGURATION = ROOT / crd_command.REFERENCE_DOC
 METRICS = ROOT / "docs" / "metrics.md"
+# The operator's own families, and the standard ones prometheus_client's collectors add.
+SERVED_PREFIXES = (metrics.PREFIX + "_", "process_", "python_")
 README = ROOT / "README.md"
 
 
@@ -167,9 +170,9 @@ def test_crd_write_refuses_a_reference_doc_without_markers(tmp_path: pathlib.Pat
 
 
 def _served() -> str:
-    """The exposition after one run with a healthy, a degraded and an inconclusive pod and
-    one remediation action of each kind, so that every family has samples and every label
-    shows."""
+    """The exposition after one run with a healthy, a degraded and an inconclusive pod, a
+    workload in the remediation record and one remediation action of each kind, so that
+    every family has samples and every label shows."""
     observer = metrics.Observer()
     threshold = model.Threshold(
         failure_rate=0.2, min_samples=20, consecutive_runs=1, recovery_runs=1
@@ -180,10 +183,11 @@ def _served() -> str:
             run=decision.RunResult(
                 klass=klass, attempts=40, failures=failures, failure_blocks=min(failures, 1)
             ),
+            hint=hint,
         )
-        for key, klass, failures in (
-            ("apps/a", types.ProbeClass.HEALTHY, 0),
-            ("apps/b", types.ProbeClass.POD_NAMESPACE, 20),
+        for key, klass, failures, hint in (
+            ("apps/a", types.ProbeClass.HEALTHY, 0, None),
+            ("apps/b", types.ProbeClass.POD_NAMESPACE, 20, "BurstyFailures: 3 blocks"),
         )
     }
     outcomes["apps/c"] = results.inconclusive(
@@ -193,10 +197,55 @@ def _served() -> str:
         key: decision.decide(previous=None, run=o.run, threshold=threshold)
         for key, o in outcomes.items()
     }
-    observer.run_finished(check="apps/web", outcomes=outcomes, records=records, seconds=9.0)
+    refs = {
+        key: selection.PodRef(
+            namespace="apps", name=key[5:], uid=key, node="node-a", ip="198.51.100.10"
+        )
+        for key in outcomes
+    }
+    now = datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC)
+    views = reporting.views_after_run(
+        records=records, refs=refs, outcomes=outcomes, previous={}, now=now
+    )
+    blocked = model.WorkloadResult(
+        kind="Deployment",
+        namespace="apps",
+        name="b",
+        state=model.WorkloadState.BLOCKED,
+        reason=str(model.Reason.HOST_PORT_CONFLICT),
+        message="b: host port 8080 is taken",
+        pods=("b",),
+        patch=None,
+        original=None,
+        changed_at=None,
+    )
+    spec = _check().spec
+    observer.run_finished(
+        check="apps/web",
+        spec=spec,
+        outcomes=outcomes,
+        views=views,
+        workloads=[blocked],
+        started=now - datetime.timedelta(seconds=9),
+        finished=now,
+    )
     for action in sorted(events.ACTIONS):
         observer.remediation_action(check="apps/web", action=action)
     return observer.render()
+
+
+def _check() -> model.NetHealthCheck:
+    return model.parse(
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": model.KIND,
+            "metadata": {"name": "web", "namespace": "apps", "uid": "u", "generation": 1},
+            "spec": {
+                "selector": {"matchLabels": {"app": "web"}},
+                "targets": [{"name": "api", "host": "203.0.113.1", "port": 443}],
+            },
+        }
+    )
 
 
 def _families(text: str) -> dict[str, tuple[str, set[str]]]:
@@ -214,7 +263,7 @@ def _documented() -> dict[str, tuple[str, set[str]]]:
     return {
         name: (cells[1], set(re.findall(r"`(\w+)`", cells[2])))
         for name, cells in rows.items()
-        if name.startswith(metrics.PREFIX + "_")
+        if name.startswith(SERVED_PREFIXES)
     }
 
 
@@ -229,9 +278,15 @@ def test_a_fresh_operator_serves_no_family_the_docs_do_not_list() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [str(c) for c in types.ProbeClass] + [str(w) for w in results.Why] + sorted(events.ACTIONS),
+    sorted(
+        {str(c) for c in types.ProbeClass}
+        | {str(w) for w in results.Why}
+        | set(events.ACTIONS)
+        | {str(s) for s in model.PodState}
+        | {str(s) for s in model.WorkloadState}
+    ),
 )
-def test_every_class_reason_and_action_a_label_can_take_is_explained(value: str) -> None:
+def test_every_class_reason_action_and_state_a_label_can_take_is_explained(value: str) -> None:
     assert f"`{value}`" in METRICS.read_text(encoding="utf-8")
 
 

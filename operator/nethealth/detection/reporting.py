@@ -64,9 +64,14 @@ class RemediationView:
     conditions: Mapping[model.ConditionType, tuple[bool, model.Reason, str] | None]
 
 
+def worst_first(views: Mapping[str, PodView]) -> list[PodView]:
+    """The pods in the order a person reads them, at most MAX_POD_RESULTS: what status and
+    the per-pod metrics show when a check selects more pods than that."""
+    return sorted(views.values(), key=_severity_key)[: model.MAX_POD_RESULTS]
+
+
 def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[model.PodResult]:
     """Worst first, at most MAX_POD_RESULTS."""
-    ordered = sorted(views.values(), key=_severity_key)
     return [
         model.PodResult(
             name=v.ref.name,
@@ -81,7 +86,7 @@ def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[m
             hint=v.hint,
             last_run=v.last_run,
         )
-        for v in ordered[: model.MAX_POD_RESULTS]
+        for v in worst_first(views)
     ]
 
 

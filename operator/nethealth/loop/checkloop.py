@@ -227,9 +227,12 @@ class CheckLoop:
         if self._observer is not None:
             self._observer.run_finished(
                 check=f"{check.namespace}/{check.name}",
+                spec=check.spec,
                 outcomes=outcomes,
-                records=self.memory.records,
-                seconds=(self.memory.last_finish - started).total_seconds(),
+                views=self.memory.views,
+                workloads=self.remediator.entries.values(),
+                started=started,
+                finished=self.memory.last_finish,
             )
 
     async def _launch_and_collect(
