@@ -37,6 +37,7 @@ import kubernetes
 import operator_calls as workloads
 import pytest
 
+import model_examples
 from nethealth import model
 from nethealth.devcluster import images
 from nethealth.probe import types
@@ -141,15 +142,7 @@ def _plan(live: dict[str, Any], key: hostnetwork.WorkloadKey) -> planning.Plan:
     )
     return planning.plan(
         check=CHECK,
-        remediation=model.Remediation(
-            mode=model.RemediationMode.AUTO,
-            strategy=model.RemediationStrategy.HOST_NETWORK,
-            cooldown=datetime.timedelta(hours=1),
-            max_remediated_pods=1,
-            revert_on_delete=True,
-            verify=True,
-            pause_requests=(),
-        ),
+        remediation=model_examples.REMEDIATION,
         pods={pod: facts},
         workloads={key: live},
         namespace_labels={},

@@ -25,6 +25,7 @@ import kubernetes
 import operator_calls as workloads
 import pytest
 
+import model_examples
 from nethealth import model
 from nethealth.devcluster import images
 from nethealth.probe import types
@@ -88,18 +89,6 @@ def _daemonset(name: str) -> dict[str, Any]:
     }
 
 
-def _settings() -> model.Remediation:
-    return model.Remediation(
-        mode=model.RemediationMode.AUTO,
-        strategy=model.RemediationStrategy.HOST_NETWORK,
-        cooldown=datetime.timedelta(hours=1),
-        max_remediated_pods=1,
-        revert_on_delete=True,
-        verify=True,
-        pause_requests=(),
-    )
-
-
 def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
     """The plan the operator would make for ``pod`` decided Degraded (class PodNamespace),
     from what ``workloads.gather`` reads of the cluster."""
@@ -115,7 +104,7 @@ def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
     )
     return planning.plan(
         check=CHECK,
-        remediation=_settings(),
+        remediation=model_examples.REMEDIATION,
         pods={key: facts},
         workloads=gathered.workloads,
         namespace_labels=gathered.namespace_labels,
