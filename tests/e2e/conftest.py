@@ -16,16 +16,14 @@ others, so no other test sees the node they leave.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import pathlib
 import secrets
-import signal
 import time
 from collections.abc import Callable, Iterator
-from types import FrameType
 
+import interrupts
 import kubernetes
 import operator_harness
 import pytest
@@ -81,21 +79,6 @@ def _reused(kubeconfig: pathlib.Path) -> node.Node:
     )
 
 
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so a killed session still tears down."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
     if os.geteuid() != 0:
         _unavailable("the e2e cluster needs root (cgroups, mounts, iptables)")
@@ -124,7 +107,7 @@ def cluster() -> Iterator[node.Node]:
     kubenode, archives = _prerequisites()
     run_dir = layout.default_run_dir()
     with (
-        _sigterm_unwinds(),
+        interrupts.sigterm_unwinds(),
         node.running(
             run_dir=run_dir,
             kubenode=kubenode,
