@@ -27,8 +27,8 @@ import interrupts
 import kubernetes
 import operator_harness
 import pytest
+import remediation_helpers
 
-from nethealth import model
 from nethealth.devcluster import build, cleanup, helmtool, images, layout, node, tools
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
@@ -170,29 +170,6 @@ def _deleted_namespaces(cluster: node.Node) -> Iterator[list[str]]:
         client.close()
 
 
-def _release_checks(api_client: kubernetes.client.ApiClient, namespace: str) -> None:
-    custom = kubernetes.client.CustomObjectsApi(api_client)
-    try:
-        checks = custom.list_namespaced_custom_object(
-            model.GROUP, model.VERSION, namespace, model.PLURAL
-        )["items"]
-    except kubernetes.client.ApiException as exc:
-        if exc.status == 404:
-            return  # no CRD installed: no checks
-        raise
-    for check in checks:
-        if check["metadata"].get("finalizers"):
-            custom.patch_namespaced_custom_object(
-                model.GROUP,
-                model.VERSION,
-                namespace,
-                model.PLURAL,
-                check["metadata"]["name"],
-                {"metadata": {"finalizers": None}},
-                _content_type="application/merge-patch+json",
-            )
-
-
 @pytest.fixture
 def namespace(
     api_client: kubernetes.client.ApiClient, _deleted_namespaces: list[str]
@@ -205,7 +182,7 @@ def namespace(
     finally:
         # The test's operator is gone by now: a check still held by its revert-on-delete
         # finalizer would hold the namespace forever.
-        _release_checks(api_client, name)
+        remediation_helpers.release_checks(api_client, namespace=name)
         # Terminating first, so no controller can create new pods in it; then the
         # pods go now (their containers stopped), the rest with the namespace.
         core.delete_namespace(name)

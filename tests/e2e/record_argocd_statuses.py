@@ -36,6 +36,7 @@ from typing import Any
 
 import kubernetes
 import operator_harness as h
+import remediation_helpers
 import urllib3
 import yaml
 
@@ -271,22 +272,6 @@ def _checks(api: kubernetes.client.ApiClient, *, namespace: str) -> list[Obj]:
     return items
 
 
-def _release_finalizers(api: kubernetes.client.ApiClient, *, namespace: str) -> None:
-    """Without the operator nothing lifts a revert-on-delete finalizer: the namespace
-    would never go. Only for a run that failed half-way."""
-    custom = kubernetes.client.CustomObjectsApi(api)
-    for obj in _checks(api, namespace=namespace):
-        if obj["metadata"].get("finalizers"):
-            custom.patch_namespaced_custom_object(
-                model.GROUP,
-                model.VERSION,
-                namespace,
-                model.PLURAL,
-                obj["metadata"]["name"],
-                {"metadata": {"finalizers": None}},
-            )
-
-
 def _cleaned(obj: Obj) -> Obj:
     metadata = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
     return {**obj, "metadata": metadata}
@@ -340,7 +325,9 @@ def main() -> int:
         _write(recorder, out=args.out, server=server)
     finally:
         recorder.stop()
-        _release_finalizers(api, namespace=namespace)
+        # Without the operator nothing lifts a revert-on-delete finalizer and the namespace
+        # would never go: only for a run that failed half-way.
+        remediation_helpers.release_checks(api, namespace=namespace)
         every = log.with_name("versions.yaml")
         every.write_text(yaml.safe_dump_all(recorder.versions), encoding="utf-8")
         print(f"every version recorded: {every}; the operator's log: {log}")
