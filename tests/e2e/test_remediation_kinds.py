@@ -27,7 +27,7 @@ import pytest
 
 import model_examples
 from nethealth import model
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 
@@ -42,51 +42,22 @@ def _figure(text: str) -> None:
     print(f"\nFIGURE {text}")
 
 
-def _pod_template(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": {"app": name}},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "automountServiceAccountToken": False,
-            "containers": [
-                {
-                    "name": "main",
-                    "image": images.WORKLOAD_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "command": ["sleep", "3600"],
-                }
-            ],
-            **spec,
-        },
-    }
+def _pod_template(name: str) -> dict[str, Any]:
+    return {"metadata": {"labels": {"app": name}}, "spec": sleepers.pod_spec()}
 
 
 def _statefulset(name: str) -> dict[str, Any]:
     """A chart that says ``hostNetwork: false`` explicitly and leaves dnsPolicy out."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "serviceName": name,
-            "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, hostNetwork=False),
-        },
-    }
+    manifest = sleepers.deployment(name, kind="StatefulSet")
+    manifest["spec"]["template"]["spec"]["hostNetwork"] = False
+    return manifest
 
 
 def _daemonset(name: str) -> dict[str, Any]:
     """No hostNetwork at all, and a dnsPolicy other than the default, restored by value."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, dnsPolicy="Default"),
-        },
-    }
+    manifest = sleepers.deployment(name, kind="DaemonSet")
+    manifest["spec"]["template"]["spec"]["dnsPolicy"] = "Default"
+    return manifest
 
 
 def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
