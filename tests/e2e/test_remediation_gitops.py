@@ -39,7 +39,7 @@ import pytest
 
 import model_examples
 from nethealth import model
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 
@@ -54,31 +54,12 @@ POINTERS = ("/spec/template/spec/hostNetwork", "/spec/template/spec/dnsPolicy")
 
 
 def _manifest(namespace: str, name: str) -> dict[str, Any]:
-    """The workload as the user's chart renders it: ``hostNetwork: false`` explicitly."""
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "hostNetwork": False,
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": images.WORKLOAD_IMAGE,
-                            "imagePullPolicy": "Never",
-                            "command": ["sleep", "3600"],
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    """The workload as the user's chart renders it: ``hostNetwork: false`` explicitly (and
+    no replicas, see above)."""
+    manifest = sleepers.deployment(name, namespace=namespace)
+    manifest["spec"]["replicas"] = 0
+    manifest["spec"]["template"]["spec"]["hostNetwork"] = False
+    return manifest
 
 
 def _server_side_apply(
