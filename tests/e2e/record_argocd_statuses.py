@@ -41,7 +41,6 @@ import urllib3
 import yaml
 
 from nethealth import model
-from nethealth.devcluster import sleepers
 from nethealth.testing import faults
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -63,8 +62,7 @@ def _observed(obj: Obj) -> bool:
 
 
 def _workload_state(obj: Obj) -> str | None:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((str(e["state"]) for e in entries if e["name"] == REMEDIATED), None)
+    return h.remediation_entry(obj, REMEDIATED).get("state")
 
 
 # moment -> (which check, what the moment is, how to find its first version)
@@ -207,24 +205,9 @@ def _wait(recorder: Recorder, *, moment: str, timeout: float) -> Obj:
     raise SystemExit(f"no version of {name} at moment {moment!r} within {timeout:.0f} s")
 
 
-def _deployment(api: kubernetes.client.ApiClient, *, namespace: str) -> Obj:
-    """A one-replica Deployment of a sleeping busybox (remediable, unlike a bare pod)."""
-    kubernetes.client.AppsV1Api(api).create_namespaced_deployment(
-        namespace, sleepers.deployment(REMEDIATED)
-    )
-    core = kubernetes.client.CoreV1Api(api)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"app={REMEDIATED}").items
-        if len(pods) == 1 and pods[0].status.phase == "Running":
-            return api.sanitize_for_serialization(pods[0])  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    raise SystemExit(f"the Deployment {REMEDIATED} never ran a pod")
-
-
 def _scenario(api: kubernetes.client.ApiClient, *, namespace: str, recorder: Recorder) -> None:
     pod = h.workload(api, namespace=namespace, name=WORKLOAD)
-    web = _deployment(api, namespace=namespace)
+    web = h.deployment(api, namespace=namespace, name=REMEDIATED)
     created = h.create_check(api, namespace=namespace, body=h.check_body(WORKLOAD, app=WORKLOAD))
     recorder.keep(created)  # as the API server returns it: no status yet
     h.create_check(api, namespace=namespace, body=h.check_body(NOBODY, app=NOBODY))
