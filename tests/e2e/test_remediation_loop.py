@@ -21,8 +21,7 @@ from kubernetes import client
 
 from nethealth import model
 from nethealth.devcluster import images
-from nethealth.loop import revertondelete
-from nethealth.remediation import hostnetwork
+from nethealth.remediation import finalizer, hostnetwork
 from nethealth.testing import faults
 
 pytestmark = pytest.mark.e2e
@@ -119,7 +118,7 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     assert _template(api_client, namespace=namespace, name="web")["metadata"]["generation"] == 2
     # revertOnDelete (the default): deleting the check restores the exact originals first.
     held = h.read_check(api_client, namespace=namespace, name="web")
-    assert revertondelete.FINALIZER in held["metadata"]["finalizers"]
+    assert finalizer.FINALIZER in held["metadata"]["finalizers"]
     client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
         model.GROUP, model.VERSION, namespace, model.PLURAL, "web"
     )
