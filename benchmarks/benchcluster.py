@@ -11,31 +11,21 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import signal
+import sys
 from collections.abc import Iterator
-from types import FrameType
+
+# The e2e session's helpers: this starts the same node the same way.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import interrupts
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
 BUSY_WAIT_SECONDS = 300.0
+# SIGTERM as KeyboardInterrupt, so a killed benchmark still runs its ``finally``.
+sigterm_unwinds = interrupts.sigterm_unwinds
 
 
 def default_kubeconfig() -> str | None:
     return os.environ.get(REUSE_ENV) or None
-
-
-@contextlib.contextmanager
-def sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM as KeyboardInterrupt, so a killed benchmark still runs its ``finally``."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

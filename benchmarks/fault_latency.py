@@ -47,7 +47,7 @@ import kubernetes  # noqa: E402
 import operator_harness as h  # noqa: E402 (found through the path above)
 
 from nethealth import model  # noqa: E402
-from nethealth.devcluster import images  # noqa: E402
+from nethealth.devcluster import sleepers  # noqa: E402
 from nethealth.testing import faults  # noqa: E402
 
 APP = "latency"
@@ -77,35 +77,6 @@ def duration_seconds(text: str) -> int:
     if seconds < 30:
         raise argparse.ArgumentTypeError(f"{text!r}: the CRD allows an interval of 30 s or more")
     return seconds
-
-
-def deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "terminationGracePeriodSeconds": 1,
-                    "automountServiceAccountToken": False,
-                    "containers": [
-                        {
-                            "name": "app",
-                            "image": images.WORKLOAD_IMAGE,
-                            "imagePullPolicy": "Never",
-                            # One long-lived process: the pod's namespace is found through it.
-                            "command": ["sleep", "86400"],
-                        }
-                    ],
-                },
-            },
-        },
-    }
 
 
 def running_pod(core: Any, *, namespace: str, timeout: float) -> dict[str, Any]:
@@ -157,7 +128,7 @@ def measure(
         with h.operator(
             kubeconfig=kubeconfig, log=logs / f"operator-{index}.log", namespaces=(namespace,)
         ):
-            apps.create_namespaced_deployment(namespace, deployment(APP))
+            apps.create_namespaced_deployment(namespace, sleepers.deployment(APP))
             pod = running_pod(core, namespace=namespace, timeout=120)
             body = h.check_body(
                 APP,

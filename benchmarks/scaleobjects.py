@@ -27,6 +27,7 @@ from nethealth import model
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 import operator_harness
+import remediation_helpers
 
 NAMESPACE_GONE_SECONDS = 300.0
 PROGRESS_EVERY = 1000
@@ -342,7 +343,7 @@ def delete_leftovers(api: Any, *, run: str | None) -> None:
     while remaining and time.monotonic() < deadline:
         for namespace in remaining:
             # The operator is stopped: a finalizer it put on a check would hold the namespace.
-            _strip_check_finalizers(custom, namespace=namespace)
+            _quietly(lambda ns=namespace: remediation_helpers.release_checks(api, namespace=ns))
             # Pods on fake nodes never finish terminating by themselves.
             _quietly(
                 lambda ns=namespace: core.delete_collection_namespaced_pod(
@@ -359,27 +360,6 @@ def delete_leftovers(api: Any, *, run: str | None) -> None:
         )
     )
     _quietly(lambda: core.delete_collection_node(label_selector=selector))
-
-
-def _strip_check_finalizers(custom: Any, *, namespace: str) -> None:
-    try:
-        listed = custom.list_namespaced_custom_object(
-            model.GROUP, model.VERSION, namespace, model.PLURAL
-        )
-    except kubernetes.client.ApiException:
-        return
-    for obj in listed["items"]:
-        if obj["metadata"].get("finalizers"):
-            _quietly(
-                lambda o=obj: custom.patch_namespaced_custom_object(
-                    model.GROUP,
-                    model.VERSION,
-                    namespace,
-                    model.PLURAL,
-                    o["metadata"]["name"],
-                    {"metadata": {"finalizers": None}},
-                )
-            )
 
 
 def _quietly(call: Callable[[], object]) -> None:

@@ -16,21 +16,19 @@ others, so no other test sees the node they leave.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import pathlib
 import secrets
-import signal
 import time
 from collections.abc import Callable, Iterator
-from types import FrameType
 
+import interrupts
 import kubernetes
 import operator_harness
 import pytest
+import remediation_helpers
 
-from nethealth import model
 from nethealth.devcluster import build, cleanup, helmtool, images, layout, node, tools
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
@@ -81,21 +79,6 @@ def _reused(kubeconfig: pathlib.Path) -> node.Node:
     )
 
 
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so a killed session still tears down."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
     if os.geteuid() != 0:
         _unavailable("the e2e cluster needs root (cgroups, mounts, iptables)")
@@ -124,7 +107,7 @@ def cluster() -> Iterator[node.Node]:
     kubenode, archives = _prerequisites()
     run_dir = layout.default_run_dir()
     with (
-        _sigterm_unwinds(),
+        interrupts.sigterm_unwinds(),
         node.running(
             run_dir=run_dir,
             kubenode=kubenode,
@@ -187,29 +170,6 @@ def _deleted_namespaces(cluster: node.Node) -> Iterator[list[str]]:
         client.close()
 
 
-def _release_checks(api_client: kubernetes.client.ApiClient, namespace: str) -> None:
-    custom = kubernetes.client.CustomObjectsApi(api_client)
-    try:
-        checks = custom.list_namespaced_custom_object(
-            model.GROUP, model.VERSION, namespace, model.PLURAL
-        )["items"]
-    except kubernetes.client.ApiException as exc:
-        if exc.status == 404:
-            return  # no CRD installed: no checks
-        raise
-    for check in checks:
-        if check["metadata"].get("finalizers"):
-            custom.patch_namespaced_custom_object(
-                model.GROUP,
-                model.VERSION,
-                namespace,
-                model.PLURAL,
-                check["metadata"]["name"],
-                {"metadata": {"finalizers": None}},
-                _content_type="application/merge-patch+json",
-            )
-
-
 @pytest.fixture
 def namespace(
     api_client: kubernetes.client.ApiClient, _deleted_namespaces: list[str]
@@ -222,7 +182,7 @@ def namespace(
     finally:
         # The test's operator is gone by now: a check still held by its revert-on-delete
         # finalizer would hold the namespace forever.
-        _release_checks(api_client, name)
+        remediation_helpers.release_checks(api_client, namespace=name)
         # Terminating first, so no controller can create new pods in it; then the
         # pods go now (their containers stopped), the rest with the namespace.
         core.delete_namespace(name)

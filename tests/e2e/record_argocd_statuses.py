@@ -36,11 +36,11 @@ from typing import Any
 
 import kubernetes
 import operator_harness as h
+import remediation_helpers
 import urllib3
 import yaml
 
 from nethealth import model
-from nethealth.devcluster import sleepers
 from nethealth.testing import faults
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -62,8 +62,7 @@ def _observed(obj: Obj) -> bool:
 
 
 def _workload_state(obj: Obj) -> str | None:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((str(e["state"]) for e in entries if e["name"] == REMEDIATED), None)
+    return h.remediation_entry(obj, REMEDIATED).get("state")
 
 
 # moment -> (which check, what the moment is, how to find its first version)
@@ -206,24 +205,9 @@ def _wait(recorder: Recorder, *, moment: str, timeout: float) -> Obj:
     raise SystemExit(f"no version of {name} at moment {moment!r} within {timeout:.0f} s")
 
 
-def _deployment(api: kubernetes.client.ApiClient, *, namespace: str) -> Obj:
-    """A one-replica Deployment of a sleeping busybox (remediable, unlike a bare pod)."""
-    kubernetes.client.AppsV1Api(api).create_namespaced_deployment(
-        namespace, sleepers.deployment(REMEDIATED)
-    )
-    core = kubernetes.client.CoreV1Api(api)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"app={REMEDIATED}").items
-        if len(pods) == 1 and pods[0].status.phase == "Running":
-            return api.sanitize_for_serialization(pods[0])  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    raise SystemExit(f"the Deployment {REMEDIATED} never ran a pod")
-
-
 def _scenario(api: kubernetes.client.ApiClient, *, namespace: str, recorder: Recorder) -> None:
     pod = h.workload(api, namespace=namespace, name=WORKLOAD)
-    web = _deployment(api, namespace=namespace)
+    web = h.deployment(api, namespace=namespace, name=REMEDIATED)
     created = h.create_check(api, namespace=namespace, body=h.check_body(WORKLOAD, app=WORKLOAD))
     recorder.keep(created)  # as the API server returns it: no status yet
     h.create_check(api, namespace=namespace, body=h.check_body(NOBODY, app=NOBODY))
@@ -269,22 +253,6 @@ def _checks(api: kubernetes.client.ApiClient, *, namespace: str) -> list[Obj]:
     )
     items: list[Obj] = listed["items"]
     return items
-
-
-def _release_finalizers(api: kubernetes.client.ApiClient, *, namespace: str) -> None:
-    """Without the operator nothing lifts a revert-on-delete finalizer: the namespace
-    would never go. Only for a run that failed half-way."""
-    custom = kubernetes.client.CustomObjectsApi(api)
-    for obj in _checks(api, namespace=namespace):
-        if obj["metadata"].get("finalizers"):
-            custom.patch_namespaced_custom_object(
-                model.GROUP,
-                model.VERSION,
-                namespace,
-                model.PLURAL,
-                obj["metadata"]["name"],
-                {"metadata": {"finalizers": None}},
-            )
 
 
 def _cleaned(obj: Obj) -> Obj:
@@ -340,7 +308,9 @@ def main() -> int:
         _write(recorder, out=args.out, server=server)
     finally:
         recorder.stop()
-        _release_finalizers(api, namespace=namespace)
+        # Without the operator nothing lifts a revert-on-delete finalizer and the namespace
+        # would never go: only for a run that failed half-way.
+        remediation_helpers.release_checks(api, namespace=namespace)
         every = log.with_name("versions.yaml")
         every.write_text(yaml.safe_dump_all(recorder.versions), encoding="utf-8")
         print(f"every version recorded: {every}; the operator's log: {log}")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import check_waits
 import operator_harness as h
 import pytest
 from kubernetes import client
@@ -124,13 +125,12 @@ def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
     started = time.monotonic()
     h.create_check(api_client, namespace=namespace, body=h.check_body("web", app="web"))
     try:
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="web",
+        check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
+        obj = check.pod_reaches(
+            pod="web",
+            state="Healthy",
             timeout=150,
             what="pod Healthy, measured by the chart's operator",
-            until=lambda o: h.pod_state(o, "web") == "Healthy",
         )
     except pytest.fail.Exception:
         pytest.fail(_diagnosis(api_client, namespace))
@@ -150,23 +150,20 @@ def test_the_chart_operator_may_remediate_and_revert_on_delete(
     pod = h.deployment(api_client, namespace=namespace, name="app")
     body = h.check_body("app", app="app", remediation={"mode": "Auto"})
     h.create_check(api_client, namespace=namespace, body=body)
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="app",
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="app")
+    check.pod_reaches(
+        pod=pod["metadata"]["name"],
+        state="Healthy",
         timeout=150,
         what="pod Healthy, measured by the chart's operator",
-        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
     )
     try:
         with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-            h.wait_for(
-                api_client,
-                namespace=namespace,
-                name="app",
+            check.remediation_reaches(
+                workload="app",
+                state="Verifying",
                 timeout=200,
                 what="the workload patched by the chart's operator",
-                until=lambda o: h.remediation_entry(o, "app").get("state") == "Verifying",
             )
         apps = client.AppsV1Api(api_client)
         assert apps.read_namespaced_deployment("app", namespace).spec.template.spec.host_network

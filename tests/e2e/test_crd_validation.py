@@ -17,9 +17,9 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+import model_examples
 from nethealth import model
 from nethealth.model import definition
-from nethealth.probe import types
 
 pytestmark = pytest.mark.e2e
 
@@ -206,61 +206,13 @@ def test_invalid_update_is_refused_too(
     assert "spec.probe.interval" in json.loads(raised.value.body)["message"]
 
 
-def _status() -> model.Status:
-    now = datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0)
-    return model.Status(
-        observed_generation=1,
-        conditions=(
-            model.Condition(
-                type=model.ConditionType.READY,
-                status=model.ConditionStatus.TRUE,
-                reason=model.Reason.RUNNING,
-                message="probing 2 pods on 1 node every 5m",
-                last_transition_time=now,
-                observed_generation=1,
-            ),
-        ),
-        pods=(
-            model.PodResult(
-                name="web-0",
-                namespace=None,
-                node="node-1",
-                state=model.PodState.DEGRADED,
-                klass=types.ProbeClass.POD_NAMESPACE,
-                failure_rate=0.45,
-                samples=60,
-                hint="KernelBroadcastRouteCache",
-                last_run=now,
-            ),
-        ),
-        summary=model.Summary(
-            selected=2, healthy=1, suspect=0, degraded=1, remediated=0, inconclusive=0
-        ),
-        last_run_time=now,
-        next_run_time=now + datetime.timedelta(minutes=5),
-        remediation=(
-            model.WorkloadResult(
-                kind="Deployment",
-                namespace="home",
-                name="web",
-                state=model.WorkloadState.VERIFYING,
-                reason=None,
-                message="Deployment/home/web: sets hostNetwork: true",
-                pods=("home/web-0",),
-                patch='{"spec": {"template": {"spec": {"hostNetwork": true}}}}',
-                original='{"dnsPolicy": "ClusterFirst", "hostNetwork": null}',
-                changed_at=now,
-            ),
-        ),
-        kopf={"progress": {"handler": {"started": "2026-01-01T00:00:00Z"}}},
-    )
-
-
 def test_status_written_by_the_operator_is_kept_and_shown_by_kubectl_get(
     checks: kubernetes.client.CustomObjectsApi, namespace: str
 ) -> None:
     _create(checks, namespace=namespace, body=_body(INVALID["base"], name="web"))
-    status = _status()
+    status = model_examples.full_status(
+        now=datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0)
+    )
     checks.patch_namespaced_custom_object_status(
         model.GROUP,
         model.VERSION,

@@ -6,10 +6,6 @@ the cluster's kubeconfig) and watch what it writes into ``status``.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -20,8 +16,6 @@ from kubernetes import client, utils
 from nethealth import model
 from nethealth.devcluster import images
 
-OPERATOR_NAMESPACE = "nethealth-system"
-
 
 @pytest.fixture(scope="module")
 def crd_installed(api_client):
@@ -29,34 +23,11 @@ def crd_installed(api_client):
 
 
 @pytest.fixture(scope="module")
-def operator_process(cluster, crd_installed, tmp_path_factory) -> Iterator[subprocess.Popen[bytes]]:
+def operator_process(cluster, crd_installed, tmp_path_factory) -> Iterator[h.Running]:
+    """The operator watching every namespace, as a cluster-wide install runs it."""
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(cluster.kubeconfig),
-        "NETHEALTH_NAMESPACE": OPERATOR_NAMESPACE,
-        "NETHEALTH_PROBE_IMAGE": images.NETHEALTH_IMAGE,
-        "NETHEALTH_METRICS_PORT": "0",
-    }
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nethealth", "operator", "--verbose"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with contextlib.suppress(FileNotFoundError):
-            sys.stderr.write(log.read_text()[-4000:])
+    with h.operator(kubeconfig=cluster.kubeconfig, log=log) as running:
+        yield running
 
 
 def _check_body(

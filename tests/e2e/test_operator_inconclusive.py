@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import check_waits
 import operator_harness as h
 import pytest
 from kubernetes import client
@@ -104,13 +105,9 @@ def test_a_probe_that_prints_garbage_or_crashes_is_inconclusive_not_degraded(
     started = time.monotonic()
     firsts = {}
     for mode in ("garbage", "crash"):
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name=mode,
-            timeout=60,
-            what=f"{mode}: pod Inconclusive",
-            until=lambda o: h.pod_state(o, "app") == "Inconclusive",
+        check = check_waits.Check(api_client=api_client, namespace=namespace, name=mode)
+        obj = check.pod_reaches(
+            pod="app", state="Inconclusive", timeout=60, what=f"{mode}: pod Inconclusive"
         )
         result = _assert_not_degraded(obj, pod="app")
         assert "invalid probe result: not JSON" in result["hint"], result
@@ -135,14 +132,8 @@ def test_a_probe_that_prints_garbage_or_crashes_is_inconclusive_not_degraded(
         label = f'check="{namespace}/{mode}",reason="BadResult"'
         assert f"nethealth_probe_inconclusive_total{{{label}}}" in scraped
     # consecutiveRuns is 2: a second garbage run would make a counted failure Degraded.
-    again = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="garbage",
-        timeout=45,
-        what="a second garbage run",
-        until=lambda o: o["status"]["lastRunTime"] > firsts["garbage"]["status"]["lastRunTime"],
-    )
+    garbage = check_waits.Check(api_client=api_client, namespace=namespace, name="garbage")
+    again = garbage.next_run(after=firsts["garbage"], timeout=45, what="a second garbage run")
     _assert_not_degraded(again, pod="app")
     # One Event for a series of inconclusive runs, not one per run.
     events = _inconclusive_events(
@@ -168,14 +159,10 @@ def test_a_probe_pod_evicted_by_a_drain_mid_run_is_inconclusive(
             metadata=client.V1ObjectMeta(name=probe.metadata.name, namespace=namespace)
         ),
     )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="drained")
     evicted = time.monotonic()
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="drained",
-        timeout=40,
-        what="pod Inconclusive after the eviction",
-        until=lambda o: h.pod_state(o, "drained") == "Inconclusive",
+    obj = check.pod_reaches(
+        pod="drained", state="Inconclusive", timeout=40, what="pod Inconclusive after the eviction"
     )
     took = time.monotonic() - evicted
     result = _assert_not_degraded(obj, pod="drained")
@@ -204,14 +191,13 @@ def test_a_probe_pod_the_kubelet_evicts_is_inconclusive_with_the_kubelets_reason
         resources={"limits": {"ephemeral-storage": "1Mi"}},
     )
     h.create_check(api_client, namespace=namespace, body=body)
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="fill")
     started = time.monotonic()
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="fill",
+    obj = check.pod_reaches(
+        pod="full",
+        state="Inconclusive",
         timeout=60,
         what="pod Inconclusive after the kubelet's eviction",
-        until=lambda o: h.pod_state(o, "full") == "Inconclusive",
     )
     result = _assert_not_degraded(obj, pod="full")
     took = time.monotonic() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import check_waits
 import operator_harness as h
 import pytest
 from kubernetes import client
@@ -32,14 +33,8 @@ def test_a_healthy_pod_gets_healthy_and_old_jobs_are_cleaned_up(
     h.workload(api_client, namespace=namespace, name="web")
     started = time.monotonic()
     created = h.create_check(api_client, namespace=namespace, body=h.check_body("web", app="web"))
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="web",
-        timeout=120,
-        what="pod Healthy",
-        until=lambda o: h.pod_state(o, "web") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
+    obj = check.pod_reaches(pod="web", state="Healthy", timeout=120)
     _figure(f"healthy pod: Healthy after {time.monotonic() - started:.0f} s")
     assert h.condition(obj, "Ready")["status"] == "True"
     assert h.condition(obj, "Degraded")["status"] == "False"
@@ -50,12 +45,9 @@ def test_a_healthy_pod_gets_healthy_and_old_jobs_are_cleaned_up(
     assert obj["status"]["nextRunTime"] > obj["status"]["lastRunTime"]
     # A few more runs: finished Jobs never pile up beyond the history.
     uid = created["metadata"]["uid"]
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="web",
-        timeout=150,
+    check.until(
         what="three more runs",
+        timeout=150,
         until=lambda o: (
             len(
                 {
@@ -88,24 +80,11 @@ def test_an_on_off_fault_in_the_pod_namespace_degrades_it_and_it_recovers_with_h
 ):
     pod = h.workload(api_client, namespace=namespace, name="ha")
     h.create_check(api_client, namespace=namespace, body=h.check_body("ha", app="ha"))
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="ha",
-        timeout=120,
-        what="pod Healthy first",
-        until=lambda o: h.pod_state(o, "ha") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="ha")
+    check.pod_reaches(pod="ha", state="Healthy", timeout=120, what="pod Healthy first")
     with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
         faulted = time.monotonic()
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="ha",
-            timeout=150,
-            what="pod Degraded",
-            until=lambda o: h.pod_state(o, "ha") == "Degraded",
-        )
+        obj = check.pod_reaches(pod="ha", state="Degraded", timeout=150)
         _figure(f"on/off fault: Degraded after {time.monotonic() - faulted:.0f} s")
     cleared = time.monotonic()
     degraded = h.condition(obj, "Degraded")
@@ -123,24 +102,14 @@ def test_an_on_off_fault_in_the_pod_namespace_degrades_it_and_it_recovers_with_h
     assert f'nethealth_probe_runs_total{{check="{namespace}/ha",class="PodNamespace"}}' in scraped
     assert operator_for.healthz() == 200
     # Recovery needs recoveryRuns passing runs: one is not enough.
-    recovering = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="ha",
-        timeout=120,
+    recovering = check.until(
         what="pod Recovering",
+        timeout=120,
         until=lambda o: h.pod_state(o, "ha") in ("Recovering", "Healthy"),
     )
     assert h.pod_state(recovering, "ha") == "Recovering"
     assert h.condition(recovering, "Degraded")["status"] == "True"
-    healthy = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="ha",
-        timeout=120,
-        what="pod Healthy again",
-        until=lambda o: h.pod_state(o, "ha") == "Healthy",
-    )
+    healthy = check.pod_reaches(pod="ha", state="Healthy", timeout=120, what="pod Healthy again")
     _figure(f"on/off fault: Healthy again {time.monotonic() - cleared:.0f} s after removal")
     assert h.condition(healthy, "Degraded")["status"] == "False"
     pod_events = h.events(api_client, namespace=namespace, kind="Pod", name="ha")
@@ -157,14 +126,8 @@ def test_a_probe_that_cannot_start_is_inconclusive_not_degraded(
         probe={"image": h.MISSING_IMAGE, "deadline": "15s"},
     )
     h.create_check(api_client, namespace=namespace, body=body)
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="img",
-        timeout=120,
-        what="pod Inconclusive",
-        until=lambda o: h.pod_state(o, "img") == "Inconclusive",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="img")
+    obj = check.pod_reaches(pod="img", state="Inconclusive", timeout=120)
     assert h.condition(obj, "Degraded")["status"] == "False"
     assert obj["status"]["summary"]["degraded"] == 0
     (result,) = obj["status"]["pods"]
@@ -173,14 +136,19 @@ def test_a_probe_that_cannot_start_is_inconclusive_not_degraded(
     assert any(e.reason == "ProbeInconclusive" for e in check_events)
 
 
+def _first_probe_job(api_client: client.ApiClient, *, namespace: str, check_uid: str) -> None:
+    """Returns as soon as the check's first probe Job exists (the first run has started)."""
+    deadline = time.monotonic() + 60
+    while not h.probe_jobs(api_client, namespace=namespace, check_uid=check_uid):
+        assert time.monotonic() < deadline, "no probe Job was ever created"
+        time.sleep(0.2)
+
+
 def test_deleting_the_check_leaves_no_probe_job_behind(api_client, namespace, operator_for):
     h.workload(api_client, namespace=namespace, name="gone")
     created = h.create_check(api_client, namespace=namespace, body=h.check_body("gone", app="gone"))
     uid = created["metadata"]["uid"]
-    deadline = time.monotonic() + 60
-    while not h.probe_jobs(api_client, namespace=namespace, check_uid=uid):
-        assert time.monotonic() < deadline, "no probe Job was ever created"
-        time.sleep(0.5)
+    _first_probe_job(api_client, namespace=namespace, check_uid=uid)
     client.CustomObjectsApi(api_client).delete_namespaced_custom_object(
         "nethealth.io", "v1alpha1", namespace, "nethealthchecks", "gone"
     )
@@ -199,22 +167,13 @@ def test_an_operator_killed_mid_run_adopts_the_run_without_duplicate_jobs(
     with h.operator(kubeconfig=cluster.kubeconfig, log=log, namespaces=(namespace,)) as first:
         created = h.create_check(api_client, namespace=namespace, body=h.check_body("rs", app="rs"))
         uid = created["metadata"]["uid"]
-        deadline = time.monotonic() + 60
-        while not h.probe_jobs(api_client, namespace=namespace, check_uid=uid):
-            assert time.monotonic() < deadline, "no probe Job was ever created"
-            time.sleep(0.2)
+        _first_probe_job(api_client, namespace=namespace, check_uid=uid)
         h.stop(first.proc, kill=True)
     (job,) = h.probe_jobs(api_client, namespace=namespace, check_uid=uid)
     run = job.metadata.labels[jobs.LABEL_RUN]
     with h.operator(kubeconfig=cluster.kubeconfig, log=log, namespaces=(namespace,)):
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="rs",
-            timeout=90,
-            what="the adopted run",
-            until=lambda o: h.pod_state(o, "rs") == "Healthy",
-        )
+        check = check_waits.Check(api_client=api_client, namespace=namespace, name="rs")
+        obj = check.pod_reaches(pod="rs", state="Healthy", timeout=90, what="the adopted run")
         listed = h.probe_jobs(api_client, namespace=namespace, check_uid=uid)
     of_run = [j for j in listed if j.metadata.labels[jobs.LABEL_RUN] == run]
     assert len(of_run) == 1, "the killed operator's run was launched again"
@@ -236,14 +195,8 @@ def test_the_operator_writes_only_status_so_a_gitops_reapply_changes_nothing(
         )
 
     apply()
-    before = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="git",
-        timeout=120,
-        what="a finished run",
-        until=lambda o: h.pod_state(o, "git") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="git")
+    before = check.pod_reaches(pod="git", state="Healthy", timeout=120, what="a finished run")
     meta = before["metadata"]
     assert not meta.get("finalizers")
     assert not [k for k in meta.get("annotations") or {} if "kopf" in k]
@@ -288,27 +241,14 @@ def test_two_replicas_with_leader_election_launch_each_run_once_and_fail_over(
             api_client, namespace=namespace, body=h.check_body("two", app="two")
         )
         uid = created["metadata"]["uid"]
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="two",
-            timeout=90,
-            what="a first run",
-            until=lambda o: h.pod_state(o, "two") == "Healthy",
-        )
+        check = check_waits.Check(api_client=api_client, namespace=namespace, name="two")
+        obj = check.pod_reaches(pod="two", state="Healthy", timeout=90, what="a first run")
         holder = coordination.read_namespaced_lease("nethealth-operator", namespace).spec
         leader = first if holder.holder_identity.endswith(f"-{first.proc.pid}") else second
         assert holder.holder_identity.endswith(f"-{leader.proc.pid}")
         h.stop(leader.proc, kill=True)
         killed = time.monotonic()
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="two",
-            timeout=120,
-            what="a run by the other",
-            until=lambda o: o["status"]["lastRunTime"] > obj["status"]["lastRunTime"],
-        )
+        check.next_run(after=obj, timeout=120, what="a run by the other")
         _figure(
             f"leader election: next run {time.monotonic() - killed:.0f} s after the leader died"
         )
@@ -324,23 +264,10 @@ def test_a_deleted_pod_leaves_status_and_the_check_says_nothing_is_selected(
 ):
     h.workload(api_client, namespace=namespace, name="left")
     h.create_check(api_client, namespace=namespace, body=h.check_body("left", app="left"))
-    first = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="left",
-        timeout=90,
-        what="pod Healthy",
-        until=lambda o: h.pod_state(o, "left") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="left")
+    first = check.pod_reaches(pod="left", state="Healthy", timeout=90)
     client.CoreV1Api(api_client).delete_namespaced_pod("left", namespace, grace_period_seconds=0)
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="left",
-        timeout=90,
-        what="the next run",
-        until=lambda o: o["status"]["lastRunTime"] > first["status"]["lastRunTime"],
-    )
+    obj = check.next_run(after=first, timeout=90, what="the next run")
     assert not obj["status"].get("pods")
     assert obj["status"]["summary"]["selected"] == 0
     ready = h.condition(obj, "Ready")
@@ -359,14 +286,8 @@ def test_a_namespace_whose_pod_security_forbids_the_probe_gives_inconclusive(
     )
     body = h.check_body("psa", app="psa", probe={"deadline": "15s"})
     h.create_check(api_client, namespace=namespace, body=body)
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="psa",
-        timeout=120,
-        what="pod Inconclusive",
-        until=lambda o: h.pod_state(o, "psa") == "Inconclusive",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="psa")
+    obj = check.pod_reaches(pod="psa", state="Inconclusive", timeout=120)
     assert h.condition(obj, "Degraded")["status"] == "False"
     (result,) = obj["status"]["pods"]
     assert "PodSecurity" in result["hint"], result
@@ -378,14 +299,8 @@ def test_a_selector_change_moves_the_check_to_the_newly_selected_pods(
     h.workload(api_client, namespace=namespace, name="old")
     h.workload(api_client, namespace=namespace, name="new")
     h.create_check(api_client, namespace=namespace, body=h.check_body("sel", app="old"))
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="sel",
-        timeout=90,
-        what="pod old Healthy",
-        until=lambda o: h.pod_state(o, "old") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="sel")
+    check.pod_reaches(pod="old", state="Healthy", timeout=90)
     patched = client.CustomObjectsApi(api_client).patch_namespaced_custom_object(
         "nethealth.io",
         "v1alpha1",
@@ -394,12 +309,9 @@ def test_a_selector_change_moves_the_check_to_the_newly_selected_pods(
         "sel",
         {"spec": {"selector": {"matchLabels": {"app": "new"}}}},
     )
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="sel",
-        timeout=90,
+    obj = check.until(
         what="pod new measured",
+        timeout=90,
         until=lambda o: h.pod_state(o, "new") is not None,
     )
     assert h.pod_state(obj, "old") is None

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import check_waits
 import operator_harness as h
 import pytest
 from kubernetes import client
@@ -68,13 +69,9 @@ def test_a_namespace_selector_measures_pods_elsewhere_and_their_jobs_follow_the_
     with h.operator(kubeconfig=cluster.kubeconfig, log=log, namespaces=(namespace,), extra_env=env):
         created = h.create_check(api_client, namespace=namespace, body=body)
         uid = created["metadata"]["uid"]
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="far",
-            timeout=120,
-            what="the pod in the other namespace Healthy",
-            until=lambda o: h.pod_state(o, "far") == "Healthy",
+        check = check_waits.Check(api_client=api_client, namespace=namespace, name="far")
+        obj = check.pod_reaches(
+            pod="far", state="Healthy", timeout=120, what="the pod in the other namespace Healthy"
         )
         assert h.condition(obj, "Ready")["status"] == "True"
         (result,) = obj["status"]["pods"]

@@ -4,6 +4,7 @@ network failure; the check stays Ready and Degraded stays False."""
 
 from __future__ import annotations
 
+import check_waits
 import operator_harness as h
 import pytest
 
@@ -18,14 +19,8 @@ def test_a_probe_killed_at_its_deadline_is_inconclusive_not_degraded(
     h.workload(api_client, namespace=namespace, name="slow")
     body = h.check_body("slow", app="slow", probe={"image": images.PAUSE_IMAGE, "deadline": "10s"})
     h.create_check(api_client, namespace=namespace, body=body)
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="slow",
-        timeout=90,
-        what="pod Inconclusive",
-        until=lambda o: h.pod_state(o, "slow") == "Inconclusive",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="slow")
+    obj = check.pod_reaches(pod="slow", state="Inconclusive", timeout=90)
     assert h.condition(obj, "Degraded")["status"] == "False"
     assert h.condition(obj, "Ready")["status"] == "True"
     assert obj["status"]["summary"]["degraded"] == 0

@@ -33,8 +33,16 @@ def _time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _unresolvable(obj: dict[str, Any]) -> bool:
-    return h.condition(obj, "Ready").get("reason") == model.Reason.TARGET_UNRESOLVABLE
+def _refused(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
+    """The check once its Ready condition says its target does not resolve."""
+    return h.wait_for(
+        api_client,
+        namespace=namespace,
+        name=name,
+        timeout=60,
+        what="Ready False with TargetUnresolvable",
+        until=lambda o: h.condition(o, "Ready").get("reason") == model.Reason.TARGET_UNRESOLVABLE,
+    )
 
 
 def test_a_target_that_never_resolves_makes_only_its_check_not_ready(
@@ -48,14 +56,7 @@ def test_a_target_that_never_resolves_makes_only_its_check_not_ready(
         api_client, namespace=namespace, body=h.check_body("typo", app="app", targets=TARGETS)
     )
     started = time.monotonic()
-    typo = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="typo",
-        timeout=60,
-        what="Ready False with TargetUnresolvable",
-        until=_unresolvable,
-    )
+    typo = _refused(api_client, namespace=namespace, name="typo")
     print(f"\nFIGURE unresolvable target: Ready False {time.monotonic() - started:.0f} s after")
     ready = h.condition(typo, "Ready")
     assert ready["status"] == "False"
@@ -106,14 +107,7 @@ def test_an_unrelated_edit_keeps_the_unresolvable_verdict_without_flapping_ready
     h.create_check(
         api_client, namespace=namespace, body=h.check_body("typo", app="app", targets=TARGETS)
     )
-    first = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="typo",
-        timeout=60,
-        what="Ready False with TargetUnresolvable",
-        until=_unresolvable,
-    )
+    first = _refused(api_client, namespace=namespace, name="typo")
     patched = client.CustomObjectsApi(api_client).patch_namespaced_custom_object(
         model.GROUP,
         model.VERSION,

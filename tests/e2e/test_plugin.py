@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any
 
+import check_waits
 import operator_calls as workloads
 import operator_harness as h
 import pytest
@@ -180,14 +181,8 @@ def test_a_pod_that_cannot_be_measured_is_inconclusive_with_exit_2(cluster, api_
 def test_status_lists_a_check_and_its_pod(cluster, api_client, namespace, operator_for):
     h.workload(api_client, namespace=namespace, name="web")
     h.create_check(api_client, namespace=namespace, body=h.check_body("web", app="web"))
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="web",
-        timeout=120,
-        what="pod Healthy",
-        until=lambda o: h.pod_state(o, "web") == "Healthy",
-    )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
+    check.pod_reaches(pod="web", state="Healthy", timeout=120)
     done = _run(cluster, "status", "-n", namespace, "--kubeconfig", str(cluster.kubeconfig))
     assert done.returncode == 0, done.stderr
     header, row = done.stdout.splitlines()

@@ -14,13 +14,13 @@ import json
 import time
 from typing import Any
 
+import check_waits
 import operator_harness as h
 import pytest
 import remediation_helpers
 from kubernetes import client, watch
 
 from nethealth import model
-from nethealth.devcluster import sleepers
 from nethealth.remediation import hostnetwork
 from nethealth.testing import faults
 
@@ -32,21 +32,6 @@ VERIFY_TIMEOUT = 150.0  # one or two 30 s runs of the new pod, with room
 
 def _figure(text: str) -> None:
     print(f"\nFIGURE {text}")
-
-
-def _deployment(api_client: client.ApiClient, *, namespace: str, name: str) -> None:
-    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, sleepers.deployment(name))
-
-
-def _running_pod(api_client: client.ApiClient, *, namespace: str, app: str) -> dict[str, Any]:
-    core = client.CoreV1Api(api_client)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
-        if len(pods) == 1 and pods[0].status.phase == "Running" and pods[0].status.pod_ip:
-            return api_client.sanitize_for_serialization(pods[0])  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    pytest.fail(f"no single Running pod of {app}")
 
 
 def _patched_seen(api_client: client.ApiClient, *, namespace: str, name: str) -> dict[str, Any]:
@@ -76,21 +61,16 @@ def _killed_right_after_the_patch(
     degrades it, and the operator is SIGKILLed the moment the patched Deployment is seen
     (before it can write the check's status). The patched Deployment."""
     h.install_crd(api_client)
-    _deployment(api_client, namespace=namespace, name="web")
-    pod = _running_pod(api_client, namespace=namespace, app="web")
+    pod = h.deployment(api_client, namespace=namespace, name="web")
     h.create_check(
         api_client,
         namespace=namespace,
         body=h.check_body("web", app="web", remediation={"mode": "Auto"}),
     )
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
     with h.operator(log=log, **operator) as first:
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="web",
-            timeout=120,
-            what="pod Healthy first",
-            until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+        check.pod_reaches(
+            pod=pod["metadata"]["name"], state="Healthy", timeout=120, what="pod Healthy first"
         )
         with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
             patched = _patched_seen(api_client, namespace=namespace, name="web")
@@ -98,34 +78,28 @@ def _killed_right_after_the_patch(
     return patched
 
 
-def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((e for e in entries if e["name"] == name), {})
-
-
 def test_an_operator_killed_right_after_patching_converges_on_one_verified_change(
     api_client, cluster, namespace, tmp_path
 ):
     operator = {"kubeconfig": cluster.kubeconfig, "namespaces": (namespace,)}
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
     try:
         patched = _killed_right_after_the_patch(
             api_client, operator=operator, namespace=namespace, log=tmp_path / "first.log"
         )
         status_then = h.read_check(api_client, namespace=namespace, name="web")
-        recorded = _entry(status_then, "web").get("state")
+        recorded = h.remediation_entry(status_then, "web").get("state")
         _figure(f"crash: SIGKILL after the patch; status recorded then: {recorded or 'nothing'}")
         originals = patched["metadata"]["annotations"][hostnetwork.ORIGINAL_ANNOTATION]
         assert json.loads(originals) == {"hostNetwork": None, "dnsPolicy": "ClusterFirst"}
 
         restarted = time.monotonic()
         with h.operator(log=tmp_path / "second.log", **operator):
-            verified = h.wait_for(
-                api_client,
-                namespace=namespace,
-                name="web",
+            verified = check.remediation_reaches(
+                workload="web",
+                state="Remediated",
                 timeout=VERIFY_TIMEOUT,
                 what="the change verified after the restart",
-                until=lambda o: _entry(o, "web").get("state") == "Remediated",
             )
             _figure(f"crash: verified {time.monotonic() - restarted:.0f} s after the restart")
             deployment = client.AppsV1Api(api_client).read_namespaced_deployment("web", namespace)

@@ -39,8 +39,9 @@ import kubernetes
 import operator_calls as workloads
 import pytest
 
+import model_examples
 from nethealth import model
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning, summary
 
@@ -55,34 +56,13 @@ POINTERS = ("/spec/template/spec/hostNetwork", "/spec/template/spec/dnsPolicy")
 
 
 def _manifest(namespace: str, name: str, *, explicit: bool = False) -> dict[str, Any]:
-    """The workload as the user's chart renders it; ``explicit``: with ``hostNetwork:
-    false`` in it."""
-    labels = {"app": name}
-    # A copy in each place, as YAML gives: a sync that adds a label to the object's
-    # metadata must not add it to the (immutable) selector too.
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": dict(labels)},
-            "template": {
-                "metadata": {"labels": dict(labels)},
-                "spec": {
-                    **({"hostNetwork": False} if explicit else {}),
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": images.WORKLOAD_IMAGE,
-                            "imagePullPolicy": "Never",
-                            "command": ["sleep", "3600"],
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    """The workload as the user's chart renders it (no replicas, see above); ``explicit``:
+    with ``hostNetwork: false`` in it."""
+    manifest = sleepers.deployment(name, namespace=namespace)
+    manifest["spec"]["replicas"] = 0
+    if explicit:
+        manifest["spec"]["template"]["spec"]["hostNetwork"] = False
+    return manifest
 
 
 def _server_side_apply(
@@ -147,15 +127,7 @@ def _plan(live: dict[str, Any], key: hostnetwork.WorkloadKey) -> planning.Plan:
     return planning.plan(
         check=CHECK,
         check_uid="uid-of-gitops-check",
-        remediation=model.Remediation(
-            mode=model.RemediationMode.AUTO,
-            strategy=model.RemediationStrategy.HOST_NETWORK,
-            cooldown=datetime.timedelta(hours=1),
-            max_remediated_pods=1,
-            revert_on_delete=True,
-            verify=True,
-            pause_requests=(),
-        ),
+        remediation=model_examples.REMEDIATION,
         pods={pod: facts},
         workloads={key: live},
         namespace_labels={},

@@ -25,8 +25,9 @@ import kubernetes
 import operator_calls as workloads
 import pytest
 
+import model_examples
 from nethealth import model
-from nethealth.devcluster import images
+from nethealth.devcluster import sleepers
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 
@@ -41,64 +42,23 @@ def _figure(text: str) -> None:
     print(f"\nFIGURE {text}")
 
 
-def _pod_template(name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"labels": {"app": name}},
-        "spec": {
-            "terminationGracePeriodSeconds": 0,
-            "automountServiceAccountToken": False,
-            "containers": [
-                {
-                    "name": "main",
-                    "image": images.WORKLOAD_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "command": ["sleep", "3600"],
-                }
-            ],
-            **spec,
-        },
-    }
+def _pod_template(name: str) -> dict[str, Any]:
+    return {"metadata": {"labels": {"app": name}}, "spec": sleepers.pod_spec()}
 
 
 def _statefulset(name: str) -> dict[str, Any]:
     """A chart that says ``hostNetwork: false`` explicitly and leaves dnsPolicy out."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "serviceName": name,
-            "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, hostNetwork=False),
-        },
-    }
+    manifest = sleepers.deployment(name, kind="StatefulSet")
+    manifest["spec"]["template"]["spec"]["hostNetwork"] = False
+    return manifest
 
 
 def _daemonset(name: str) -> dict[str, Any]:
     """No hostNetwork at all, and dnsPolicy given explicitly, restored by value. (Default
     or None would block the patch: the pods resolve names their own way.)"""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, dnsPolicy="ClusterFirst"),
-        },
-    }
-
-
-def _settings() -> model.Remediation:
-    return model.Remediation(
-        mode=model.RemediationMode.AUTO,
-        strategy=model.RemediationStrategy.HOST_NETWORK,
-        cooldown=datetime.timedelta(hours=1),
-        max_remediated_pods=1,
-        revert_on_delete=True,
-        verify=True,
-        pause_requests=(),
-    )
+    manifest = sleepers.deployment(name, kind="DaemonSet")
+    manifest["spec"]["template"]["spec"]["dnsPolicy"] = "ClusterFirst"
+    return manifest
 
 
 def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
@@ -117,7 +77,7 @@ def _plan(api_client: Any, pod: dict[str, Any]) -> planning.Plan:
     return planning.plan(
         check=CHECK,
         check_uid="uid-of-the-check",
-        remediation=_settings(),
+        remediation=model_examples.REMEDIATION,
         pods={key: facts},
         workloads=gathered.workloads,
         namespace_labels=gathered.namespace_labels,

@@ -14,6 +14,7 @@ import os
 import time
 from typing import Any
 
+import check_waits
 import operator_harness as h
 import pytest
 import remediation_helpers
@@ -77,23 +78,14 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     pod = h.deployment(api_client, namespace=namespace, name="web")
     body = h.check_body("web", app="web", threshold=ONE_RUN, remediation={"mode": "Auto"})
     h.create_check(api_client, namespace=namespace, body=body)
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="web",
-        timeout=120,
-        what="pod Healthy first",
-        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
+    check.pod_reaches(
+        pod=pod["metadata"]["name"], state="Healthy", timeout=120, what="pod Healthy first"
     )
     with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
         faulted = time.monotonic()
-        patched = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="web",
-            timeout=DEGRADE_TIMEOUT,
-            what="the workload patched",
-            until=lambda o: h.remediation_entry(o, "web").get("state") == "Verifying",
+        patched = check.remediation_reaches(
+            workload="web", state="Verifying", timeout=DEGRADE_TIMEOUT, what="the workload patched"
         )
         _figure(f"auto: patched {time.monotonic() - faulted:.0f} s after the fault")
     deployment = _template(api_client, namespace=namespace, name="web")
@@ -111,13 +103,8 @@ def test_auto_moves_a_degraded_deployment_to_the_node_network_and_verifies_it(
     # The rollout really happens: the new pod runs in the node's namespace ...
     new = h.running_pod(api_client, namespace=namespace, app="web", host_network=True)
     # ... and is probed there, which verifies the change.
-    verified = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="web",
-        timeout=VERIFY_TIMEOUT,
-        what="the change verified",
-        until=lambda o: h.remediation_entry(o, "web").get("state") == "Remediated",
+    verified = check.remediation_reaches(
+        workload="web", state="Remediated", timeout=VERIFY_TIMEOUT, what="the change verified"
     )
     _figure(f"auto: verified {time.monotonic() - faulted:.0f} s after the fault")
     remediated = h.condition(verified, "Remediated")
@@ -166,14 +153,13 @@ def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, names
     pod = h.deployment(api_client, namespace=namespace, name="dry")
     body = h.check_body("dry", app="dry", threshold=ONE_RUN, remediation={"mode": "DryRun"})
     h.create_check(api_client, namespace=namespace, body=body)
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="dry")
     with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="dry",
+        obj = check.remediation_reaches(
+            workload="dry",
+            state="DryRun",
             timeout=DEGRADE_TIMEOUT,
             what="the dry-run patch published",
-            until=lambda o: h.remediation_entry(o, "dry").get("state") == "DryRun",
         )
     entry = h.remediation_entry(obj, "dry")
     planned = json.loads(entry["patch"])
@@ -201,32 +187,21 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
         "bad", app="bad", targets=[target], threshold=ONE_RUN, remediation={"mode": "Auto"}
     )
     h.create_check(api_client, namespace=namespace, body=body)
-    h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="bad",
-        timeout=120,
-        what="pod Healthy first",
-        until=lambda o: h.pod_state(o, pod["metadata"]["name"]) == "Healthy",
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="bad")
+    check.pod_reaches(
+        pod=pod["metadata"]["name"], state="Healthy", timeout=120, what="pod Healthy first"
     )
     with faults.on_off(pod_uid=pod["metadata"]["uid"], port=SERVER_PORT):
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="bad",
-            timeout=DEGRADE_TIMEOUT,
-            what="the workload patched",
-            until=lambda o: h.remediation_entry(o, "bad").get("state") == "Verifying",
+        check.remediation_reaches(
+            workload="bad", state="Verifying", timeout=DEGRADE_TIMEOUT, what="the workload patched"
         )
     # The fault follows the workload into the node's namespace: only this test's port.
     with faults.on_off(pid=os.getpid(), port=SERVER_PORT):
-        obj = h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="bad",
+        obj = check.remediation_reaches(
+            workload="bad",
+            state="Ineffective",
             timeout=VERIFY_TIMEOUT,
             what="the change found ineffective",
-            until=lambda o: h.remediation_entry(o, "bad").get("state") == "Ineffective",
         )
     ineffective = h.condition(obj, "RemediationIneffective")
     assert (ineffective["status"], ineffective["reason"]) == ("True", "StillFailing")
@@ -253,14 +228,10 @@ def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrade
         remediation={"mode": "Auto", "strategy": "RestartThenHostNetwork"},
     )
     h.create_check(api_client, namespace=namespace, body=body)
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="lad")
     with faults.on_off(pod_uid=first["metadata"]["uid"], port=443):
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="lad",
-            timeout=DEGRADE_TIMEOUT,
-            what="the pod restarted",
-            until=lambda o: h.remediation_entry(o, "lad").get("state") == "Restarted",
+        check.remediation_reaches(
+            workload="lad", state="Restarted", timeout=DEGRADE_TIMEOUT, what="the pod restarted"
         )
     # The cheap step first: a new pod in a fresh namespace of its own, template unchanged.
     second = h.running_pod(api_client, namespace=namespace, app="lad", host_network=False)
@@ -268,12 +239,9 @@ def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrade
     assert _template(api_client, namespace=namespace, name="lad")["metadata"]["generation"] == 1
     # Degraded again within the window: now hostNetwork.
     with faults.on_off(pod_uid=second["metadata"]["uid"], port=443):
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="lad",
-            timeout=DEGRADE_TIMEOUT,
+        check.until(
             what="the workload patched after the restart",
+            timeout=DEGRADE_TIMEOUT,
             until=lambda o: (
                 h.remediation_entry(o, "lad").get("state") in ("Verifying", "Remediated")
             ),
@@ -290,14 +258,10 @@ def test_a_change_argo_cd_undoes_is_reported_and_not_fought(api_client, namespac
     pod = h.deployment(api_client, namespace=namespace, name="git")
     body = h.check_body("git", app="git", threshold=ONE_RUN, remediation={"mode": "Auto"})
     h.create_check(api_client, namespace=namespace, body=body)
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="git")
     with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
-        h.wait_for(
-            api_client,
-            namespace=namespace,
-            name="git",
-            timeout=DEGRADE_TIMEOUT,
-            what="the workload patched",
-            until=lambda o: h.remediation_entry(o, "git").get("state") == "Verifying",
+        check.remediation_reaches(
+            workload="git", state="Verifying", timeout=DEGRADE_TIMEOUT, what="the workload patched"
         )
     # Argo CD self-heal with server-side apply: Git's manifest says hostNetwork: false.
     manifest = {
@@ -314,28 +278,18 @@ def test_a_change_argo_cd_undoes_is_reported_and_not_fought(api_client, namespac
         force=True,
         _content_type="application/apply-patch+yaml",
     )
-    obj = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="git",
+    obj = check.remediation_reaches(
+        workload="git",
+        state="RevertedByOtherManager",
         timeout=90,
         what="the revert by another manager noticed",
-        until=lambda o: h.remediation_entry(o, "git").get("state") == "RevertedByOtherManager",
     )
     reverted = h.condition(obj, "RemediationReverted")
     assert reverted["status"] == "True"
     assert "argocd-controller" in reverted["message"]
     generation = _template(api_client, namespace=namespace, name="git")["metadata"]["generation"]
     # Another run: nothing re-applied (no fight), the report stays.
-    last = obj["status"]["lastRunTime"]
-    later = h.wait_for(
-        api_client,
-        namespace=namespace,
-        name="git",
-        timeout=90,
-        what="one more run",
-        until=lambda o: o["status"]["lastRunTime"] != last,
-    )
+    later = check.next_run(after=obj, timeout=90, what="one more run")
     assert h.remediation_entry(later, "git")["state"] == "RevertedByOtherManager"
     deployment = _template(api_client, namespace=namespace, name="git")
     assert deployment["metadata"]["generation"] == generation

@@ -82,28 +82,12 @@ def _bare(api_client: client.ApiClient, *, namespace: str, name: str, **containe
     )
 
 
-def _running(api_client: client.ApiClient, *, namespace: str, app: str) -> dict[str, Any]:
-    core = client.CoreV1Api(api_client)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
-        if len(pods) == 1 and pods[0].status.phase == "Running" and pods[0].status.pod_ip:
-            return api_client.sanitize_for_serialization(pods[0])  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    pytest.fail(f"no single Running pod of {app}")
-
-
 def _label_namespace(api_client: client.ApiClient, namespace: str, labels: dict[str, str]) -> None:
     client.CoreV1Api(api_client).patch_namespace(namespace, {"metadata": {"labels": labels}})
 
 
 def _blocked(obj: dict[str, Any]) -> dict[str, Any]:
     return h.condition(obj, "RemediationBlocked")
-
-
-def _entry(obj: dict[str, Any], name: str) -> dict[str, Any]:
-    entries = (obj.get("status") or {}).get("remediation") or []
-    return next((e for e in entries if e["name"] == name), {})
 
 
 def _wait_all(
@@ -163,8 +147,11 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
     _deployment(api_client, namespace=namespace, name="ports", port=port)
     _deployment(api_client, namespace=namespace, name="paused")
     _deployment(api_client, namespace=namespace, name="warned")
-    pods = {name: _running(api_client, namespace=namespace, app=name) for name in CHECKS}
-    _running(api_client, namespace=namespace, app="holder")
+    pods = {
+        name: h.running_pod(api_client, namespace=namespace, app=name, host_network=False)
+        for name in CHECKS
+    }
+    h.running_pod(api_client, namespace=namespace, app="holder", host_network=False)
     for name in CHECKS:
         remediation: dict[str, Any] = {"mode": "Auto"}
         if name == "paused":
@@ -195,7 +182,9 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
                 "bare": lambda o: _blocked(o).get("reason") == "NotRemediable",
                 "ports": lambda o: _blocked(o).get("reason") == "HostPortConflict",
                 "paused": lambda o: _blocked(o).get("reason") == "Paused",
-                "warned": lambda o: _entry(o, "warned").get("state") in ("Verifying", "Remediated"),
+                "warned": lambda o: (
+                    h.remediation_entry(o, "warned").get("state") in ("Verifying", "Remediated")
+                ),
             },
         )
         _figure(f"preflight: all four verdicts {time.monotonic() - faulted:.0f} s after the fault")
@@ -209,7 +198,7 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
         ports = _blocked(found["ports"])
         assert f"port(s) {port}/TCP" in ports["message"]
         assert f"pod {namespace}/holder holds them" in ports["message"]
-        assert _entry(found["ports"], "ports")["reason"] == "HostPortConflict"
+        assert h.remediation_entry(found["ports"], "ports")["reason"] == "HostPortConflict"
         assert "HostPortConflict" in _events(api_client, namespace=namespace, name="ports")
         assert _generation(api_client, namespace=namespace, name="ports") == 1
 
@@ -219,7 +208,7 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
         assert _generation(api_client, namespace=namespace, name="paused") == 1
 
         # warn (not enforce): moved, and the warning is said where a person looks.
-        warned = _entry(found["warned"], "warned")
+        warned = h.remediation_entry(found["warned"], "warned")
         assert "warns at Pod Security level 'baseline'" in warned["message"]
         applied = _events(api_client, namespace=namespace, name="warned")["HostNetworkApplied"]
         assert applied.type == "Warning"

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 from typing import Any
 
+import model_examples
 from nethealth import model
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
@@ -92,16 +93,8 @@ def facts(
 
 
 def spec(**fields: Any) -> model.Remediation:
-    base = model.Remediation(
-        mode=model.RemediationMode.AUTO,
-        strategy=model.RemediationStrategy.HOST_NETWORK,
-        cooldown=datetime.timedelta(hours=1),
-        max_remediated_pods=1,
-        revert_on_delete=True,
-        verify=True,
-        pause_requests=(),
-    )
-    return dataclasses.replace(base, **fields)
+    """The remediation settings the e2e tests plan with too, with ``fields`` changed."""
+    return dataclasses.replace(model_examples.REMEDIATION, **fields)
 
 
 def other_pod(

@@ -14,7 +14,6 @@ outside CI, failed in CI.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import pathlib
@@ -24,17 +23,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+import status_builders
 import yaml
 
 from nethealth import model
-from nethealth.detection import acceptance, reporting
+from nethealth.detection import acceptance
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "argocd" / "health.lua"
 CONFIGMAP = ROOT / "examples" / "argocd" / "argocd-cm.yaml"
 HEALTH_KEY = "resource.customizations.health.nethealth.io_NetHealthCheck"
 
-NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "argocd"
 
 # Runs the script the way Argo CD does: a chunk that sees the resource as the global `obj`
@@ -95,20 +94,6 @@ def check(*, generation: int, status_: Mapping[str, Any] | None) -> dict[str, An
     if status_ is not None:
         resource["status"] = dict(status_)
     return resource
-
-
-def written(*, verdict: acceptance.Acceptance) -> dict[str, Any]:
-    """The status the operator writes for a verdict before any probe run."""
-    return reporting.status_patch(
-        current={},
-        verdict=verdict,
-        views=None,
-        generation=1,
-        check_namespace="apps",
-        now=NOW,
-        last_run=None,
-        next_run=NOW + datetime.timedelta(minutes=1),
-    )
 
 
 # moment -> (Argo CD health, text the message must contain)
@@ -200,7 +185,10 @@ def test_an_invalid_spec_is_degraded_with_the_reason(lua: str, tmp_path: pathlib
     invalid = acceptance.Acceptance(
         ready=False, reason=model.Reason.INVALID_SPEC, message="spec.targets: must not be empty"
     )
-    written_status = written(verdict=invalid)
+    # What the operator writes for that verdict before any probe run.
+    written_status = status_builders.status_patch(
+        verdict=invalid, generation=1, next_run=status_builders.NEXT_RUN
+    )
     model.parse_status(written_status)
     resource = check(generation=1, status_=written_status)
     assert health(lua, resource, tmp_path) == (

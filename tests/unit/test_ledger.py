@@ -90,16 +90,21 @@ def test_settle_forgets_a_change_someone_reverted_or_whose_workload_is_gone():
         )
 
 
+def _assert_kept_for_the_cooldown_only(key: ledger.Key, entry: ledger.Entry) -> None:
+    """Settled within an hour's cooldown the entry stays; an hour later it is gone."""
+    hour = datetime.timedelta(hours=1)
+    within = ledger.settle({key: entry}, degraded_workloads=[], live={}, cooldown=hour, now=NOW)
+    assert within == {key: entry}
+    after = NOW + hour
+    assert (
+        ledger.settle({key: entry}, degraded_workloads=[], live={}, cooldown=hour, now=after) == {}
+    )
+
+
 def test_settle_keeps_an_ineffective_entry_for_its_cooldown():
     key, entry = patched_entry()
     failed = ledger.ineffective(entry, why=model.Reason.NOT_VERIFIED_IN_TIME, hint=None, now=NOW)
-    hour = datetime.timedelta(hours=1)
-    kept = ledger.settle({key: failed}, degraded_workloads=[], live={}, cooldown=hour, now=NOW)
-    assert kept == {key: failed}
-    later = NOW + hour
-    assert (
-        ledger.settle({key: failed}, degraded_workloads=[], live={}, cooldown=hour, now=later) == {}
-    )
+    _assert_kept_for_the_cooldown_only(key, failed)
 
 
 def test_conditions_say_verifying_then_remediated_and_remove_what_has_nothing_to_say():
@@ -162,13 +167,7 @@ def test_restart_then_host_network_escalates_only_after_a_restart_within_the_win
     assert ledger.escalates({key: entry}, key)
     # A restart starts no cooldown: degrading again is patched at once.
     assert ledger.history({key: entry}) == {}
-    hour = datetime.timedelta(hours=1)
-    within = ledger.settle({key: entry}, degraded_workloads=[], live={}, cooldown=hour, now=NOW)
-    assert within == {key: entry}
-    after = NOW + hour
-    assert (
-        ledger.settle({key: entry}, degraded_workloads=[], live={}, cooldown=hour, now=after) == {}
-    )
+    _assert_kept_for_the_cooldown_only(key, entry)
 
 
 def test_a_change_someone_else_undid_is_reported_naming_them_and_kept_for_the_revert():

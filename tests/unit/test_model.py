@@ -12,6 +12,7 @@ import pytest
 import yaml
 from hypothesis import strategies as st
 
+import model_examples
 from nethealth import model, schema
 from nethealth.devcluster import images
 from nethealth.probe import types
@@ -217,58 +218,10 @@ def test_selector_renders_as_a_label_selector_query() -> None:
     )
 
 
-def _status() -> model.Status:
-    now = datetime.datetime(2026, 11, 26, 4, 0, 0, tzinfo=datetime.UTC)
-    return model.Status(
-        observed_generation=3,
-        conditions=(
-            model.Condition(
-                type=model.ConditionType.DEGRADED,
-                status=model.ConditionStatus.TRUE,
-                reason=model.Reason.PODS_DEGRADED,
-                message="web-0: PodNamespace, 48% of connects failed",
-                last_transition_time=now,
-                observed_generation=3,
-            ),
-        ),
-        pods=(
-            model.PodResult(
-                name="web-0",
-                namespace=None,
-                node="node-1",
-                state=model.PodState.DEGRADED,
-                klass=types.ProbeClass.POD_NAMESPACE,
-                failure_rate=0.48,
-                samples=60,
-                hint="KernelBroadcastRouteCache",
-                last_run=now,
-            ),
-        ),
-        summary=model.Summary(
-            selected=1, healthy=0, suspect=0, degraded=1, remediated=0, inconclusive=0
-        ),
-        last_run_time=now,
-        next_run_time=now + datetime.timedelta(minutes=5),
-        remediation=(
-            model.WorkloadResult(
-                kind="Deployment",
-                namespace="home",
-                name="web",
-                state=model.WorkloadState.VERIFYING,
-                reason=None,
-                message="Deployment/home/web: sets hostNetwork: true",
-                pods=("home/web-0",),
-                patch='{"spec": {"template": {"spec": {"hostNetwork": true}}}}',
-                original='{"dnsPolicy": "ClusterFirst", "hostNetwork": null}',
-                changed_at=now,
-            ),
-        ),
-        kopf={"progress": {}},
-    )
-
-
 def test_status_dumps_to_json_and_parses_back_unchanged() -> None:
-    status = _status()
+    status = model_examples.full_status(
+        now=datetime.datetime(2026, 11, 26, 4, 0, tzinfo=datetime.UTC)
+    )
     dumped = model.dump_status(status)
     assert dumped["pods"][0]["class"] == "PodNamespace"
     assert dumped["lastRunTime"] == "2026-11-26T04:00:00Z"

@@ -4,16 +4,16 @@ Events only when something changed; records rebuilt conservatively after a resta
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import Any
 
+import status_builders
+
 from nethealth import model
-from nethealth.detection import acceptance, decision, notices, reporting, results, selection
+from nethealth.detection import decision, notices, reporting, results, selection
 from nethealth.probe import types
 
-NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
+NOW = status_builders.NOW
 THRESHOLD = model.Threshold(failure_rate=0.2, min_samples=20, consecutive_runs=2, recovery_runs=2)
-READY = acceptance.Acceptance(ready=True, reason=model.Reason.RUNNING, message="1 pod(s) selected")
 
 
 def _run(
@@ -43,15 +43,9 @@ def _view(name: str, record: decision.PodRecord, hint: str | None = None) -> rep
 def _patch(
     views: dict[str, reporting.PodView], current: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    return reporting.status_patch(
-        current=current or {},
-        verdict=READY,
-        views=views,
-        generation=7,
-        check_namespace="apps",
-        now=NOW,
-        last_run=NOW,
-        next_run=NOW + datetime.timedelta(minutes=1),
+    """The status after a run at NOW that saw ``views``."""
+    return status_builders.status_patch(
+        current=current, views=views, last_run=NOW, next_run=status_builders.NEXT_RUN
     )
 
 
@@ -117,16 +111,7 @@ def test_an_unchanged_status_needs_no_write() -> None:
 
 
 def test_a_spec_change_alone_leaves_pods_and_summary_alone() -> None:
-    patch = reporting.status_patch(
-        current={},
-        verdict=READY,
-        views=None,
-        generation=8,
-        check_namespace="apps",
-        now=NOW,
-        last_run=None,
-        next_run=None,
-    )
+    patch = status_builders.status_patch(generation=8, views=None, last_run=None, next_run=None)
     assert set(patch) == {"observedGeneration", "conditions"}
 
 
@@ -202,17 +187,7 @@ def test_remediation_conditions_are_set_or_removed_and_its_record_cleared_with_n
             model.ConditionType.REMEDIATED: (True, model.Reason.VERIFIED, "web verified"),
         },
     )
-    patch = reporting.status_patch(
-        current=current,
-        verdict=READY,
-        views=None,
-        generation=7,
-        check_namespace="apps",
-        now=NOW,
-        last_run=None,
-        next_run=None,
-        remediation=view,
-    )
+    patch = status_builders.status_patch(current=current, views=None, remediation=view)
     types_ = {c["type"]: c for c in patch["conditions"]}
     assert "RemediationBlocked" not in types_
     assert types_["Remediated"]["reason"] == "Verified"

@@ -39,12 +39,14 @@ def deployment(
     A Deployment rolls out ``Recreate``: a hostNetwork patch must never have two of its
     pods on the node at once (the surge pod would need the same host ports)."""
     labels = {"app": name}
-    metadata: dict[str, Any] = {"name": name, "labels": labels}
+    # A copy in each place, as YAML gives: a change of the object's labels must never
+    # reach its (immutable) selector.
+    metadata: dict[str, Any] = {"name": name, "labels": dict(labels)}
     if namespace is not None:
         metadata["namespace"] = namespace
     spec: dict[str, Any] = {
-        "selector": {"matchLabels": labels},
-        "template": {"metadata": {"labels": labels}, "spec": pod_spec()},
+        "selector": {"matchLabels": dict(labels)},
+        "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec()},
     }
     if kind == "Deployment":
         spec["replicas"] = 1
