@@ -1,17 +1,21 @@
-"""Fixtures for tests against a real single-node cluster on this machine.
+"""Fixtures for tests against a real cluster of several nodes on this machine.
 
-``cluster`` starts one node for the whole session (building ``kubenode`` and
-the images first if they are not cached; CI builds them in a step of its own)
-and tears it down at the end, on failure and on Ctrl-C too, then checks that
-nothing of it is left. With ``NETHEALTH_KUBECONFIG`` pointing at a running node
+``cluster`` starts one cluster (``layout.DEFAULT_NODES`` nodes, each in its own
+network namespace) for the whole session (building ``kubenode`` and the images
+first if they are not cached; CI builds them in a step of its own) and tears it
+down at the end, on failure and on Ctrl-C too, then checks that nothing of it
+is left. With ``NETHEALTH_KUBECONFIG`` pointing at a running cluster
 (``nethealth cluster up`` prints it) the session uses that one and leaves it
-running.
+running: that is how the parallel tier runs, every pytest-xdist worker on the
+one cluster that ``nethealth cluster run`` started for them all.
 
 ``api_client`` is a Kubernetes client for it; ``namespace`` is a fresh
 namespace per test, deleted (and waited for) afterwards.
 
-Tests marked ``e2e_disruptive`` restart or break the node: they run after all
-others, so no other test sees the node they leave.
+Tests marked ``e2e_disruptive`` restart or break the cluster: they run after all
+others, so no other test sees the cluster they leave; the parallel tier leaves
+them out (``-m "not e2e_disruptive"``) and a serial run on a cluster of its own
+follows (see the Makefile).
 """
 
 from __future__ import annotations
@@ -58,26 +62,42 @@ def _unavailable(reason: str) -> None:
 
 
 def _reused(kubeconfig: pathlib.Path) -> node.Node:
-    """The running node a kubeconfig points at, described like one this session started."""
+    """The running cluster a kubeconfig points at, described like one this session started."""
     client = kubernetes.config.new_client_from_config(str(kubeconfig))
     try:
         nodes = kubernetes.client.CoreV1Api(client).list_node(_request_timeout=10).items
         host = client.configuration.host
-    except Exception as exc:  # any failure means the same: no usable node there
-        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no running node answers there: {exc}")
+    except Exception as exc:  # any failure means the same: no usable cluster there
+        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no running cluster answers there: {exc}")
     finally:
         client.close()
-    # Node objects without a kubelet (the scale benchmark's) may sit beside the real one.
-    real = [n for n in nodes if n.metadata.name == layout.NODE_NAME]
-    if len(real) != 1:
-        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no node {layout.NODE_NAME} among {len(nodes)}")
-    addresses = {a.type: a.address for a in real[0].status.addresses or []}
+    # Node objects without a kubelet (the scale benchmark's) may sit beside the real ones.
+    real = sorted(
+        (n for n in nodes if n.metadata.name.startswith(layout.NODE_NAME_PREFIX)),
+        key=lambda n: n.metadata.name,
+    )
+    if not real:
+        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no {layout.NODE_NAME_PREFIX}-* among {len(nodes)}")
+    infos = tuple(_info(n) for n in real)
     return node.Node(
         run_dir=kubeconfig.parent,
         kubeconfig=kubeconfig,
-        node_name=real[0].metadata.name,
-        node_ip=ipaddress.IPv4Address(addresses.get("InternalIP", "0.0.0.0")),
+        node_name=infos[0].name,
+        node_ip=infos[0].ip,
         api_url=host,
+        nodes=infos,
+    )
+
+
+def _info(item: kubernetes.client.V1Node) -> node.NodeInfo:
+    addresses = {a.type: a.address for a in item.status.addresses or []}
+    ip = ipaddress.IPv4Address(addresses.get("InternalIP", "0.0.0.0"))
+    plan = next((p for p in layout.node_plans(layout.MAX_NODES) if p.ip == ip), None)
+    return node.NodeInfo(
+        name=item.metadata.name,
+        ip=ip,
+        pod_cidr=plan.pod_cidr if plan else layout.POD_CIDR,
+        netns=layout.NETNS_DIR / item.metadata.name,
     )
 
 
@@ -112,13 +132,10 @@ def cluster() -> Iterator[node.Node]:
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         reused = _reused(pathlib.Path(reuse))
-        # The node may predate this tree: load the images built from it (cached by their
-        # inputs; importing an unchanged image again is a no-op).
-        node._import_images(
-            ctr=tools.find().ctr,
-            run=layout.RunLayout(root=reused.run_dir),
-            images=images.build_all(),
-        )
+        # The cluster may predate this tree: load the images built from it (cached by
+        # their inputs; importing an unchanged image again is a no-op). Under xdist
+        # every worker does it; containerd takes concurrent imports of one image.
+        node.import_everywhere(run_dir=reused.run_dir, images=images.build_all())
         yield reused
         return
     kubenode, archives = _prerequisites()

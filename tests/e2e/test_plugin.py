@@ -123,7 +123,7 @@ def test_an_on_off_fault_in_the_pod_namespace_is_degraded_with_exit_1(
         )
     assert done.returncode == diagnosis.EXIT_DEGRADED, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"Pod        {namespace}/ha on node {cluster.node_name}"
+    assert lines[0] == f"Pod        {namespace}/ha on node {pod['spec']['nodeName']}"
     assert any(line.startswith("Class      PodNamespace: only this pod's") for line in lines)
     enetunreach = next(line for line in lines if line.strip().startswith("ENETUNREACH")).split()
     assert int(enetunreach[1]) > 0  # in the pod
