@@ -138,6 +138,12 @@ def cluster() -> Iterator[node.Node]:
         node.import_everywhere(run_dir=reused.run_dir, images=images.build_all())
         yield reused
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker would start (and tear down) a cluster of its own: one fits a machine.
+        pytest.fail(
+            f"parallel e2e tests share one cluster: run them as `nethealth cluster run -- "
+            f"pytest tests/e2e -n N`, or set {REUSE_ENV} to a running cluster's kubeconfig"
+        )
     kubenode, archives = _prerequisites()
     run_dir = layout.default_run_dir()
     with (

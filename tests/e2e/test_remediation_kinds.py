@@ -25,7 +25,7 @@ import kubernetes
 import pytest
 
 from nethealth import model, netpatch, remediation, workloads
-from nethealth.devcluster import images
+from nethealth.devcluster import images, layout
 from nethealth.probe import types
 
 pytestmark = pytest.mark.e2e
@@ -74,14 +74,19 @@ def _statefulset(name: str) -> dict[str, Any]:
 
 
 def _daemonset(name: str) -> dict[str, Any]:
-    """No hostNetwork at all, and a dnsPolicy other than the default, restored by value."""
+    """No hostNetwork at all, and a dnsPolicy other than the default, restored by value.
+    On one node only, so that it has one pod on a cluster of several."""
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": name},
         "spec": {
             "selector": {"matchLabels": {"app": name}},
-            "template": _pod_template(name, dnsPolicy="Default"),
+            "template": _pod_template(
+                name,
+                dnsPolicy="Default",
+                nodeSelector={"kubernetes.io/hostname": layout.NODE_NAME},
+            ),
         },
     }
 

@@ -161,14 +161,22 @@ def _status(run_dir: pathlib.Path) -> int:
         )
     statuses = node.component_status(run_dir)
     for status in statuses:
-        rss = f"{status.rss_kib / 1024:7.1f} MiB" if status.rss_kib is not None else "      -    "
         running = "running" if status.alive else "stopped"
-        print(f"{status.name:35} {running:8} pid {status.pid or '-':>7}  rss {rss}")
-    total = sum(s.rss_kib or 0 for s in statuses) / 1024
-    print(f"{'components':35} {'':8} {'':11}  rss {total:7.1f} MiB")
-    pods = node.pod_processes_rss_kib() / 1024
-    print(f"{'pod processes':35} {'':8} {'':11}  rss {pods:7.1f} MiB")
+        print(
+            f"{status.name:35} {running:8} pid {status.pid or '-':>7}  "
+            f"rss {_mib(status.rss_kib)}  pss {_mib(status.pss_kib)}"
+        )
+    rss = sum(s.rss_kib or 0 for s in statuses)
+    pss = sum(s.pss_kib or 0 for s in statuses)
+    print(f"{'components':35} {'':8} {'':11}  rss {_mib(rss)}  pss {_mib(pss)}")
+    pods = node.pod_processes_pss_kib()
+    print(f"{'pods and their shims':35} {'':8} {'':11}  {'':15}  pss {_mib(pods)}")
+    print(f"{'cluster':35} {'':8} {'':11}  {'':15}  pss {_mib(pss + pods)}")
     return 0 if all(s.alive for s in statuses) else 1
+
+
+def _mib(kib: int | None) -> str:
+    return f"{kib / 1024:7.1f} MiB" if kib is not None else "      -    "
 
 
 def _env(run_dir: pathlib.Path) -> int:

@@ -25,7 +25,9 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import ipaddress
+import json
 import pathlib
 import ssl
 import subprocess
@@ -226,14 +228,35 @@ def import_images(*, ctr: pathlib.Path, node: layout.NodeLayout, images: Sequenc
 
 
 def import_everywhere(*, run_dir: pathlib.Path, images: Sequence[Archive]) -> None:
-    """Import the archives into every node of the cluster in ``run_dir``, in parallel."""
+    """Import into every node of the cluster in ``run_dir`` the archives it lacks.
+
+    What each node got is recorded beside it (the archive's path names a cache entry
+    keyed by its contents), so the parallel test workers that all call this at start
+    import an image once, not once each; a lock file keeps them in turn.
+    """
     run = layout.RunLayout(root=run_dir)
     ctr = tools.find().ctr
     nodes = [n for n in run.node_layouts() if n.containerd_socket.is_socket()]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        futures = [pool.submit(import_images, ctr=ctr, node=n, images=images) for n in nodes]
-        for future in futures:
-            future.result()
+    with (run.root / "images.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        wanted = {str(image.path): image for image in images}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+            futures = [pool.submit(_import_missing, ctr=ctr, node=n, images=wanted) for n in nodes]
+            for future in futures:
+                future.result()
+
+
+def _import_missing(
+    *, ctr: pathlib.Path, node: layout.NodeLayout, images: dict[str, Archive]
+) -> None:
+    record = node.root / "images.json"
+    try:
+        done: list[str] = json.loads(record.read_text())
+    except (FileNotFoundError, ValueError):
+        done = []
+    missing = [image for path, image in images.items() if path not in done]
+    import_images(ctr=ctr, node=node, images=missing)
+    record.write_text(json.dumps(sorted({*done, *images})))
 
 
 class _Starter:
@@ -357,8 +380,9 @@ def _start(
     # Importing takes seconds (the Python image most): it runs while the
     # control plane boots, and ``up`` returns only once it is done.
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        wanted = {str(image.path): image for image in images}
         imported = [
-            pool.submit(import_images, ctr=found.ctr, node=n.files, images=images) for n in nodes
+            pool.submit(_import_missing, ctr=found.ctr, node=n.files, images=wanted) for n in nodes
         ]
         _start_kubernetes(starter=starter, shared=shared, nodes=nodes, context=context)
         for future in imported:
@@ -514,6 +538,9 @@ class ComponentStatus:
     pid: int | None
     alive: bool
     rss_kib: int | None
+    # Proportional: pages shared between processes (the one kubenode binary that
+    # every Kubernetes component maps) counted once in the sum, not once per process.
+    pss_kib: int | None = None
 
 
 def _status_of(name: str, pid_file: pathlib.Path) -> ComponentStatus:
@@ -524,6 +551,7 @@ def _status_of(name: str, pid_file: pathlib.Path) -> ComponentStatus:
         pid=recorded.pid if recorded else None,
         alive=alive,
         rss_kib=_rss_kib(recorded.pid) if recorded and alive else None,
+        pss_kib=pss_kib(recorded.pid) if recorded and alive else None,
     )
 
 
@@ -543,11 +571,27 @@ def component_status(run_dir: pathlib.Path) -> list[ComponentStatus]:
     return statuses
 
 
-def pod_processes_rss_kib() -> int:
-    """Resident memory of every process in the cluster's pods (shims are outside: see status)."""
+def pod_processes_pss_kib() -> int:
+    """Proportional memory of every process in the cluster's pods and of their shims."""
     from nethealth.devcluster import teardown  # noqa: PLC0415 - only for this figure
 
-    return sum(_rss_kib(pid) or 0 for pid in teardown.pids_in_kubepods())
+    pids = teardown.pids_in_kubepods()
+    shims = {
+        r.pid
+        for r in processes.find_mentioning(
+            needle="-namespace", executables=("containerd-shim-runc-v2",)
+        )
+    }
+    return sum(pss_kib(pid) or 0 for pid in pids | shims)
+
+
+def pss_kib(pid: int) -> int | None:
+    """The process's proportional set size, from ``smaps_rollup``."""
+    with contextlib.suppress(OSError):
+        for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return None
 
 
 def _rss_kib(pid: int) -> int | None:
