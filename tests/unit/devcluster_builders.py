@@ -27,6 +27,7 @@ def settings(plan: layout.NodePlan = PLANS[0]) -> config.NodeSettings:
         pause_image="localhost/test/pause:1",
         cni_bin_dir=RUN.cni_bin_dir,
         runc=pathlib.Path("/usr/sbin/runc"),
+        resolv_conf=RUN.config / "node-resolv.conf",
     )
 
 

@@ -67,6 +67,9 @@ def test_the_kubelet_serves_its_nodes_certificate_under_its_own_cgroup_with_clus
     assert kubelet["cgroupRoot"] == f"/{layout.CGROUP_PARENT}/{NODE.node_name}"
     assert kubelet["clusterDNS"] == [str(layout.dns_service_ip())]
     assert kubelet["address"] == str(NODE.node_ip)
+    # Not the machine's resolver: the nodes' own, which knows no cluster names.
+    assert kubelet["resolvConf"] == str(NODE.resolv_conf)
+    assert f"nameserver {layout.CONTROL_PLANE_IP}" in config.node_resolv_conf()
 
 
 def test_the_address_ranges_stay_clear_of_the_machines_own_network():

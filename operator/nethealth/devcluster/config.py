@@ -48,6 +48,7 @@ class NodeSettings:
     pause_image: str
     cni_bin_dir: pathlib.Path
     runc: pathlib.Path
+    resolv_conf: pathlib.Path
 
     @property
     def node_name(self) -> str:
@@ -167,7 +168,7 @@ def kubelet(*, settings: NodeSettings, certs: pki.Pki) -> str:
         "oomScoreAdj": 0,
         "clusterDomain": layout.CLUSTER_DOMAIN,
         "clusterDNS": [str(layout.dns_service_ip())],
-        "resolvConf": "/etc/resolv.conf",
+        "resolvConf": str(settings.resolv_conf),
         "podLogsDir": str(run.pod_logs),
         "volumePluginDir": str(run.volume_plugins),
         "imageGCHighThresholdPercent": 100,
@@ -217,6 +218,17 @@ def kube_proxy(*, settings: NodeSettings, kubeconfig: pathlib.Path) -> str:
         "nodePortAddresses": [f"{settings.node_ip}/32"],
     }
     return json.dumps(config, indent=2) + "\n"
+
+
+def node_resolv_conf() -> str:
+    """The nodes' own resolver: the control plane's address, where no DNS server listens.
+
+    What a hostNetwork pod without ``ClusterFirstWithHostNet`` (and CoreDNS itself) gets:
+    a resolver that knows no cluster names and refuses at once, as a real node's would
+    not know them. Not the machine's ``/etc/resolv.conf``: nothing of the cluster may
+    send traffic towards the machine's own resolver.
+    """
+    return f"nameserver {layout.CONTROL_PLANE_IP}\noptions timeout:1 attempts:1\n"
 
 
 def _b64(path: pathlib.Path) -> str:

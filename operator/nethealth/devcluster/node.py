@@ -304,6 +304,7 @@ def _settings(
             pause_image=pause_image,
             cni_bin_dir=run.cni_bin_dir,
             runc=found.runc,
+            resolv_conf=run.config / "node-resolv.conf",
         )
         for plan in plans
     ]
@@ -356,6 +357,7 @@ def _start(
         cluster_domain=layout.CLUSTER_DOMAIN,
     )
     shared = _control_plane_inputs(run=run, certs=certs, found=found, kubenode=kubenode)
+    _write(run.config / "node-resolv.conf", config.node_resolv_conf())
     cni.install(
         bin_dir=run.cni_bin_dir,
         delegates=[found.cni_bin_dir / name for name in tools.CNI_PLUGINS],
