@@ -196,24 +196,26 @@ def _run(run_dir: pathlib.Path, *, nodes: int, wait: float, command: list[str]) 
     if not command:
         print("nethealth cluster run: no COMMAND given (nethealth cluster run -- CMD ...)")
         return 64
-    from nethealth.devcluster import build, cleanup, errors, images, node  # noqa: PLC0415 - keep `nethealth --help` light
+    from nethealth.devcluster import build, cleanup, errors, images, lock, node  # noqa: PLC0415 - keep `nethealth --help` light
 
     kubenode = build.ensure_kubenode().path
-    archives = images.build_all()
-    started_at = time.monotonic()
     try:
-        with node.running(
-            run_dir=run_dir,
-            kubenode=kubenode,
-            images=archives,
-            pause_image=images.PAUSE_IMAGE,
-            wait=wait,
-            nodes=nodes,
-        ) as started:
-            up_seconds = time.monotonic() - started_at
-            print(f"nethealth cluster run: {len(started.nodes)} nodes Ready in {up_seconds:.1f} s")
-            env = {**os.environ, "NETHEALTH_KUBECONFIG": str(started.kubeconfig)}
-            code = _wait_for(subprocess.Popen(command, env=env))
+        with lock.held(layout.RunLayout(root=run_dir), wait=wait):
+            # Built (or found in the cache) once the lock is ours: while this waits, other
+            # checkouts' builds may evict this tree's images from the shared cache.
+            archives = images.build_all()
+            started_at = time.monotonic()
+            with node.running(
+                run_dir=run_dir,
+                kubenode=kubenode,
+                images=archives,
+                pause_image=images.PAUSE_IMAGE,
+                nodes=nodes,
+            ) as started:
+                up = time.monotonic() - started_at
+                print(f"nethealth cluster run: {len(started.nodes)} nodes Ready in {up:.1f} s")
+                env = {**os.environ, "NETHEALTH_KUBECONFIG": str(started.kubeconfig)}
+                code = _wait_for(subprocess.Popen(command, env=env))
     except errors.ClusterError as exc:
         print(f"nethealth cluster run: {exc}", file=sys.stderr)
         return 1
