@@ -276,8 +276,14 @@ FIXED_DIRECTORIES = (
 )
 
 
+# The kubelet's device-plugin registration socket: at a fixed path whatever its
+# ``--root-dir``, so every kubelet of the cluster makes (and remakes) the one socket.
+KUBELET_DEVICE_PLUGINS = pathlib.Path("/var/lib/kubelet/device-plugins")
+
+
 def remove_empty_fixed_directories() -> None:
-    for directory in FIXED_DIRECTORIES:
+    (KUBELET_DEVICE_PLUGINS / "kubelet.sock").unlink(missing_ok=True)
+    for directory in (*FIXED_DIRECTORIES, KUBELET_DEVICE_PLUGINS, KUBELET_DEVICE_PLUGINS.parent):
         with contextlib.suppress(OSError):
             directory.rmdir()
 
