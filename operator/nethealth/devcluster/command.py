@@ -216,10 +216,11 @@ def _run(run_dir: pathlib.Path, *, nodes: int, wait: float, command: list[str]) 
                 print(f"nethealth cluster run: {len(started.nodes)} nodes Ready in {up:.1f} s")
                 env = {**os.environ, "NETHEALTH_KUBECONFIG": str(started.kubeconfig)}
                 code = _wait_for(subprocess.Popen(command, env=env))
+            # Still under the lock: once it is released, another harness's cluster may start.
+            remaining = cleanup.leftovers(run_dir)
     except errors.ClusterError as exc:
         print(f"nethealth cluster run: {exc}", file=sys.stderr)
         return 1
-    remaining = cleanup.leftovers(run_dir)
     for item in remaining:
         print(f"left behind: {item}", file=sys.stderr)
     return code if code != 0 or not remaining else 1
