@@ -35,7 +35,7 @@ import operator_harness
 import pytest
 
 from nethealth import model
-from nethealth.devcluster import build, cleanup, helmtool, images, layout, node, tools
+from nethealth.devcluster import build, cleanup, helmtool, images, layout, lock, node, tools
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
 NAMESPACE_DELETE_TIMEOUT = 120.0
@@ -146,18 +146,20 @@ def cluster() -> Iterator[node.Node]:
         )
     kubenode, archives = _prerequisites()
     run_dir = layout.default_run_dir()
+    # The lock is held past the teardown, for the leftovers check: once released, another
+    # harness's cluster may start and would look like ours.
     with (
         _sigterm_unwinds(),
-        node.running(
+        lock.held(layout.RunLayout(root=run_dir), wait=BUSY_WAIT_SECONDS),
+    ):
+        with node.running(
             run_dir=run_dir,
             kubenode=kubenode,
             images=archives,
             pause_image=images.PAUSE_IMAGE,
-            wait=BUSY_WAIT_SECONDS,
-        ) as started,
-    ):
-        yield started
-    remaining = cleanup.leftovers(run_dir)
+        ) as started:
+            yield started
+        remaining = cleanup.leftovers(run_dir)
     if remaining:
         pytest.fail("the cluster's teardown left:\n  " + "\n  ".join(remaining))
 
