@@ -116,7 +116,7 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
+def _prerequisites() -> pathlib.Path:
     if os.geteuid() != 0:
         _unavailable("the e2e cluster needs root (cgroups, mounts, iptables)")
     try:
@@ -124,7 +124,7 @@ def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
         kubenode = build.ensure_kubenode().path
     except (tools.ToolMissing, build.BuildError) as exc:
         _unavailable(str(exc))
-    return kubenode, images.build_all()
+    return kubenode
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +144,7 @@ def cluster() -> Iterator[node.Node]:
             f"parallel e2e tests share one cluster: run them as `nethealth cluster run -- "
             f"pytest tests/e2e -n N`, or set {REUSE_ENV} to a running cluster's kubeconfig"
         )
-    kubenode, archives = _prerequisites()
+    kubenode = _prerequisites()
     run_dir = layout.default_run_dir()
     # The lock is held past the teardown, for the leftovers check: once released, another
     # harness's cluster may start and would look like ours.
@@ -155,7 +155,8 @@ def cluster() -> Iterator[node.Node]:
         with node.running(
             run_dir=run_dir,
             kubenode=kubenode,
-            images=archives,
+            # Once the lock is ours: meanwhile other checkouts may evict them from the cache.
+            images=images.build_all(),
             pause_image=images.PAUSE_IMAGE,
         ) as started:
             yield started
