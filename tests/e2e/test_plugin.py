@@ -137,22 +137,26 @@ def test_an_on_off_fault_in_the_pod_namespace_is_degraded_with_exit_1(
     assert _left_behind(api_client, namespace) == []
 
 
-def _sigint_default() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# As from a shell's foreground: a session started in the background (nohup, `&`) passes
+# SIGINT down ignored, and Python then never turns it into KeyboardInterrupt. This execs
+# the command (same pid) with SIGINT back at its default.
+SIGINT_DEFAULT = (
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+)
 
 
 def test_ctrl_c_while_it_waits_deletes_the_job(cluster, api_client, namespace):
     h.workload(api_client, namespace=namespace, name="slow")
     args = ["diagnose", "slow", "-n", namespace, "--spread", "60", "--timeout", "90"]
     with subprocess.Popen(
-        [*_plugin(), *args],
+        [*SIGINT_DEFAULT, *_plugin(), *args],
         env=_env(cluster),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # As from a shell's foreground: a session started in the background (nohup, `&`)
-        # passes SIGINT down ignored, and Python then never turns it into KeyboardInterrupt.
-        preexec_fn=_sigint_default,
     ) as proc:
         try:
             assert proc.stderr is not None
