@@ -37,7 +37,7 @@ netns:
 	$(VENV)/pytest tests/netns
 
 e2e:
-	$(VENV)/nethealth cluster run -- $(VENV)/pytest tests/e2e -n $(E2E_WORKERS) -m "not e2e_disruptive"
+	$(VENV)/nethealth cluster run --wait 1800 -- $(VENV)/pytest tests/e2e -n $(E2E_WORKERS) -m "not e2e_disruptive" --durations=15
 	$(VENV)/pytest tests/e2e -m e2e_disruptive
 
 kernel:
