@@ -13,9 +13,9 @@ one cluster that ``nethealth cluster run`` started for them all.
 namespace per test, deleted (and waited for) afterwards.
 
 Tests marked ``e2e_disruptive`` restart or break the cluster: they run after all
-others, so no other test sees the cluster they leave; the parallel tier leaves
-them out (``-m "not e2e_disruptive"``) and a serial run on a cluster of its own
-follows (see the Makefile).
+others, so no other test sees the cluster they leave. Tests marked ``e2e_serial``
+cannot share the cluster with other tests' operators. The parallel tier leaves both
+out and a serial run on a cluster of its own follows (see the Makefile).
 """
 
 from __future__ import annotations
@@ -45,14 +45,24 @@ BUSY_WAIT_SECONDS = 1800.0
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "e2e_disruptive: restarts or breaks the session's node; runs last"
+        "markers", "e2e_disruptive: restarts or breaks the session's cluster; runs last"
+    )
+    config.addinivalue_line(
+        "markers",
+        "e2e_serial: must not share the cluster with other tests' operators (their start-up"
+        " sweeps reach every namespace); left out of the parallel pass, run in the serial one",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     del config
-    # Stable: every other test keeps its order, the disruptive ones go last.
-    items.sort(key=lambda item: item.get_closest_marker("e2e_disruptive") is not None)
+    # Stable: every other test keeps its order, the serial ones next, the disruptive last.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e_disruptive") is not None,
+            item.get_closest_marker("e2e_serial") is not None,
+        )
+    )
 
 
 def _unavailable(reason: str) -> None:
