@@ -20,8 +20,16 @@ lint:
 	$(VENV)/lint-imports
 	$(VENV)/nethealth crd --check
 
+# The e2e tier mostly waits on probe intervals: its tests run in parallel, each in its
+# own namespace, on one shared cluster that `nethealth cluster run` starts and removes
+# (and fails if anything of it is left); the tests that restart or break the cluster
+# (e2e_disruptive) or must not meet other tests' operators (e2e_serial) then run alone,
+# on a cluster of their own.
+E2E_WORKERS ?= 6
+
 test: setup lint
-	$(VENV)/pytest tests
+	$(VENV)/pytest tests --ignore=tests/e2e
+	$(MAKE) e2e
 
 unit:
 	$(VENV)/pytest tests/unit
@@ -30,7 +38,8 @@ netns:
 	$(VENV)/pytest tests/netns
 
 e2e:
-	$(VENV)/pytest tests/e2e
+	$(VENV)/nethealth cluster run --wait 1800 -- $(VENV)/pytest tests/e2e -n $(E2E_WORKERS) -m "not e2e_disruptive and not e2e_serial" --durations=15
+	$(VENV)/pytest tests/e2e -m "e2e_serial or e2e_disruptive"
 
 kernel:
 	$(VENV)/pytest tests/kernel

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables
+APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables ipset
               debootstrap conntrack iproute2 gcc libc6-dev binutils util-linux
               linux-source-6.1 qemu-system-x86 flex bison bc libelf-dev make patch xz-utils
               lua5.1 prometheus)

@@ -1,5 +1,5 @@
-// Command kubenode hosts the Kubernetes node and control-plane components in one
-// binary, so that a single cached link serves the whole test cluster.
+// Command kubenode hosts the Kubernetes node and control-plane components (and
+// kube-router's NetworkPolicy controller) in one binary, so that a single cached link serves the whole test cluster.
 //
 // The component is chosen by the first argument (or by argv[0] when invoked
 // through a symlink named after it).
@@ -25,6 +25,7 @@ var components = map[string]func() *cobra.Command{
 	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
 	"kube-proxy":              proxy.NewProxyCommand,
+	"kube-router-netpol":      newNetpolCommand,
 	"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(context.Background()) },
 }
 

@@ -1,17 +1,21 @@
-"""Fixtures for tests against a real single-node cluster on this machine.
+"""Fixtures for tests against a real cluster of several nodes on this machine.
 
-``cluster`` starts one node for the whole session (building ``kubenode`` and
-the images first if they are not cached; CI builds them in a step of its own)
-and tears it down at the end, on failure and on Ctrl-C too, then checks that
-nothing of it is left. With ``NETHEALTH_KUBECONFIG`` pointing at a running node
+``cluster`` starts one cluster (``layout.DEFAULT_NODES`` nodes, each in its own
+network namespace) for the whole session (building ``kubenode`` and the images
+first if they are not cached; CI builds them in a step of its own) and tears it
+down at the end, on failure and on Ctrl-C too, then checks that nothing of it
+is left. With ``NETHEALTH_KUBECONFIG`` pointing at a running cluster
 (``nethealth cluster up`` prints it) the session uses that one and leaves it
-running.
+running: that is how the parallel tier runs, every pytest-xdist worker on the
+one cluster that ``nethealth cluster run`` started for them all.
 
 ``api_client`` is a Kubernetes client for it; ``namespace`` is a fresh
 namespace per test, deleted (and waited for) afterwards.
 
-Tests marked ``e2e_disruptive`` restart or break the node: they run after all
-others, so no other test sees the node they leave.
+Tests marked ``e2e_disruptive`` restart or break the cluster: they run after all
+others, so no other test sees the cluster they leave. Tests marked ``e2e_serial``
+cannot share the cluster with other tests' operators. The parallel tier leaves both
+out and a serial run on a cluster of its own follows (see the Makefile).
 """
 
 from __future__ import annotations
@@ -29,24 +33,35 @@ import operator_harness
 import pytest
 import remediation_helpers
 
-from nethealth.devcluster import build, cleanup, helmtool, images, layout, node, tools
+from nethealth.devcluster import build, cleanup, helmtool, images, layout, lock, node, tools
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
 NAMESPACE_DELETE_TIMEOUT = 120.0
-# Another session on this machine may hold the one node; wait this long for it.
-BUSY_WAIT_SECONDS = 300.0
+# Another session on this machine may hold the one cluster; wait this long for it (within
+# the tests' 600 s timeout, which the fixture's setup counts against).
+BUSY_WAIT_SECONDS = 540.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "e2e_disruptive: restarts or breaks the session's node; runs last"
+        "markers", "e2e_disruptive: restarts or breaks the session's cluster; runs last"
+    )
+    config.addinivalue_line(
+        "markers",
+        "e2e_serial: must not share the cluster with other tests' operators (their start-up"
+        " sweeps reach every namespace); left out of the parallel pass, run in the serial one",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     del config
-    # Stable: every other test keeps its order, the disruptive ones go last.
-    items.sort(key=lambda item: item.get_closest_marker("e2e_disruptive") is not None)
+    # Stable: every other test keeps its order, the serial ones next, the disruptive last.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("e2e_disruptive") is not None,
+            item.get_closest_marker("e2e_serial") is not None,
+        )
+    )
 
 
 def _unavailable(reason: str) -> None:
@@ -56,30 +71,46 @@ def _unavailable(reason: str) -> None:
 
 
 def _reused(kubeconfig: pathlib.Path) -> node.Node:
-    """The running node a kubeconfig points at, described like one this session started."""
+    """The running cluster a kubeconfig points at, described like one this session started."""
     client = kubernetes.config.new_client_from_config(str(kubeconfig))
     try:
         nodes = kubernetes.client.CoreV1Api(client).list_node(_request_timeout=10).items
         host = client.configuration.host
-    except Exception as exc:  # any failure means the same: no usable node there
-        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no running node answers there: {exc}")
+    except Exception as exc:  # any failure means the same: no usable cluster there
+        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no running cluster answers there: {exc}")
     finally:
         client.close()
-    # Node objects without a kubelet (the scale benchmark's) may sit beside the real one.
-    real = [n for n in nodes if n.metadata.name == layout.NODE_NAME]
-    if len(real) != 1:
-        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no node {layout.NODE_NAME} among {len(nodes)}")
-    addresses = {a.type: a.address for a in real[0].status.addresses or []}
+    # Node objects without a kubelet (the scale benchmark's) may sit beside the real ones.
+    real = sorted(
+        (n for n in nodes if n.metadata.name.startswith(layout.NODE_NAME_PREFIX)),
+        key=lambda n: n.metadata.name,
+    )
+    if not real:
+        pytest.fail(f"{REUSE_ENV}={kubeconfig}: no {layout.NODE_NAME_PREFIX}-* among {len(nodes)}")
+    infos = tuple(_info(n) for n in real)
     return node.Node(
         run_dir=kubeconfig.parent,
         kubeconfig=kubeconfig,
-        node_name=real[0].metadata.name,
-        node_ip=ipaddress.IPv4Address(addresses.get("InternalIP", "0.0.0.0")),
+        node_name=infos[0].name,
+        node_ip=infos[0].ip,
         api_url=host,
+        nodes=infos,
     )
 
 
-def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
+def _info(item: kubernetes.client.V1Node) -> node.NodeInfo:
+    addresses = {a.type: a.address for a in item.status.addresses or []}
+    ip = ipaddress.IPv4Address(addresses.get("InternalIP", "0.0.0.0"))
+    plan = next((p for p in layout.node_plans(layout.MAX_NODES) if p.ip == ip), None)
+    return node.NodeInfo(
+        name=item.metadata.name,
+        ip=ip,
+        pod_cidr=plan.pod_cidr if plan else layout.POD_CIDR,
+        netns=layout.NETNS_DIR / item.metadata.name,
+    )
+
+
+def _prerequisites() -> pathlib.Path:
     if os.geteuid() != 0:
         _unavailable("the e2e cluster needs root (cgroups, mounts, iptables)")
     try:
@@ -87,7 +118,7 @@ def _prerequisites() -> tuple[pathlib.Path, list[images.ImageArchive]]:
         kubenode = build.ensure_kubenode().path
     except (tools.ToolMissing, build.BuildError) as exc:
         _unavailable(str(exc))
-    return kubenode, images.build_all()
+    return kubenode
 
 
 @pytest.fixture(scope="session")
@@ -95,29 +126,35 @@ def cluster() -> Iterator[node.Node]:
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         reused = _reused(pathlib.Path(reuse))
-        # The node may predate this tree: load the images built from it (cached by their
-        # inputs; importing an unchanged image again is a no-op).
-        node._import_images(
-            ctr=tools.find().ctr,
-            run=layout.RunLayout(root=reused.run_dir),
-            images=images.build_all(),
-        )
+        # The cluster may predate this tree: load the images built from it (cached by
+        # their inputs; importing an unchanged image again is a no-op). Under xdist
+        # every worker does it; containerd takes concurrent imports of one image.
+        node.import_everywhere(run_dir=reused.run_dir, images=images.build_all())
         yield reused
         return
-    kubenode, archives = _prerequisites()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker would start (and tear down) a cluster of its own: one fits a machine.
+        pytest.fail(
+            f"parallel e2e tests share one cluster: run them as `nethealth cluster run -- "
+            f"pytest tests/e2e -n N`, or set {REUSE_ENV} to a running cluster's kubeconfig"
+        )
+    kubenode = _prerequisites()
     run_dir = layout.default_run_dir()
+    # The lock is held past the teardown, for the leftovers check: once released, another
+    # harness's cluster may start and would look like ours.
     with (
         interrupts.sigterm_unwinds(),
-        node.running(
+        lock.held(layout.RunLayout(root=run_dir), wait=BUSY_WAIT_SECONDS),
+    ):
+        with node.running(
             run_dir=run_dir,
             kubenode=kubenode,
-            images=archives,
+            # Once the lock is ours: meanwhile other checkouts may evict them from the cache.
+            images=images.build_all(),
             pause_image=images.PAUSE_IMAGE,
-            wait=BUSY_WAIT_SECONDS,
-        ) as started,
-    ):
-        yield started
-    remaining = cleanup.leftovers(run_dir)
+        ) as started:
+            yield started
+        remaining = cleanup.leftovers(run_dir)
     if remaining:
         pytest.fail("the cluster's teardown left:\n  " + "\n  ".join(remaining))
 

@@ -32,19 +32,31 @@ API_TARGET = {"name": "api", "host": "203.0.113.1", "port": 443}  # the kubernet
 
 
 def install_crd(api_client: client.ApiClient) -> None:
+    """Create or update the CRD; parallel tests all do, so a lost update race is retried."""
     api = client.ApiextensionsV1Api(api_client)
     body = definition.manifest()
-    try:
-        api.create_custom_resource_definition(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        current = api.read_custom_resource_definition(body["metadata"]["name"])
+    name = body["metadata"]["name"]
+    for _ in range(20):
+        try:
+            api.create_custom_resource_definition(body)
+            break
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+        current = api.read_custom_resource_definition(name)
+        if api_client.sanitize_for_serialization(current.spec) == body["spec"]:
+            break
         body["metadata"]["resourceVersion"] = current.metadata.resource_version
-        api.replace_custom_resource_definition(body["metadata"]["name"], body)
+        try:
+            api.replace_custom_resource_definition(name, body)
+            break
+        except client.ApiException as exc:
+            if exc.status != 409:  # another test replaced it first: read it again
+                raise
+        del body["metadata"]["resourceVersion"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        got = api.read_custom_resource_definition(body["metadata"]["name"])
+        got = api.read_custom_resource_definition(name)
         if any(c.type == "Established" and c.status == "True" for c in got.status.conditions or []):
             return
         time.sleep(0.2)

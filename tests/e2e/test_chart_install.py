@@ -27,7 +27,12 @@ from nethealth.testing import faults
 pytestmark = pytest.mark.e2e
 
 CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "nethealth-operator"
-RELEASE = "nh"
+
+
+def _release(namespace: str) -> str:
+    """Derived from the namespace: tests run in parallel, and the release's ClusterRole is
+    cluster-scoped."""
+    return f"nh-{namespace.removeprefix('t-')}"
 
 
 def _helm(helm: pathlib.Path, kubeconfig: pathlib.Path, *args: str) -> str:
@@ -70,7 +75,7 @@ def release(
             helm,
             cluster.kubeconfig,
             "install",
-            RELEASE,
+            _release(namespace),
             str(CHART),
             "--namespace",
             namespace,
@@ -96,7 +101,7 @@ def release(
                 "--kubeconfig",
                 str(cluster.kubeconfig),
                 "uninstall",
-                RELEASE,
+                _release(namespace),
                 "--namespace",
                 namespace,
                 "--wait",
@@ -112,12 +117,12 @@ def release(
 def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
     api_client: client.ApiClient, namespace: str, release: str
 ) -> None:
-    assert f"rollout status deployment/{RELEASE}-nethealth-operator" in release
+    assert f"rollout status deployment/{_release(namespace)}-nethealth-operator" in release
     core = client.CoreV1Api(api_client)
     (pod,) = core.list_namespaced_pod(
         namespace, label_selector="app.kubernetes.io/name=nethealth-operator"
     ).items
-    assert pod.spec.service_account_name == f"{RELEASE}-nethealth-operator"
+    assert pod.spec.service_account_name == f"{_release(namespace)}-nethealth-operator"
     assert pod.spec.containers[0].security_context.read_only_root_filesystem is True
     assert all(status.ready for status in pod.status.container_statuses)
 

@@ -1,4 +1,4 @@
-"""The dev cluster is a real node: pods get their own network, Jobs finish, the API is
+"""The dev cluster is real: pods get their own network, Jobs finish, the API is
 reachable from pods, and a crashed run is cleaned away by the next start."""
 
 from __future__ import annotations
@@ -119,15 +119,16 @@ def test_a_pod_runs_on_the_node_in_a_network_namespace_of_its_own(api_client, cl
     )
     pod = _wait_running(core, namespace=namespace, name="netns")
 
-    assert pod.spec.node_name == cluster.node_name
+    (info,) = [n for n in cluster.nodes if n.name == pod.spec.node_name]
     assert pod.status.pod_ip is not None
-    assert ipaddress.IPv4Address(pod.status.pod_ip) in layout.POD_CIDR
+    assert ipaddress.IPv4Address(pod.status.pod_ip) in info.pod_cidr
     # The kubelet's client certificate lets the apiserver exec into the pod.
     pod_netns = _exec(
         core, namespace=namespace, pod="netns", command=["readlink", "/proc/self/ns/net"]
     )
     assert pod_netns.startswith("net:[")
     assert pod_netns != os.readlink("/proc/self/ns/net")
+    assert pod_netns != f"net:[{_netns_inode(info.netns)}]"
     # ... and the pod's log is readable through the API.
     deadline = time.monotonic() + TIMEOUT
     while not core.read_namespaced_pod_log("netns", namespace).strip():
@@ -174,25 +175,28 @@ def test_the_next_up_cleans_away_a_run_that_crashed_with_pods_running(api_client
     _owned_or_skip(cluster)
     run = layout.RunLayout(root=cluster.run_dir)
     core = kubernetes.client.CoreV1Api(api_client)
-    core.create_namespaced_pod("default", _busybox_pod("survivor", "exec sleep 3600"))
-    _wait_running(core, namespace="default", name="survivor")
-    old_components = [
-        r for r in map(processes.read_pid_file, run.pids.glob("*.pid")) if r is not None
-    ]
+    for info in cluster.nodes:
+        pod = _busybox_pod(f"survivor-{info.name}", "exec sleep 3600")
+        pod["spec"]["nodeName"] = info.name
+        core.create_namespaced_pod("default", pod)
+    for info in cluster.nodes:
+        _wait_running(core, namespace="default", name=f"survivor-{info.name}")
+    pid_files = list(run.pids.rglob("*.pid"))
+    old_components = [r for r in map(processes.read_pid_file, pid_files) if r is not None]
     old_pod_processes = [
         processes.Recorded(pid=pid, start_time=processes.start_time_of(pid) or 0)
         for pid in teardown.pids_in_kubepods()
     ]
-    old_netns = teardown.netns_of_tasks(run)
-    assert old_components
+    old_netns = set().union(*(teardown.netns_of_tasks(n) for n in run.node_layouts()))
+    assert len(old_components) == 4 + 4 * len(cluster.nodes)
     assert old_pod_processes
-    assert old_netns
+    assert len(old_netns) >= len(cluster.nodes)
 
-    # A crash as bad as it gets: every component dies at once, the pod and its
-    # shim live on, and the pid files are lost.
+    # A crash as bad as it gets: every component dies at once, the pods and their
+    # shims live on, and the pid files are lost.
     for recorded in old_components:
         os.kill(recorded.pid, signal.SIGKILL)
-    for pid_file in run.pids.glob("*.pid"):
+    for pid_file in pid_files:
         pid_file.unlink()
 
     restarted = node.up(
@@ -200,6 +204,7 @@ def test_the_next_up_cleans_away_a_run_that_crashed_with_pods_running(api_client
         kubenode=build.ensure_kubenode().path,
         images=images.build_all(),
         pause_image=images.PAUSE_IMAGE,
+        nodes=len(cluster.nodes),
     )
 
     assert not [r for r in old_components if processes.is_alive(r)]
@@ -207,8 +212,8 @@ def test_the_next_up_cleans_away_a_run_that_crashed_with_pods_running(api_client
     assert not [path for path in old_netns if path.exists()]
     fresh = kubernetes.config.new_client_from_config(str(restarted.kubeconfig))
     try:
-        (ready,) = kubernetes.client.CoreV1Api(fresh).list_node().items
-        assert ready.metadata.name == cluster.node_name
+        ready = kubernetes.client.CoreV1Api(fresh).list_node().items
+        assert sorted(n.metadata.name for n in ready) == sorted(cluster.node_names)
         assert not kubernetes.client.CoreV1Api(fresh).list_namespaced_pod("default").items
     finally:
         fresh.close()

@@ -179,11 +179,12 @@ def _by_ref(archives: list[images.ImageArchive], ref: str) -> images.ImageArchiv
     return archive
 
 
-def test_build_all_returns_the_three_images_by_their_published_refs(archives):
+def test_build_all_returns_the_images_by_their_published_refs(archives):
     assert [a.ref for a in archives] == [
         images.PAUSE_IMAGE,
         images.WORKLOAD_IMAGE,
         images.NETHEALTH_IMAGE,
+        images.COREDNS_IMAGE,
     ]
     assert all(a.path.is_file() for a in archives)
 

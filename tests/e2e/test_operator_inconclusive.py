@@ -31,7 +31,7 @@ import pytest
 from kubernetes import client
 
 from nethealth.detection import jobs
-from nethealth.devcluster import images, layout, node, tools
+from nethealth.devcluster import images, node
 
 pytestmark = pytest.mark.e2e
 
@@ -40,11 +40,9 @@ TARGET = {"host": "203.0.113.1", "port": 443}  # never contacted by the fake pro
 
 @pytest.fixture(scope="module")
 def fake_probe(cluster: node.Node) -> str:
-    """The fake probe's image, in the node's containerd (import is idempotent)."""
+    """The fake probe's image, in every node's containerd (import is idempotent)."""
     archive = images.build_fake_probe(cache_dir=images.default_cache_dir())
-    node._import_images(  # the node's own import at start
-        ctr=tools.find().ctr, run=layout.RunLayout(root=cluster.run_dir), images=[archive]
-    )
+    node.import_everywhere(run_dir=cluster.run_dir, images=[archive])
     return archive.ref
 
 

@@ -127,7 +127,7 @@ def test_an_on_off_fault_in_the_pod_namespace_is_degraded_with_exit_1(
         )
     assert done.returncode == diagnosis.EXIT_DEGRADED, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"Pod        {namespace}/ha on node {cluster.node_name}"
+    assert lines[0] == f"Pod        {namespace}/ha on node {pod['spec']['nodeName']}"
     assert any(line.startswith("Class      PodNamespace: only this pod's") for line in lines)
     enetunreach = next(line for line in lines if line.strip().startswith("ENETUNREACH")).split()
     assert int(enetunreach[1]) > 0  # in the pod
@@ -141,11 +141,22 @@ def test_an_on_off_fault_in_the_pod_namespace_is_degraded_with_exit_1(
     assert _left_behind(api_client, namespace) == []
 
 
+# As from a shell's foreground: a session started in the background (nohup, `&`) passes
+# SIGINT down ignored, and Python then never turns it into KeyboardInterrupt. This execs
+# the command (same pid) with SIGINT back at its default.
+SIGINT_DEFAULT = (
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+)
+
+
 def test_ctrl_c_while_it_waits_deletes_the_job(cluster, api_client, namespace):
     h.workload(api_client, namespace=namespace, name="slow")
     args = ["diagnose", "slow", "-n", namespace, "--spread", "60", "--timeout", "90"]
     with subprocess.Popen(
-        [*_plugin(), *args],
+        [*SIGINT_DEFAULT, *_plugin(), *args],
         env=_env(cluster),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

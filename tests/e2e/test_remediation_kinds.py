@@ -27,7 +27,7 @@ import pytest
 
 import model_examples
 from nethealth import model
-from nethealth.devcluster import sleepers
+from nethealth.devcluster import layout, sleepers
 from nethealth.probe import types
 from nethealth.remediation import hostnetwork, planning
 
@@ -54,10 +54,13 @@ def _statefulset(name: str) -> dict[str, Any]:
 
 
 def _daemonset(name: str) -> dict[str, Any]:
-    """No hostNetwork at all, and dnsPolicy given explicitly, restored by value. (Default
-    or None would block the patch: the pods resolve names their own way.)"""
+    """No hostNetwork at all, and dnsPolicy given explicitly, restored by value (Default
+    or None would block the patch: the pods resolve names their own way). On one node
+    only, so that it has one pod on a cluster of several."""
     manifest = sleepers.deployment(name, kind="DaemonSet")
-    manifest["spec"]["template"]["spec"]["dnsPolicy"] = "ClusterFirst"
+    template = manifest["spec"]["template"]["spec"]
+    template["dnsPolicy"] = "ClusterFirst"
+    template["nodeSelector"] = {"kubernetes.io/hostname": layout.NODE_NAME}
     return manifest
 
 

@@ -9,8 +9,8 @@ so each scenario takes one to three minutes. Figures are printed with -s.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import time
 from typing import Any
 
@@ -21,7 +21,7 @@ import remediation_helpers
 from kubernetes import client
 
 from nethealth import model
-from nethealth.devcluster import images
+from nethealth.devcluster import images, layout, node, processes
 from nethealth.remediation import finalizer, hostnetwork
 from nethealth.testing import faults
 
@@ -178,8 +178,18 @@ def test_dry_run_publishes_the_exact_patch_and_changes_nothing(api_client, names
     assert "hostNetwork" in dry[0].message
 
 
+def _node_pids(cluster: node.Node) -> list[int]:
+    """A process in each node's network namespace: its containerd."""
+    run = layout.RunLayout(root=cluster.run_dir)
+    recorded = [
+        processes.read_pid_file(run.node(n).pid_file_of("containerd")) for n in cluster.node_names
+    ]
+    assert all(recorded), "a node's containerd has no pid file"
+    return [r.pid for r in recorded if r is not None]
+
+
 def test_a_change_that_does_not_help_is_reverted_as_ineffective(
-    api_client, namespace, operator_for
+    api_client, cluster, namespace, operator_for
 ):
     pod = h.deployment(api_client, namespace=namespace, name="bad")
     target = {"name": "srv", "host": _server(api_client, namespace=namespace), "port": SERVER_PORT}
@@ -195,8 +205,11 @@ def test_a_change_that_does_not_help_is_reverted_as_ineffective(
         check.remediation_reaches(
             workload="bad", state="Verifying", timeout=DEGRADE_TIMEOUT, what="the workload patched"
         )
-    # The fault follows the workload into the node's namespace: only this test's port.
-    with faults.on_off(pid=os.getpid(), port=SERVER_PORT):
+    # The fault follows the workload into its node's namespace (every node's, wherever the
+    # new pod lands): only this test's port.
+    with contextlib.ExitStack() as stack:
+        for pid in _node_pids(cluster):
+            stack.enter_context(faults.on_off(pid=pid, port=SERVER_PORT))
         obj = check.remediation_reaches(
             workload="bad",
             state="Ineffective",

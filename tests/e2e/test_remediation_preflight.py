@@ -72,13 +72,19 @@ def _deployment(
     client.AppsV1Api(api_client).create_namespaced_deployment(namespace, manifest)
 
 
-def _bare(api_client: client.ApiClient, *, namespace: str, name: str, **container: Any) -> None:
+def _bare(
+    api_client: client.ApiClient,
+    *,
+    namespace: str,
+    name: str,
+    node: str | None = None,
+    **container: Any,
+) -> None:
+    spec = _pod_spec(**container)
+    if node is not None:
+        spec["nodeName"] = node
     client.CoreV1Api(api_client).create_namespaced_pod(
-        namespace,
-        {
-            "metadata": {"name": name, "labels": {"app": name}},
-            "spec": _pod_spec(**container),
-        },
+        namespace, {"metadata": {"name": name, "labels": {"app": name}}, "spec": spec}
     )
 
 
@@ -142,8 +148,6 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
     _label_namespace(api_client, namespace, {f"{PSA}warn": "baseline"})
     port = random.randint(20000, 29999)
     _bare(api_client, namespace=namespace, name="bare")
-    # Holds the port on the node; selected by no check.
-    _bare(api_client, namespace=namespace, name="holder", port=port, host_port=True)
     _deployment(api_client, namespace=namespace, name="ports", port=port)
     _deployment(api_client, namespace=namespace, name="paused")
     _deployment(api_client, namespace=namespace, name="warned")
@@ -151,6 +155,15 @@ def test_each_preflight_gate_blocks_with_its_reason_and_leaves_the_workload_alon
         name: h.running_pod(api_client, namespace=namespace, app=name, host_network=False)
         for name in CHECKS
     }
+    # Holds the port on the node of the ports pod (of several nodes); selected by no check.
+    _bare(
+        api_client,
+        namespace=namespace,
+        name="holder",
+        port=port,
+        host_port=True,
+        node=pods["ports"]["spec"]["nodeName"],
+    )
     h.running_pod(api_client, namespace=namespace, app="holder", host_network=False)
     for name in CHECKS:
         remediation: dict[str, Any] = {"mode": "Auto"}

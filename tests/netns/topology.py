@@ -6,12 +6,13 @@
 
 Each pod has what Calico gives it: a /32 (/128) address, ``169.254.1.1 dev eth0 scope
 link`` and ``default via 169.254.1.1`` (IPv6: ``default via fe80::1``), with proxy ARP
-on the node side. Proxy ARP answers for 169.254.1.1 only when the node routes that
-address out of *another* interface, so the node has a default route out of ``uplink``,
-as a real node does. The destination with its TCP listener lives in the server
-namespace behind that uplink (this kernel has no ``dummy`` driver), so pod traffic is
-forwarded by the node, and a fault in the node namespace can affect both pods while
-the node's own connects still work.
+on the node side — the very commands of ``nethealth.devcluster.calico``, which the dev
+cluster's CNI plugin runs for every pod. Proxy ARP answers for 169.254.1.1 only when the
+node routes that address out of *another* interface, so the node has a default route out
+of ``uplink``, as a real node does. The destination with its TCP listener lives in the
+server namespace behind that uplink (this kernel has no ``dummy`` driver), so pod
+traffic is forwarded by the node, and a fault in the node namespace can affect both pods
+while the node's own connects still work.
 
 Namespace names carry a unique prefix (helpers and tests run in parallel); interface
 names live inside the namespaces and cannot collide. Teardown always runs.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import itertools
 import os
 import subprocess
@@ -28,6 +30,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+
+from nethealth.devcluster import calico
 
 NETNS_DIR = "/var/run/netns"
 
@@ -43,8 +47,8 @@ POD_SUBNET6 = "2001:db8:1::/64"
 NODE_UPLINK_IP6 = "2001:db8:2::1"
 SERVER_IP6 = "2001:db8:2::10"
 SERVER_SUBNET6 = "2001:db8:2::/64"
-GATEWAY = "169.254.1.1"
-GATEWAY6 = "fe80::1"
+GATEWAY = str(calico.GATEWAY)
+GATEWAY6 = str(calico.GATEWAY6)
 PORT = 8080
 # cgroup v1 (these machines): the pids hierarchy; cgroup v2: the unified hierarchy.
 CGROUP_ROOT = "/sys/fs/cgroup/pids" if os.path.isdir("/sys/fs/cgroup/pids") else "/sys/fs/cgroup"
@@ -272,21 +276,19 @@ class Topology:
         self._wire_server()
 
     def _wire_pod(self, pod: str, *, host_side: str, address: str, address6: str) -> None:
-        node = self.node
-        self.ip(
-            node, "link", "add", host_side, "type", "veth", "peer", "name", "eth0", "netns", pod
+        """The dev cluster's CNI plugin builds the same link (``calico``), run here with -n."""
+        link = calico.PodLink(
+            host_side=host_side,
+            address=ipaddress.IPv4Address(address),
+            address6=ipaddress.IPv6Address(address6),
         )
-        self.sysctl(node, f"net.ipv4.conf.{host_side}.proxy_arp", "1")
-        self.ip(node, "addr", "add", f"{GATEWAY6}/64", "dev", host_side, "nodad")
-        self.ip(node, "link", "set", host_side, "up")
-        self.ip(node, "route", "add", f"{address}/32", "dev", host_side)
-        self.ip(node, "-6", "route", "add", f"{address6}/128", "dev", host_side)
-        self.ip(pod, "addr", "add", f"{address}/32", "dev", "eth0")
-        self.ip(pod, "-6", "addr", "add", f"{address6}/128", "dev", "eth0", "nodad")
-        self.ip(pod, "link", "set", "eth0", "up")
-        self.ip(pod, "route", "add", GATEWAY, "dev", "eth0", "scope", "link")
-        self.ip(pod, "route", "add", "default", "via", GATEWAY, "dev", "eth0")
-        self.ip(pod, "-6", "route", "add", "default", "via", GATEWAY6, "dev", "eth0")
+        self.ip(self.node, *calico.create_pair(link, pod_netns=pod))
+        for key, value in calico.node_sysctls(link).items():
+            self.sysctl(self.node, key, value)
+        for command in calico.node_side(link):
+            self.ip(self.node, *command)
+        for command in calico.pod_side(link):
+            self.ip(pod, *command)
 
     def _wire_server(self) -> None:
         node, server = self.node, self.server

@@ -5,52 +5,34 @@ from __future__ import annotations
 import ipaddress
 import pathlib
 
+import devcluster_builders as builders
 import pytest
 
-from nethealth.devcluster import components, config, layout, pki
-
-NODE_IP = ipaddress.IPv4Address("192.0.2.7")
+from nethealth.devcluster import components, layout, pki
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> components.Inputs:
-    run = layout.RunLayout(root=pathlib.Path("/srv/devnode"))
-    certs = pki.issue_all(
-        directory=tmp_path_factory.mktemp("pki"),
-        node_name="node-a",
-        node_ip=NODE_IP,
-        api_service_ip=layout.api_service_ip(),
-        cluster_domain=layout.CLUSTER_DOMAIN,
-    )
-    settings = config.NodeSettings(
-        node_name="node-a",
-        node_ip=NODE_IP,
-        pause_image="localhost/test/pause:1",
-        cni_bin_dir=pathlib.Path("/usr/lib/cni"),
-        runc=pathlib.Path("/usr/sbin/runc"),
-    )
-    names = ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
-    return components.Inputs(
-        run=run,
-        settings=settings,
-        certs=certs,
-        kubenode=pathlib.Path("/cache/kubenode"),
-        etcd=pathlib.Path("/cache/etcd"),
-        containerd=pathlib.Path("/usr/bin/containerd"),
-        kubeconfigs={name: run.config / f"{name}.kubeconfig" for name in names},
-        kubelet_config=run.config / "kubelet.json",
-        proxy_config=run.config / "kube-proxy.json",
-        containerd_config=run.config / "containerd.toml",
-    )
+def certs(tmp_path_factory) -> pki.Pki:
+    return builders.issue(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def inputs(certs) -> components.Inputs:
+    return builders.control_plane_inputs(certs)
+
+
+@pytest.fixture(scope="module")
+def node() -> components.NodeInputs:
+    return builders.node_inputs()
 
 
 def _flags(component: components.Component) -> dict[str, str]:
     return dict(arg.removeprefix("--").split("=", 1) for arg in component.argv if "=" in arg)
 
 
-def test_the_apiserver_serves_on_the_node_address_so_pods_can_reach_it(inputs):
+def test_the_apiserver_serves_on_the_fabric_so_nodes_and_pods_can_reach_it(inputs):
     flags = _flags(components.apiserver(inputs))
-    assert flags["bind-address"] == flags["advertise-address"] == str(NODE_IP)
+    assert flags["bind-address"] == flags["advertise-address"] == str(layout.CONTROL_PLANE_IP)
     assert not ipaddress.IPv4Address(flags["advertise-address"]).is_loopback
 
 
@@ -66,20 +48,36 @@ def test_the_apiserver_uses_its_kubelet_client_certificate_for_exec_and_logs(inp
     assert flags["kubelet-preferred-address-types"] == "InternalIP"
 
 
-def test_every_kubernetes_component_runs_from_the_one_kubenode_binary(inputs):
-    for make in (
-        components.apiserver,
-        components.controller_manager,
-        components.scheduler,
-        components.kubelet,
-        components.kube_proxy,
-    ):
+def _node_argv(component: components.Component, node: components.NodeInputs) -> tuple[str, ...]:
+    """The command after ``nsenter --net=NETNS --``."""
+    assert component.argv[:3] == ("nsenter", f"--net={node.settings.plan.netns}", "--")
+    return component.argv[3:]
+
+
+def test_every_kubernetes_component_runs_from_the_one_kubenode_binary(inputs, node):
+    for make in (components.apiserver, components.controller_manager, components.scheduler):
         component = make(inputs)
         assert component.argv[:2] == (str(inputs.kubenode), component.name)
+    for make_node in (components.kubelet, components.kube_proxy, components.netpol):
+        component = make_node(node)
+        assert _node_argv(component, node)[:2] == (str(node.kubenode), component.name)
 
 
-def test_the_kubelet_registers_under_the_node_name_with_the_node_address(inputs):
-    flags = _flags(components.kubelet(inputs))
-    assert flags["hostname-override"] == "node-a"
-    assert flags["node-ip"] == str(NODE_IP)
-    assert pathlib.Path(flags["root-dir"]).is_relative_to(inputs.run.root)
+def test_a_nodes_processes_run_in_its_own_network_namespace(node):
+    for make in (components.containerd, components.kubelet, components.kube_proxy):
+        assert make(node).argv[1] == f"--net={layout.NETNS_DIR / node.settings.node_name}"
+
+
+def test_the_kubelet_registers_under_the_node_name_with_the_node_address(node):
+    argv = _node_argv(components.kubelet(node), node)
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in argv if "=" in arg)
+    assert flags["hostname-override"] == node.settings.node_name
+    assert flags["node-ip"] == str(node.settings.node_ip)
+    assert pathlib.Path(flags["root-dir"]).is_relative_to(node.files.root)
+
+
+def test_the_network_policy_controller_knows_its_node_and_the_service_range(node):
+    argv = _node_argv(components.netpol(node), node)
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in argv if "=" in arg)
+    assert flags["hostname-override"] == node.settings.node_name
+    assert flags["service-cluster-ip-range"] == str(layout.SERVICE_CIDR)

@@ -1,4 +1,4 @@
-"""The dev node's rendered configs carry the settings these machines need."""
+"""A dev node's rendered configs carry the settings these machines need."""
 
 from __future__ import annotations
 
@@ -7,29 +7,18 @@ import json
 import pathlib
 import tomllib
 
+import devcluster_builders as builders
 import pytest
 
-from nethealth.devcluster import config, layout, pki
+from nethealth.devcluster import cni, config, layout, pki
 
-RUN = layout.RunLayout(root=pathlib.Path("/srv/devnode"))
-SETTINGS = config.NodeSettings(
-    node_name="node-a",
-    node_ip=ipaddress.IPv4Address("192.0.2.7"),
-    pause_image="localhost/test/pause:1",
-    cni_bin_dir=pathlib.Path("/usr/lib/cni"),
-    runc=pathlib.Path("/usr/sbin/runc"),
-)
+NODE = builders.settings()
+RUN = NODE.files
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> pki.Pki:
-    return pki.issue_all(
-        directory=tmp_path_factory.mktemp("pki"),
-        node_name=SETTINGS.node_name,
-        node_ip=SETTINGS.node_ip,
-        api_service_ip=layout.api_service_ip(),
-        cluster_domain=layout.CLUSTER_DOMAIN,
-    )
+    return builders.issue(tmp_path_factory.mktemp("pki"))
 
 
 def _cri(document: dict) -> dict:
@@ -37,7 +26,7 @@ def _cri(document: dict) -> dict:
 
 
 def test_containerd_keeps_everything_under_the_run_directory():
-    document = tomllib.loads(config.containerd(run=RUN, settings=SETTINGS))
+    document = tomllib.loads(config.containerd(NODE))
     runc = _cri(document)["containerd"]["runtimes"]["runc"]["options"]
     for path in (document["root"], document["state"], document["grpc"]["address"], runc["Root"]):
         assert pathlib.Path(path).is_relative_to(RUN.root)
@@ -45,14 +34,14 @@ def test_containerd_keeps_everything_under_the_run_directory():
 
 
 def test_containerd_never_writes_oom_score_adj_and_pins_the_local_sandbox_image():
-    cri = _cri(tomllib.loads(config.containerd(run=RUN, settings=SETTINGS)))
+    cri = _cri(tomllib.loads(config.containerd(NODE)))
     assert cri["restrict_oom_score_adj"] is True
-    assert cri["sandbox_image"] == SETTINGS.pause_image
+    assert cri["sandbox_image"] == NODE.pause_image
     assert cri["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is False
 
 
 def test_the_kubelet_runs_on_cgroup_v1_without_oom_adjustment_or_image_gc(certs):
-    kubelet = json.loads(config.kubelet(run=RUN, settings=SETTINGS, certs=certs))
+    kubelet = json.loads(config.kubelet(settings=NODE, certs=certs))
     assert kubelet["failCgroupV1"] is False
     assert kubelet["cgroupDriver"] == "cgroupfs"
     assert kubelet["oomScoreAdj"] == 0
@@ -61,15 +50,26 @@ def test_the_kubelet_runs_on_cgroup_v1_without_oom_adjustment_or_image_gc(certs)
     assert kubelet["containerRuntimeEndpoint"] == f"unix://{RUN.containerd_socket}"
 
 
-def test_pods_get_ptp_addresses_from_the_pod_range_with_ipam_state_in_the_run_directory():
-    network = json.loads(config.cni_network(run=RUN))
+def test_pods_get_calico_links_and_addresses_from_the_nodes_own_slice():
+    network = json.loads(config.cni_network(NODE))
     (plugin,) = network["plugins"]
     assert network["name"] == layout.CNI_NETWORK
-    assert plugin["type"] == "ptp"
+    assert plugin["type"] == cni.PLUGIN_TYPE
     assert plugin["ipam"]["type"] == "host-local"
     assert pathlib.Path(plugin["ipam"]["dataDir"]).is_relative_to(RUN.root)
     ((pod_range,),) = plugin["ipam"]["ranges"]
-    assert ipaddress.IPv4Network(pod_range["subnet"]) == layout.POD_CIDR
+    assert ipaddress.IPv4Network(pod_range["subnet"]) == NODE.plan.pod_cidr
+
+
+def test_the_kubelet_serves_its_nodes_certificate_under_its_own_cgroup_with_cluster_dns(certs):
+    kubelet = json.loads(config.kubelet(settings=NODE, certs=certs))
+    assert kubelet["tlsCertFile"] == str(certs.nodes[NODE.node_name].serving.cert)
+    assert kubelet["cgroupRoot"] == f"/{layout.CGROUP_PARENT}/{NODE.node_name}"
+    assert kubelet["clusterDNS"] == [str(layout.dns_service_ip())]
+    assert kubelet["address"] == str(NODE.node_ip)
+    # Not the machine's resolver: the nodes' own, which knows no cluster names.
+    assert kubelet["resolvConf"] == str(NODE.resolv_conf)
+    assert f"nameserver {layout.CONTROL_PLANE_IP}" in config.node_resolv_conf()
 
 
 def test_the_address_ranges_stay_clear_of_the_machines_own_network():
@@ -80,10 +80,12 @@ def test_the_address_ranges_stay_clear_of_the_machines_own_network():
 
 
 def test_kube_proxy_leaves_machine_wide_sysctls_alone():
-    proxy = json.loads(config.kube_proxy(settings=SETTINGS, kubeconfig=RUN.config / "p"))
+    proxy = json.loads(config.kube_proxy(settings=NODE, kubeconfig=RUN.config / "p"))
     assert proxy["mode"] == "iptables"
     assert proxy["iptables"]["localhostNodePorts"] is False
     assert proxy["conntrack"]["maxPerCore"] == 0
+    # The harness polls it from the machine's namespace, across the fabric.
+    assert proxy["healthzBindAddress"].startswith(f"{NODE.node_ip}:")
 
 
 def test_an_embedded_kubeconfig_carries_its_credentials_inline(certs):

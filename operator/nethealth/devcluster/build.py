@@ -1,7 +1,8 @@
 """The ``kubenode`` binary, built from ``cluster/kubenode`` once per set of inputs.
 
 ``kubenode`` hosts kube-apiserver, kube-controller-manager, kube-scheduler,
-kube-proxy and the kubelet in one Go program: one link instead of five, one
+kube-proxy, the kubelet and kube-router's NetworkPolicy controller in one Go
+program: one link instead of five, one
 cache entry. A cold build takes minutes on two cores, so the result is kept
 under ``$NETHEALTH_CACHE/kubenode/<key>/kubenode`` where the key is a digest of
 everything that decides the output: the module files, the Go toolchain's
@@ -25,7 +26,7 @@ import time
 
 CACHE_ENV = "NETHEALTH_CACHE"
 SOURCE_ENV = "NETHEALTH_KUBENODE_SRC"
-SOURCE_FILES = ("go.mod", "go.sum", "main.go")
+SOURCE_FILES = ("go.mod", "go.sum", "main.go", "netpol.go")
 BUILD_FLAGS = ("-trimpath",)
 # Stamped like an official release; unstamped, the components call themselves
 # v0.0.0-master and kubectl cannot parse the server version.

@@ -1,12 +1,15 @@
-"""The command lines of a dev node's processes, in the order they start.
+"""The command lines of a dev cluster's processes, in the order they start.
 
 Pure: the flags are data, so tests can check the ones that matter (the
 endpoint reconciler, the client-CA flags, the kubelet client certificate)
 without starting anything.
 
-- The apiserver listens on the node's own address, not loopback: pods reach it
-  there and, through kube-proxy, as the ``kubernetes`` Service; advertising a
-  non-loopback address also keeps the endpoint reconciler working.
+- The apiserver listens on the fabric's control-plane address, not loopback:
+  nodes and pods reach it there and, through kube-proxy, as the ``kubernetes``
+  Service; advertising a non-loopback address also keeps the endpoint
+  reconciler working.
+- A node's processes (containerd, kubelet, kube-proxy, the network-policy
+  controller) run in its network namespace through ``nsenter --net``.
 - ``--client-ca-file`` and ``--requestheader-client-ca-file`` are set because
   the controller-manager's and scheduler's delegated authentication log errors
   until the apiserver publishes both.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
-from nethealth.devcluster import config, layout, pki
+from nethealth.devcluster import config, fabric, layout, pki
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -35,20 +38,34 @@ class Component:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Inputs:
+    """What the control plane's processes are started from."""
+
     run: layout.RunLayout
-    settings: config.NodeSettings
     certs: pki.Pki
     kubenode: pathlib.Path
     etcd: pathlib.Path
-    containerd: pathlib.Path
     kubeconfigs: dict[str, pathlib.Path]  # by component name
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NodeInputs:
+    """What one node's processes are started from."""
+
+    settings: config.NodeSettings
+    kubenode: pathlib.Path
+    containerd: pathlib.Path
+    kubeconfigs: dict[str, pathlib.Path]  # kubelet, kube-proxy, kube-router-netpol
     kubelet_config: pathlib.Path
     proxy_config: pathlib.Path
     containerd_config: pathlib.Path
 
+    @property
+    def files(self) -> layout.NodeLayout:
+        return self.settings.files
 
-def api_server_url(settings: config.NodeSettings) -> str:
-    return f"https://{settings.node_ip}:{layout.APISERVER_PORT}"
+
+def api_server_url() -> str:
+    return f"https://{layout.CONTROL_PLANE_IP}:{layout.APISERVER_PORT}"
 
 
 def etcd(inputs: Inputs) -> Component:
@@ -75,7 +92,7 @@ def etcd(inputs: Inputs) -> Component:
 
 def apiserver(inputs: Inputs) -> Component:
     certs = inputs.certs
-    node_ip = inputs.settings.node_ip
+    address = layout.CONTROL_PLANE_IP
     return Component(
         name="kube-apiserver",
         argv=(
@@ -83,8 +100,8 @@ def apiserver(inputs: Inputs) -> Component:
             "kube-apiserver",
             f"--etcd-servers=http://127.0.0.1:{layout.ETCD_CLIENT_PORT}",
             f"--etcd-prefix={config.ETCD_PREFIX}",
-            f"--bind-address={node_ip}",
-            f"--advertise-address={node_ip}",
+            f"--bind-address={address}",
+            f"--advertise-address={address}",
             f"--secure-port={layout.APISERVER_PORT}",
             f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
             f"--tls-cert-file={certs.apiserver.cert}",
@@ -111,7 +128,7 @@ def apiserver(inputs: Inputs) -> Component:
             "--profiling=false",
             "--v=1",
         ),
-        health_url=f"{api_server_url(inputs.settings)}/readyz",
+        health_url=f"{api_server_url()}/readyz",
     )
 
 
@@ -166,39 +183,65 @@ def scheduler(inputs: Inputs) -> Component:
     )
 
 
-def containerd(inputs: Inputs) -> Component:
+def _in_node(inputs: NodeInputs, argv: tuple[str, ...]) -> tuple[str, ...]:
+    return fabric.nsenter(inputs.settings.plan.netns, argv)
+
+
+def containerd(inputs: NodeInputs) -> Component:
     return Component(
         name="containerd",
-        argv=(str(inputs.containerd), f"--config={inputs.containerd_config}"),
+        argv=_in_node(inputs, (str(inputs.containerd), f"--config={inputs.containerd_config}")),
     )
 
 
-def kubelet(inputs: Inputs) -> Component:
+def kubelet(inputs: NodeInputs) -> Component:
+    files = inputs.files
     return Component(
         name="kubelet",
-        argv=(
-            str(inputs.kubenode),
-            "kubelet",
-            f"--config={inputs.kubelet_config}",
-            f"--kubeconfig={inputs.kubeconfigs['kubelet']}",
-            f"--hostname-override={inputs.settings.node_name}",
-            f"--node-ip={inputs.settings.node_ip}",
-            f"--root-dir={inputs.run.kubelet_root}",
-            f"--cert-dir={inputs.run.kubelet_root / 'pki'}",
-            "--v=1",
+        argv=_in_node(
+            inputs,
+            (
+                str(inputs.kubenode),
+                "kubelet",
+                f"--config={inputs.kubelet_config}",
+                f"--kubeconfig={inputs.kubeconfigs['kubelet']}",
+                f"--hostname-override={inputs.settings.node_name}",
+                f"--node-ip={inputs.settings.node_ip}",
+                f"--root-dir={files.kubelet_root}",
+                f"--cert-dir={files.kubelet_root / 'pki'}",
+                "--v=1",
+            ),
         ),
-        health_url=f"http://127.0.0.1:{layout.KUBELET_HEALTHZ_PORT}/healthz",
     )
 
 
-def kube_proxy(inputs: Inputs) -> Component:
+def kube_proxy(inputs: NodeInputs) -> Component:
+    node_ip = inputs.settings.node_ip
     return Component(
         name="kube-proxy",
-        argv=(str(inputs.kubenode), "kube-proxy", f"--config={inputs.proxy_config}", "--v=1"),
-        health_url=f"http://127.0.0.1:{layout.PROXY_HEALTHZ_PORT}/healthz",
+        argv=_in_node(
+            inputs,
+            (str(inputs.kubenode), "kube-proxy", f"--config={inputs.proxy_config}", "--v=1"),
+        ),
+        health_url=f"http://{node_ip}:{layout.PROXY_HEALTHZ_PORT}/healthz",
     )
 
 
-def proxy_cleanup(kubenode: pathlib.Path) -> tuple[str, ...]:
-    """kube-proxy's own removal of every rule and chain it may have made."""
-    return (str(kubenode), "kube-proxy", "--cleanup", "--v=0")
+def netpol(inputs: NodeInputs) -> Component:
+    """kube-router's NetworkPolicy controller for this node (``cluster/kubenode/netpol.go``)."""
+    return Component(
+        name="kube-router-netpol",
+        argv=_in_node(
+            inputs,
+            (
+                str(inputs.kubenode),
+                "kube-router-netpol",
+                f"--kubeconfig={inputs.kubeconfigs['kube-router-netpol']}",
+                f"--hostname-override={inputs.settings.node_name}",
+                f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
+                # Policies follow pod and policy events at once; the periodic
+                # full sync only repairs drift.
+                "--sync-period=60s",
+            ),
+        ),
+    )

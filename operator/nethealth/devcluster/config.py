@@ -3,18 +3,23 @@
 Rendering is pure so that the settings that make a node work on these
 machines are visible and testable in one place. Each one answers a pitfall:
 
-- containerd: its own root, state, socket and runc root under the run
-  directory (it never touches a system containerd); ``restrict_oom_score_adj``
-  because the VM's bounding set lacks ``CAP_SYS_RESOURCE`` and runc would fail
-  every sandbox writing ``oom_score_adj``; the sandbox image is a local tag,
-  as nothing can be pulled.
+- containerd: per node, its own root, state, socket and runc root under the
+  node's directory (it never touches a system containerd or another node's);
+  ``restrict_oom_score_adj`` because the VM's bounding set lacks
+  ``CAP_SYS_RESOURCE`` and runc would fail every sandbox writing
+  ``oom_score_adj``; the sandbox image is a local tag, as nothing can be pulled.
 - kubelet: cgroup v1 allowed (``failCgroupV1: false``) with the cgroupfs
-  driver, ``oomScoreAdj: 0`` (same capability), image GC that never collects
-  (local images cannot be pulled back), eviction thresholds low enough that a
-  busy build machine never evicts the test pods, webhook authn/authz.
-- CNI: ``ptp`` (a veth pair per pod, a /32-style route via the host side, much
-  like Calico) with ``host-local`` IPAM keeping its state in the run directory.
-- kube-proxy: iptables mode without touching machine-wide sysctls.
+  driver under the node's own ``cgroupRoot``, ``oomScoreAdj: 0`` (same
+  capability), image GC that never collects (local images cannot be pulled
+  back), eviction thresholds low enough that a busy build machine never evicts
+  the test pods, webhook authn/authz, the cluster's DNS Service as
+  ``clusterDNS``.
+- CNI: the cluster's own Calico-shaped plugin (``cni``) with ``host-local``
+  IPAM over the node's slice of the pod range, its state in the node's
+  directory.
+- kube-proxy: iptables mode in the node's namespace, its health endpoint on the
+  node's address (the harness polls it from the machine's namespace), without
+  touching conntrack sysctls.
 
 JSON is valid YAML, so the kubelet, kube-proxy and kubeconfig files are
 written as JSON from plain dicts.
@@ -29,27 +34,37 @@ import json
 import pathlib
 from typing import Any
 
-from nethealth.devcluster import layout, pki
+from nethealth.devcluster import cni, layout, pki
 
 ETCD_PREFIX = "/registry"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class NodeSettings:
-    """What differs between nodes: names, addresses and the image to pin."""
+    """What differs between nodes: names, addresses, paths and the image to pin."""
 
-    node_name: str
-    node_ip: ipaddress.IPv4Address
+    plan: layout.NodePlan
+    files: layout.NodeLayout
     pause_image: str
     cni_bin_dir: pathlib.Path
     runc: pathlib.Path
+    resolv_conf: pathlib.Path
+
+    @property
+    def node_name(self) -> str:
+        return self.plan.name
+
+    @property
+    def node_ip(self) -> ipaddress.IPv4Address:
+        return self.plan.ip
 
 
 def _toml_string(value: str | pathlib.Path) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def containerd(*, run: layout.RunLayout, settings: NodeSettings) -> str:
+def containerd(settings: NodeSettings) -> str:
+    run = settings.files
     cri = 'plugins."io.containerd.grpc.v1.cri"'
     return f"""\
 version = 2
@@ -102,23 +117,20 @@ disabled_plugins = [
 """
 
 
-def cni_network(*, run: layout.RunLayout) -> str:
-    pod_gateway = layout.POD_CIDR.network_address + 1
+def cni_network(settings: NodeSettings) -> str:
     conflist = {
         "cniVersion": "1.0.0",
         "name": layout.CNI_NETWORK,
         "plugins": [
             {
-                "type": "ptp",
-                # Pods only talk to the node (and through kube-proxy to the API):
-                # no masquerading, so no iptables rules for CNI to leave behind.
-                "ipMasq": False,
+                "type": cni.PLUGIN_TYPE,
+                # Pods talk to each other and, through the fabric, to the
+                # control plane: no masquerading, so no CNI iptables rules.
                 "mtu": 1400,
                 "ipam": {
                     "type": "host-local",
-                    "dataDir": str(run.cni_ipam_dir),
-                    "ranges": [[{"subnet": str(layout.POD_CIDR), "gateway": str(pod_gateway)}]],
-                    "routes": [{"dst": "0.0.0.0/0"}],
+                    "dataDir": str(settings.files.cni_ipam_dir),
+                    "ranges": [[{"subnet": str(settings.plan.pod_cidr)}]],
                 },
             },
         ],
@@ -126,7 +138,9 @@ def cni_network(*, run: layout.RunLayout) -> str:
     return json.dumps(conflist, indent=2) + "\n"
 
 
-def kubelet(*, run: layout.RunLayout, settings: NodeSettings, certs: pki.Pki) -> str:
+def kubelet(*, settings: NodeSettings, certs: pki.Pki) -> str:
+    run = settings.files
+    node_certs = certs.nodes[settings.node_name]
     config: dict[str, Any] = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -135,8 +149,8 @@ def kubelet(*, run: layout.RunLayout, settings: NodeSettings, certs: pki.Pki) ->
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
         "healthzPort": layout.KUBELET_HEALTHZ_PORT,
-        "tlsCertFile": str(certs.kubelet_serving.cert),
-        "tlsPrivateKeyFile": str(certs.kubelet_serving.key),
+        "tlsCertFile": str(node_certs.serving.cert),
+        "tlsPrivateKeyFile": str(node_certs.serving.key),
         "authentication": {
             "anonymous": {"enabled": False},
             "webhook": {"enabled": True},
@@ -145,13 +159,16 @@ def kubelet(*, run: layout.RunLayout, settings: NodeSettings, certs: pki.Pki) ->
         "authorization": {"mode": "Webhook"},
         "containerRuntimeEndpoint": f"unix://{run.containerd_socket}",
         "cgroupDriver": "cgroupfs",
+        # Made in every hierarchy before the kubelet starts (``cgroups.prepare``).
+        "cgroupRoot": settings.plan.cgroup_root,
         "cgroupsPerQOS": True,
         "enforceNodeAllocatable": ["pods"],
         "failCgroupV1": False,
         "failSwapOn": False,
         "oomScoreAdj": 0,
         "clusterDomain": layout.CLUSTER_DOMAIN,
-        "resolvConf": "/etc/resolv.conf",
+        "clusterDNS": [str(layout.dns_service_ip())],
+        "resolvConf": str(settings.resolv_conf),
         "podLogsDir": str(run.pod_logs),
         "volumePluginDir": str(run.volume_plugins),
         "imageGCHighThresholdPercent": 100,
@@ -187,7 +204,7 @@ def kube_proxy(*, settings: NodeSettings, kubeconfig: pathlib.Path) -> str:
         "bindAddress": str(settings.node_ip),
         "clusterCIDR": str(layout.POD_CIDR),
         "clientConnection": {"kubeconfig": str(kubeconfig)},
-        "healthzBindAddress": f"127.0.0.1:{layout.PROXY_HEALTHZ_PORT}",
+        "healthzBindAddress": f"{settings.node_ip}:{layout.PROXY_HEALTHZ_PORT}",
         "metricsBindAddress": f"127.0.0.1:{layout.PROXY_METRICS_PORT}",
         # Zeros leave the machine's conntrack sysctls alone.
         "conntrack": {
@@ -201,6 +218,17 @@ def kube_proxy(*, settings: NodeSettings, kubeconfig: pathlib.Path) -> str:
         "nodePortAddresses": [f"{settings.node_ip}/32"],
     }
     return json.dumps(config, indent=2) + "\n"
+
+
+def node_resolv_conf() -> str:
+    """The nodes' own resolver: the control plane's address, where no DNS server listens.
+
+    What a hostNetwork pod without ``ClusterFirstWithHostNet`` (and CoreDNS itself) gets:
+    a resolver that knows no cluster names and refuses at once, as a real node's would
+    not know them. Not the machine's ``/etc/resolv.conf``: nothing of the cluster may
+    send traffic towards the machine's own resolver.
+    """
+    return f"nameserver {layout.CONTROL_PLANE_IP}\noptions timeout:1 attempts:1\n"
 
 
 def _b64(path: pathlib.Path) -> str:

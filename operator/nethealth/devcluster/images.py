@@ -1,4 +1,4 @@
-"""The three container images the test cluster runs, built locally and cached.
+"""The container images the test cluster runs, built locally and cached.
 
 There is no registry and no container engine on the machines this project is
 tested on, and nothing may be pulled. So the images are assembled here from
@@ -9,7 +9,9 @@ parts this machine already has or gets from Debian and PyPI:
   (its ``wget`` crashes in containers — static glibc name lookup — ``nc`` works);
 - ``NETHEALTH_IMAGE``: Debian bookworm's Python with the project and its
   dependencies; the entrypoint is the ``nethealth`` command, and the default
-  user is unprivileged, as the operator needs (probe Jobs run as root).
+  user is unprivileged, as the operator needs (probe Jobs run as root);
+- ``COREDNS_IMAGE``: the cluster's DNS, our static build of CoreDNS
+  (``corednsbuild``) alone in its layer.
 
 One more, for tests only and not part of ``build_all`` (the node does not need
 it to start; the e2e tests that use it import it into the node themselves):
@@ -49,6 +51,7 @@ PAUSE_IMAGE = "localhost/nethealth/pause:1"
 WORKLOAD_IMAGE = "localhost/nethealth/busybox:1"
 NETHEALTH_IMAGE = f"localhost/nethealth/nethealth:{nethealth.__version__}"
 FAKE_PROBE_IMAGE = "localhost/nethealth/fakeprobe:1"
+COREDNS_IMAGE = "localhost/nethealth/coredns:1"
 
 # Bump a recipe's version when its build steps change in a way its inputs don't show.
 PAUSE_RECIPE = "pause/1"
@@ -56,6 +59,7 @@ WORKLOAD_RECIPE = "busybox/1"
 BASE_RECIPE = "debian/2"
 DEPS_RECIPE = "deps/2"
 APP_RECIPE = "app/1"
+COREDNS_RECIPE = "coredns/1"
 
 PAUSE_SOURCE = "cluster/pause/pause.c"
 PAUSE_CFLAGS = ("-static", "-O2", "-Wall", "-Wextra", "-Werror")
@@ -383,6 +387,29 @@ def build_nethealth(*, cache_dir: pathlib.Path) -> ImageArchive:
     )
 
 
+# --- coredns --------------------------------------------------------------
+
+
+def build_coredns(*, cache_dir: pathlib.Path) -> ImageArchive:
+    """CoreDNS, static, as the only file of its image."""
+    from nethealth.devcluster import corednsbuild  # noqa: PLC0415 - needs Go only when building
+
+    binary = corednsbuild.ensure_coredns().path
+    # The binary's cache entry is named by a digest of its inputs.
+    key = buildcache.key_of(COREDNS_RECIPE, binary.parent.name)
+
+    def fill(tree: pathlib.Path) -> None:
+        shutil.copy2(binary, tree / "coredns")
+        (tree / "etc").mkdir()
+        (tree / "tmp").mkdir(mode=0o1777)
+
+    layer = _cached_layer(cache_dir=cache_dir, name="coredns", key=key, fill=fill, root_owned=True)
+    config = imagetar.ImageConfig(entrypoint=["/coredns"], env=(), working_dir="/")
+    return _cached_archive(
+        cache_dir=cache_dir, name="coredns", ref=COREDNS_IMAGE, config=config, layers=[layer]
+    )
+
+
 # --- all ------------------------------------------------------------------
 
 
@@ -394,11 +421,12 @@ BUILDERS: dict[str, Builder] = {
     "pause": build_pause,
     "workload": build_workload,
     "nethealth": build_nethealth,
+    "coredns": build_coredns,
 }
 
 
 def build_all(*, cache_dir: pathlib.Path | None = None) -> list[ImageArchive]:
-    """Build whichever of the three images are missing; return all three, pause first."""
+    """Build whichever of the images are missing; return them all, pause first."""
     directory = cache_dir if cache_dir is not None else default_cache_dir()
     return [builder(cache_dir=directory) for builder in BUILDERS.values()]
 

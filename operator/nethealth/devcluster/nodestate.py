@@ -1,8 +1,9 @@
-"""What ``up`` records about a node in its run directory, for later commands.
+"""What ``up`` records about a cluster in its run directory, for later commands.
 
 Written before any process starts, so that even a run that crashed while
-starting leaves what its teardown needs (the kubenode binary for kube-proxy's
-own cleanup, the ``ctr`` to kill tasks with) and what a client needs.
+starting leaves what its teardown needs (the ``ctr`` to kill tasks with) and
+what a client needs. ``node_name`` and ``node_ip`` are the first node's, for
+callers that think of one node.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from typing import TypedDict
 from nethealth.devcluster import layout
 
 
+class NodeRecord(TypedDict):
+    name: str
+    ip: str
+    pod_cidr: str
+    netns: str
+
+
 class NodeState(TypedDict):
     node_name: str
     node_ip: str
@@ -21,6 +29,7 @@ class NodeState(TypedDict):
     ctr: str
     kubeconfig: str
     started_at: str
+    nodes: list[NodeRecord]
 
 
 def read(run: layout.RunLayout) -> NodeState | None:

@@ -1,11 +1,13 @@
-"""Certificates for one dev node, issued fresh by a throwaway CA at every start.
+"""Certificates for one dev cluster, issued fresh by a throwaway CA at every start.
 
 Kubernetes authenticates every component by its client certificate: the
 subject's common name is the user, its organisations the groups. So the
-controller-manager is ``system:kube-controller-manager``, the kubelet is
+controller-manager is ``system:kube-controller-manager``, each kubelet is
 ``system:node:<name>`` in ``system:nodes`` (what the Node authorizer and
-NodeRestriction expect), the apiserver reaches the kubelet (exec, logs) as a
-``system:masters`` client, and the admin kubeconfig is ``system:masters`` too.
+NodeRestriction expect) and serves a certificate naming its own node's address,
+the apiserver reaches the kubelets (exec, logs) as a ``system:masters``
+client, the network-policy controllers are ``system:kube-router`` (bound to a
+role by the harness), and the admin kubeconfig is ``system:masters`` too.
 
 One CA signs everything, the front-proxy client included (the aggregation
 layer only trusts the name ``front-proxy-client``). ECDSA P-256 keys take
@@ -18,7 +20,7 @@ import dataclasses
 import datetime
 import ipaddress
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,6 +31,8 @@ VALIDITY = datetime.timedelta(days=30)
 CLOCK_SKEW = datetime.timedelta(hours=1)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# The user the network-policy controllers authenticate as; the harness binds it a role.
+NETPOL_USER = "system:kube-router"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -49,10 +53,24 @@ class Pki:
     controller_manager: Pair
     scheduler: Pair
     proxy: Pair
-    kubelet_client: Pair
-    kubelet_serving: Pair
+    netpol: Pair
     service_account_public: pathlib.Path
     service_account_private: pathlib.Path
+    nodes: Mapping[str, NodeCerts]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NodeCerts:
+    """One kubelet's client (``system:node:NAME``) and serving (its node's IP) pairs."""
+
+    client: Pair
+    serving: Pair
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NodeIdentity:
+    name: str
+    ip: ipaddress.IPv4Address
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,12 +177,12 @@ def _issue(
 def issue_all(
     *,
     directory: pathlib.Path,
-    node_name: str,
-    node_ip: ipaddress.IPv4Address,
+    control_plane_ip: ipaddress.IPv4Address,
+    nodes: Sequence[NodeIdentity],
     api_service_ip: ipaddress.IPv4Address,
     cluster_domain: str,
 ) -> Pki:
-    """Issue a fresh CA and every certificate and key of the node into ``directory``."""
+    """Issue a fresh CA and every certificate and key of the cluster into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     authority = _authority(now=now)
@@ -182,7 +200,6 @@ def issue_all(
         "kubernetes.default.svc",
         f"kubernetes.default.svc.{cluster_domain}",
         "localhost",
-        node_name,
     ]
     loopback = ipaddress.IPv4Address("127.0.0.1")
     apiserver_cert, apiserver_key = _issue(
@@ -190,17 +207,24 @@ def issue_all(
         now=now,
         common_name="kube-apiserver",
         dns_names=api_names,
-        ips=[node_ip, api_service_ip, loopback],
+        ips=[control_plane_ip, api_service_ip, loopback],
         server=True,
     )
-    kubelet_cert, kubelet_key = _issue(
-        authority=authority,
-        now=now,
-        common_name=node_name,
-        dns_names=[node_name, "localhost"],
-        ips=[node_ip, loopback],
-        server=True,
-    )
+
+    def node_certs(node: NodeIdentity) -> NodeCerts:
+        serving_cert, serving_key = _issue(
+            authority=authority,
+            now=now,
+            common_name=node.name,
+            dns_names=[node.name, "localhost"],
+            ips=[node.ip, loopback],
+            server=True,
+        )
+        return NodeCerts(
+            client=client(f"{node.name}-client", f"system:node:{node.name}", "system:nodes"),
+            serving=_write(directory, f"{node.name}-serving", serving_cert, serving_key),
+        )
+
     sa_key = _new_key()
     sa_private = directory / "service-account.key"
     sa_public = directory / "service-account.pub"
@@ -221,8 +245,8 @@ def issue_all(
         controller_manager=client("controller-manager", "system:kube-controller-manager"),
         scheduler=client("scheduler", "system:kube-scheduler"),
         proxy=client("kube-proxy", "system:kube-proxy"),
-        kubelet_client=client("kubelet-client", f"system:node:{node_name}", "system:nodes"),
-        kubelet_serving=_write(directory, "kubelet-serving", kubelet_cert, kubelet_key),
+        netpol=client("kube-router", NETPOL_USER),
         service_account_public=sa_public,
         service_account_private=sa_private,
+        nodes={node.name: node_certs(node) for node in nodes},
     )

@@ -100,3 +100,16 @@ def node_is_ready(*, api: str, context: ssl.SSLContext, node_name: str) -> bool:
 def service_account_exists(*, api: str, context: ssl.SSLContext, namespace: str) -> bool:
     account = fetch(f"{api}/api/v1/namespaces/{namespace}/serviceaccounts/default", context=context)
     return isinstance(account, dict)
+
+
+def deployment_is_available(
+    *, api: str, context: ssl.SSLContext, namespace: str, name: str
+) -> bool:
+    """Whether every replica the Deployment wants is Ready."""
+    deployment = fetch(
+        f"{api}/apis/apps/v1/namespaces/{namespace}/deployments/{name}", context=context
+    )
+    if not isinstance(deployment, dict):
+        return False
+    wanted = int(deployment.get("spec", {}).get("replicas", 1))
+    return int(deployment.get("status", {}).get("readyReplicas", 0)) >= wanted

