@@ -231,10 +231,18 @@ def parse_document(*, key: str, text: str) -> Outcome:
     reason = str(doc.get("reason") or "")[:400]
     target = ((doc.get("namespaces") or {}).get("target")) or {}
     counts = _counts(target, truncated=bool(doc.get("truncated")))
+    try:
+        judged = _judged(doc.get("judged"))
+    except ValueError as e:
+        return _bad(key, f"judged: {e}")
     if klass is types.ProbeClass.INCONCLUSIVE:
         attempts, failures, _ = counts or (0, 0, None)
         run = decision.RunResult(
-            klass=klass, attempts=attempts, failures=failures, reason=reason or "probe said so"
+            klass=klass,
+            attempts=attempts,
+            failures=failures,
+            reason=reason or "probe said so",
+            targets=judged,
         )
         why = Why.UNRESOLVABLE if _UNRESOLVED.match(reason) else Why.PROBE
         return Outcome(key=key, run=run, hint=hint, why=why)
@@ -242,9 +250,43 @@ def parse_document(*, key: str, text: str) -> Outcome:
         return _bad(key, "no valid attempts/failures for the target namespace")
     attempts, failures, blocks = counts
     run = decision.RunResult(
-        klass=klass, attempts=attempts, failures=failures, failure_blocks=blocks, reason=reason
+        klass=klass,
+        attempts=attempts,
+        failures=failures,
+        failure_blocks=blocks,
+        reason=reason,
+        targets=judged,
     )
     return Outcome(key=key, run=run, hint=hint)
+
+
+def _judged(entries: object) -> tuple[decision.TargetRun, ...]:
+    """The probe's per-target verdicts; none from a probe that did not judge per target.
+    Raise ValueError for anything that is not one."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ValueError("not a list")
+    return tuple(_target_run(entry) for entry in entries)
+
+
+def _target_run(entry: object) -> decision.TargetRun:
+    if not isinstance(entry, dict):
+        raise ValueError("an entry is not an object")
+    numbers = [entry.get(k) for k in ("attempts", "failures", "blocks")]
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        raise ValueError(f"counts of {str(entry.get('target'))[:63]!r} are not whole numbers")
+    try:
+        klass = types.ProbeClass(str(entry.get("class")))
+        return decision.TargetRun(
+            target=str(entry.get("target") or "")[:63],
+            klass=klass,
+            attempts=int(entry["attempts"]),
+            failures=int(entry["failures"]),
+            failure_blocks=int(entry["blocks"]),
+        )
+    except ValueError as e:
+        raise ValueError(f"{str(entry.get('target'))[:63]!r}: {e}") from None
 
 
 def _bad(key: str, detail: str) -> Outcome:

@@ -23,16 +23,19 @@ def classify(
 ) -> types.Verdict:
     """Where the fault lies, why we think so, and ranked hints at the cause."""
     by_role = {m.role: m for m in measurements}
-    klass, reason = classes.judge(
+    judged = classes.judge(
         by_role=by_role,
         min_attempts=min_attempts,
         local_cause=paths.failed_gateway(evidence),
     )
     ctx = context.Context(
-        klass=klass,
+        klass=judged.klass,
         target=by_role.get(types.Role.TARGET),
         others={r: m for r, m in by_role.items() if r != types.Role.TARGET},
         evidence=evidence,
         kernel=kernel,
+        at_fault=judged.at_fault,
     )
-    return types.Verdict(klass=klass, reason=reason, hints=ranking.rank(ctx))
+    return types.Verdict(
+        klass=judged.klass, reason=judged.reason, hints=ranking.rank(ctx), targets=judged.targets
+    )

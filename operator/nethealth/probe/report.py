@@ -12,6 +12,15 @@ from the probe Job's termination message, so its fields are a contract:
     One sentence per relevant target saying which namespaces failed and how often.
 ``truncated``
     ``true`` when `compact` dropped detail to fit the size limit.
+``judged``
+    One verdict per measured target, ``[{target, class, attempts, failures, blocks}]``:
+    where that target's fault lies (the classes above) and the counts a verdict on the
+    pod rests on. For ``PodNamespace``, ``Filtered`` and ``Healthy`` they are the target
+    pod's connects to it outside the time slots in which the fresh pod failed as well
+    (failures both share are not the pod's); for the other classes all of the target
+    pod's connects to it. ``blocks`` counts runs of consecutive failures among them.
+    Added to v1 without a schema change: a consumer that finds no ``judged`` judges the
+    pooled counts of ``namespaces.target``, as before.
 ``hints``
     Ranked list of ``{code, evidence, advice}``, most likely cause first; ``code`` is
     stable: ``KernelBroadcastRouteCache``, ``PolicyRuleUnreachable`` / ``...Prohibit`` /
@@ -45,8 +54,8 @@ from the probe Job's termination message, so its fields are a contract:
     if none was gathered.
 
 `compact` always fits a byte limit (4096 for a termination message) by dropping detail
-in the order of ``DROP_ORDER`` (evidence first; ``schema``, ``class``, ``reason`` and the
-top hint last), marking ``truncated: true``.
+in the order of ``DROP_ORDER`` (evidence first; ``schema``, ``class``, ``reason``, the
+top hint and the per-target verdicts last), marking ``truncated: true``.
 """
 
 from __future__ import annotations
@@ -85,6 +94,7 @@ def build(
         "class": verdict.klass.value,
         "reason": verdict.reason,
         "truncated": False,
+        "judged": [_judged(v) for v in verdict.targets],
         "hints": [dataclasses.asdict(h) for h in verdict.hints],
         "kernel": _kernel(kernel),
         "namespaces": {
@@ -96,6 +106,16 @@ def build(
         "durationSeconds": round((finished - started).total_seconds(), 3),
         "probe": dict(probe_info),
         "evidence": _camel(dataclasses.asdict(evidence)) if evidence is not None else None,
+    }
+
+
+def _judged(verdict: types.TargetVerdict) -> dict[str, Any]:
+    return {
+        "target": verdict.target,
+        "class": verdict.klass.value,
+        "attempts": verdict.attempts,
+        "failures": verdict.failures,
+        "blocks": verdict.blocks,
     }
 
 
@@ -337,6 +357,7 @@ DROP_ORDER: Final[tuple[tuple[str, Callable[[Document], None]], ...]] = (
     ("kernel", _drop("kernel")),
     ("hints", _drop("hints")),
     ("namespaces", _drop("namespaces")),
+    ("per-target verdicts", _drop("judged")),
 )
 
 

@@ -93,6 +93,59 @@ def is_failing(*, attempts: int, failures: int) -> bool:
     return binomial_tail(n=attempts, k=failures, p=NOISE_RATE) < SIGNIFICANCE
 
 
+def clean(t: Tally) -> bool:
+    """No more failures than a healthy path's background rate: nothing to explain."""
+    return t.failures <= NOISE_RATE * t.attempts
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Pairs:
+    """One namespace's attempts beside another's made in the same slots (same target,
+    same moment): which failures they shared, and which only one of them had."""
+
+    both_ok: int = 0
+    mine_only: int = 0  # failed here, got through there
+    theirs_only: int = 0  # got through here, failed there
+    both: int = 0  # failed in both: something they share
+
+    @property
+    def excess(self) -> float:
+        """One-sided p-value that *mine* fails more often than *theirs* (McNemar's exact
+        test: under "the same chance of failing" each slot where only one of them failed
+        is a fair coin, whatever that chance and however the path drops packets)."""
+        discordant = self.mine_only + self.theirs_only
+        return binomial_tail(n=discordant, k=self.mine_only, p=0.5)
+
+
+def pair(mine: Iterable[types.Attempt], theirs: Iterable[types.Attempt]) -> Pairs:
+    """Attempts matched by (target, slot); attempts without a partner are left out."""
+    failed_there = {(a.target, a.slot): not a.ok for a in theirs if a.slot >= 0}
+    counts = collections.Counter(
+        (not a.ok, failed_there[(a.target, a.slot)])
+        for a in mine
+        if (a.target, a.slot) in failed_there
+    )
+    return Pairs(
+        both_ok=counts[(False, False)],
+        mine_only=counts[(True, False)],
+        theirs_only=counts[(False, True)],
+        both=counts[(True, True)],
+    )
+
+
+def worse(*, pairs: Pairs, theirs: Tally) -> bool:
+    """*Mine* fails clearly more than *theirs*: they were clean, or the failures only
+    mine had outnumber theirs beyond chance. Loss both share (a lossy uplink) is neither:
+    it fails both at about the same rate, in the same slots or not."""
+    return clean(theirs) or pairs.excess < SIGNIFICANCE
+
+
+def unshared(mine: Iterable[types.Attempt], theirs: Iterable[types.Attempt]) -> list[types.Attempt]:
+    """*Mine*, without the slots in which *theirs* failed: what is left to blame on mine."""
+    failed_there = {(a.target, a.slot) for a in theirs if a.slot >= 0 and not a.ok}
+    return [a for a in mine if (a.target, a.slot) not in failed_there]
+
+
 def per_cpu(attempts: Iterable[types.Attempt]) -> dict[int, Tally]:
     by_cpu: dict[int, list[types.Attempt]] = collections.defaultdict(list)
     for attempt in attempts:

@@ -72,6 +72,10 @@ class Attempt(_FlatRecord):
     immediate_errno: int  # errno of connect() itself; 0 for success or EINPROGRESS
     final_errno: int  # 0 when connected; else how the attempt ended (SO_ERROR, ETIMEDOUT)
     duration: float  # seconds from connect() to the final verdict
+    # Its place in the schedule of its target, the same in every namespace (the i-th
+    # connect to a target is due at the same moment everywhere): what pairs a target
+    # attempt with the control's made at the same time. -1: not scheduled (hand-made).
+    slot: int = -1
 
     @property
     def ok(self) -> bool:
@@ -116,12 +120,34 @@ class Hint:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class TargetVerdict:
+    """Where one target's fault lies, and the counts a verdict on the pod rests on.
+
+    The counts depend on the class (`probe.classes` says why): for the pod's own classes
+    (and Healthy) the target pod's connects in the slots where the fresh pod got
+    through, so that failures both share are not blamed on the pod; otherwise all of
+    the target pod's connects to it.
+    """
+
+    target: str  # Target.name
+    klass: ProbeClass
+    reason: str
+    attempts: int
+    failures: int
+    blocks: int  # runs of consecutive failures among the counted attempts
+    # The target pod's own failures are clearly above background loss, and the fresh pod
+    # and the node do not fail on it: what may deserve a longer window.
+    suspect: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Verdict:
     """The classifier's answer."""
 
     klass: ProbeClass
     reason: str
     hints: tuple[Hint, ...] = ()
+    targets: tuple[TargetVerdict, ...] = ()  # one per measured target, in target order
 
 
 # --- Evidence and kernel assessment (appended by the evidence/classify/report layers) ---
