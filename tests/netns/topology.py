@@ -277,6 +277,9 @@ class Topology:
             node, "link", "add", host_side, "type", "veth", "peer", "name", "eth0", "netns", pod
         )
         self.sysctl(node, f"net.ipv4.conf.{host_side}.proxy_arp", "1")
+        # As Calico's Felix sets it: answer proxy ARP at once, not after up to 0.8 s (the
+        # kernel's default delay fails a fresh pod's first connects with short timeouts).
+        self.sysctl(node, f"net.ipv4.neigh.{host_side}.proxy_delay", "0")
         self.ip(node, "addr", "add", f"{GATEWAY6}/64", "dev", host_side, "nodad")
         self.ip(node, "link", "set", host_side, "up")
         self.ip(node, "route", "add", f"{address}/32", "dev", host_side)

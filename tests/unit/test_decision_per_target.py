@@ -3,6 +3,7 @@ everywhere: from the probe's verdict, through the termination message, to the po
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import errno
 import json
@@ -11,7 +12,7 @@ from typing import Any
 from probe_builders import ALL, HALF, attempts, measured, ok
 
 from nethealth import model
-from nethealth.detection import decision, results
+from nethealth.detection import decision, reporting, results, selection
 from nethealth.probe import classify, report, types
 
 Class = types.ProbeClass
@@ -133,3 +134,28 @@ def test_per_target_verdicts_survive_compaction_longest() -> None:
     doc: dict[str, Any] = json.loads(_document(target, others))
     assert doc["truncated"]
     assert [j["target"] for j in doc["judged"]] == names
+
+
+def test_the_window_the_probe_measured_shows_in_status_and_the_degraded_condition() -> None:
+    doc: dict[str, Any] = json.loads(_document(attempts(HALF), ok()))
+    doc["window"] = {"seconds": 60.0, "steps": 2, "maxSteps": 3}
+    outcome = results.parse_document(key="apps/a", text=report.dumps(doc))
+    assert outcome.run.window == 60.0
+    record = None
+    for _ in range(2):
+        record = decision.decide(previous=record, run=outcome.run, threshold=DEFAULT)
+    assert record is not None
+    assert record.window == 60.0
+    ref = selection.PodRef(
+        namespace="apps", name="a", uid="uid-a", node="node-a", ip="198.51.100.10"
+    )
+    view = reporting.PodView(ref=ref, record=record, hint=None, last_run=None)
+    (shown,) = model.dump_status(
+        dataclasses.replace(
+            model.EMPTY_STATUS,
+            pods=tuple(reporting.pod_results(views={"apps/a": view}, check_namespace="apps")),
+        )
+    )["pods"]
+    assert shown["window"] == "1m"
+    _, _, message = reporting.degraded_condition({"apps/a": view})
+    assert "50 % of 60 connects failed over 60 s" in message

@@ -80,6 +80,9 @@ def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[m
             samples=v.record.samples or None,
             hint=v.hint,
             last_run=v.last_run,
+            window=(
+                datetime.timedelta(seconds=v.record.window) if v.record.window is not None else None
+            ),
         )
         for v in ordered[: model.MAX_POD_RESULTS]
     ]
@@ -119,6 +122,8 @@ def degraded_condition(views: Mapping[str, PodView]) -> tuple[bool, model.Reason
     )
     if rate is not None:
         message += f", {rate * 100:.0f} % of {worst.record.samples} connects failed"
+    if worst.record.window is not None:
+        message += f" over {worst.record.window:g} s"
     if worst.hint:
         message += f"; top hint {worst.hint}"
     if len(degraded) > 1:

@@ -256,8 +256,17 @@ def parse_document(*, key: str, text: str) -> Outcome:
         failure_blocks=blocks,
         reason=reason,
         targets=judged,
+        window=_window(doc.get("window")),
     )
     return Outcome(key=key, run=run, hint=hint)
+
+
+def _window(window: object) -> float | None:
+    """Seconds the probe measured; None when it did not say (or said nonsense)."""
+    seconds = window.get("seconds") if isinstance(window, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    return float(seconds) if 0 < seconds <= 86400 else None
 
 
 def _judged(entries: object) -> tuple[decision.TargetRun, ...]:

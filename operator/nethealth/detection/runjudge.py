@@ -31,11 +31,9 @@ from collections.abc import Sequence
 from typing import Final
 
 from nethealth import model
-from nethealth.probe import runrule, types
+from nethealth.probe import classes, runrule, types
 
 Z: Final = 1.959964  # 95 % two-sided normal quantile, for the rate's interval
-# Targets whose counts say nothing about the pod's own network.
-NO_VERDICT: Final = frozenset({types.ProbeClass.INCONCLUSIVE, types.ProbeClass.UPSTREAM})
 _LOCAL_FIRST: Final = (
     types.ProbeClass.POD_NAMESPACE,
     types.ProbeClass.FILTERED,
@@ -148,7 +146,7 @@ def targets(
     reason: str = "",
 ) -> Judgement:
     """The run's verdict from its targets' (see the module docstring)."""
-    counted = [t for t in runs if t.klass not in NO_VERDICT]
+    counted = [t for t in runs if t.klass in classes.JUDGED]
     if not counted:
         return _without_verdict(runs, reason=reason)
     total = sum(t.attempts for t in counted)

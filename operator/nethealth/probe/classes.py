@@ -67,7 +67,9 @@ _PRECEDENCE: Final = (
     types.ProbeClass.HEALTHY,
 )
 FAULTS: Final = frozenset(_PRECEDENCE[:4])
-POD_CLASSES: Final = frozenset({types.ProbeClass.POD_NAMESPACE, types.ProbeClass.FILTERED})
+# The targets whose counts speak about the pod: the operator judges these, and not a target
+# every namespace fails (Upstream) or one the probe could not place (Inconclusive).
+JUDGED: Final = frozenset(_PRECEDENCE) - {types.ProbeClass.UPSTREAM, types.ProbeClass.INCONCLUSIVE}
 _ROLE_WORDS: Final = {
     types.Role.TARGET: "the target pod",
     types.Role.CONTROL: "a fresh pod",

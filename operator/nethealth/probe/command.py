@@ -46,6 +46,8 @@ EXIT_USAGE = 64  # EX_USAGE from sysexits.h
 DEFAULT_ATTEMPTS = 60
 DEFAULT_SPREAD = 30.0
 DEFAULT_TIMEOUT = 3.0
+DEFAULT_WINDOWS = 3
+DEFAULT_FAILURE_RATE = 0.2
 MAX_ATTEMPTS = 10_000
 TERMINATION_LOG_LIMIT = 4096  # bytes Kubernetes keeps of a termination message
 
@@ -100,6 +102,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"per connect (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
+        "--windows",
+        metavar="N",
+        default=str(DEFAULT_WINDOWS),
+        help="measure up to N windows of --spread while the pod looks bad but is not failing"
+        f" yet (default {DEFAULT_WINDOWS}; 1: one window)",
+    )
+    parser.add_argument(
+        "--failure-rate",
+        metavar="SHARE",
+        default=str(DEFAULT_FAILURE_RATE),
+        help="the operator's threshold.failureRate, by which a window is judged failing"
+        f" (default {DEFAULT_FAILURE_RATE:g})",
+    )
+    parser.add_argument(
         "--output",
         choices=("json", "text"),
         default="text",
@@ -139,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             attempts=args.attempts,
             spread=args.spread,
             timeout=args.timeout,
+            windows=args.windows,
+            failure_rate=args.failure_rate,
         )
     except orchestrate.UsageError as e:
         print(f"nethealth probe: error: {e}", file=sys.stderr)

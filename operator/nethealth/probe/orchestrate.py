@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 import nethealth
 from nethealth.probe import (
+    classes,
     classify,
     counters,
     evidence,
@@ -31,12 +32,14 @@ from nethealth.probe import (
     report,
     sampling,
     types,
+    windows,
 )
 
 N = TypeVar("N", int, float)
 
 MAX_ATTEMPTS: Final = 10_000
 MAX_TARGETS: Final = 32
+MAX_WINDOWS: Final = 10
 # Children need a moment to fork and enter their namespaces before the common start.
 _START_DELAY: Final = 0.3
 _EVIDENCE_TIMEOUT: Final = 30.0
@@ -67,6 +70,8 @@ class Request:
     attempts: int
     spread: float
     timeout: float
+    windows: int = 1  # at most this many windows of ``spread`` (`probe.windows`)
+    failure_rate: float = 0.2  # the operator's threshold, to judge a window by its rule
 
 
 def request_from(
@@ -81,6 +86,8 @@ def request_from(
     attempts: str,
     spread: str,
     timeout: str,
+    windows: str = "1",
+    failure_rate: str = "0.2",
 ) -> Request:
     """Validate the command line's values; raise `UsageError` naming the flag."""
     given = [
@@ -119,7 +126,16 @@ def request_from(
         attempts=_number("--attempts", attempts, kind=int, low=1, high=MAX_ATTEMPTS),
         spread=_number("--spread", spread, kind=float, low=0.0, high=3600.0),
         timeout=_number("--timeout", timeout, kind=float, low=0.001, high=60.0),
+        windows=_number("--windows", windows, kind=int, low=1, high=MAX_WINDOWS),
+        failure_rate=_rate("--failure-rate", failure_rate),
     )
+
+
+def _rate(flag: str, text: str) -> float:
+    value = _number(flag, text, kind=float, low=0.0, high=1.0)
+    if value in (0.0, 1.0):
+        raise UsageError(f"{flag} {text!r}: expected a share between 0 and 1 (exclusive)")
+    return value
 
 
 def _number(flag: str, text: str, *, kind: type[N], low: N, high: N) -> N:
@@ -182,13 +198,27 @@ def probe(request: Request) -> dict[str, Any]:
         before = _counters(located.netns)
     except Inconclusive as e:
         return document(located=located, reason=str(e))
-    measurements, samples = _measure(request, located=located, endpoints=endpoints, before=before)
+    measured = _measure(request, located=located, endpoints=endpoints, before=before)
+    document = functools.partial(document, window=measured.window)
     final = _final_evidence(located, endpoints=endpoints, before=before)
     if final is None or not os.path.exists(located.netns):
-        return document(located=located, measurements=measurements, reason=_vanished(located))
-    found = sampling.choose(final=final, samples=samples)
-    verdict = classify.classify(measurements=measurements, evidence=found, kernel=kernel)
-    return document(located=located, measurements=measurements, evidence=found, verdict=verdict)
+        return document(
+            located=located, measurements=measured.measurements, reason=_vanished(located)
+        )
+    found = sampling.choose(final=final, samples=measured.samples)
+    verdict = classify.classify(measurements=measured.measurements, evidence=found, kernel=kernel)
+    return document(
+        located=located, measurements=measured.measurements, evidence=found, verdict=verdict
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Measured:
+    """Every window's attempts joined per namespace, and the evidence sampled meanwhile."""
+
+    measurements: tuple[types.Measurement, ...]
+    samples: list[tuple[float, types.Evidence]]
+    window: report.Window
 
 
 def _measure(
@@ -197,33 +227,78 @@ def _measure(
     located: Located,
     endpoints: tuple[types.Endpoint, ...],
     before: dict[str, int],
+) -> Measured:
+    """All namespaces at once, window after window while `windows.longer` says so."""
+    origin = time.monotonic() + _START_DELAY
+    distinct, duplicates = _distinct(_namespaces(request, located))
+    joined: dict[types.Role, types.Measurement] = {m.role: m for m in duplicates}
+    samples: list[tuple[float, types.Evidence]] = []
+    used = 0
+    while True:
+        plan = measure.Plan(
+            endpoints=endpoints,
+            attempts=request.attempts,
+            spread=request.spread,
+            timeout=request.timeout,
+            start_at=max(origin + used * request.spread, time.monotonic() + _START_DELAY),
+            first_slot=used * request.attempts,
+            origin=origin,
+        )
+        measured, sampled = _window(plan, located=located, distinct=distinct, before=before)
+        joined = _join(joined, measured)
+        samples += sampled
+        used += 1
+        if used >= request.windows or not _longer(joined, request=request):
+            break
+    ordered = tuple(joined[role] for role in types.Role if role in joined)
+    window = report.Window(seconds=used * request.spread, steps=used, max_steps=request.windows)
+    return Measured(measurements=ordered, samples=samples, window=window)
+
+
+def _window(
+    plan: measure.Plan,
+    *,
+    located: Located,
+    distinct: dict[types.Role, str],
+    before: dict[str, int],
 ) -> tuple[tuple[types.Measurement, ...], list[tuple[float, types.Evidence]]]:
-    """All namespaces at once, with evidence sampled in the target during the window."""
-    start_at = time.monotonic() + _START_DELAY
-    plan = measure.Plan(
-        endpoints=endpoints,
-        attempts=request.attempts,
-        spread=request.spread,
-        timeout=request.timeout,
-        start_at=start_at,
-    )
+    """One window in all namespaces at once, with evidence sampled in the target meanwhile."""
     sampler = netns.spawn(
         located.netns,
         sampling.sample,
-        endpoints,
+        plan.endpoints,
         before,
-        start_at,
-        start_at + request.spread,
-        sampling.interval(request.spread),
+        plan.start_at,
+        plan.start_at + plan.spread,
+        sampling.interval(plan.spread),
     )
-    distinct, duplicates = _distinct(_namespaces(request, located))
     try:
         measured = measure.across(namespaces=distinct, plan=plan)
-        samples = _samples(sampler)
+        samples = _samples(sampler, offset=plan.start_at - plan.zero)
     finally:
         sampler.close()
-    by_role = {m.role: m for m in (*measured, *duplicates)}
-    return tuple(by_role[role] for role in types.Role if role in by_role), samples
+    return measured, samples
+
+
+def _join(
+    joined: dict[types.Role, types.Measurement], measured: Sequence[types.Measurement]
+) -> dict[types.Role, types.Measurement]:
+    """Later windows' attempts appended; a namespace that failed once stays failed."""
+    result = dict(joined)
+    for m in measured:
+        earlier = result.get(m.role)
+        if earlier is None:
+            result[m.role] = m
+            continue
+        result[m.role] = dataclasses.replace(
+            earlier, attempts=earlier.attempts + m.attempts, error=earlier.error or m.error
+        )
+    return result
+
+
+def _longer(joined: dict[types.Role, types.Measurement], *, request: Request) -> bool:
+    judged = classes.judge(by_role=joined, min_attempts=classes.MIN_ATTEMPTS)
+    return windows.longer(verdicts=judged.targets, failure_rate=request.failure_rate)
 
 
 def _final_evidence(
@@ -289,12 +364,14 @@ def _counters(path: str) -> dict[str, int]:
     return before
 
 
-def _samples(sampler: netns.Child) -> list[tuple[float, types.Evidence]]:
+def _samples(sampler: netns.Child, *, offset: float) -> list[tuple[float, types.Evidence]]:
+    """The sampler's evidence, timed from the run's first window (``offset``: when this
+    window began, after it)."""
     try:
         raw = sampler.wait(timeout=_EVIDENCE_TIMEOUT)
     except netns.NetnsError:
         return []  # the final gathering reports what went wrong, if it persists
-    return [(float(doc.get("at", 0.0)), types.Evidence.from_dict(doc)) for doc in raw]
+    return [(float(doc.get("at", 0.0)) + offset, types.Evidence.from_dict(doc)) for doc in raw]
 
 
 def _vanished(located: Located) -> str:
@@ -326,6 +403,7 @@ def _document(
     evidence: types.Evidence | None = None,
     verdict: types.Verdict | None = None,
     reason: str | None = None,
+    window: report.Window | None = None,
 ) -> dict[str, Any]:
     if verdict is None:
         verdict = types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=reason or "")
@@ -338,6 +416,7 @@ def _document(
         started=started,
         finished=now(),
         probe_info=_info(request=request, located=located),
+        window=window,
     )
 
 
@@ -355,6 +434,8 @@ def _info(*, request: Request | None = None, located: Located | None = None) -> 
             "attempts": request.attempts,
             "spread": request.spread,
             "timeout": request.timeout,
+            "windows": request.windows,
+            "failureRate": request.failure_rate,
             "controlNetns": request.control_netns,
             "hostNetns": request.host_netns,
         }

@@ -43,6 +43,11 @@ from the probe Job's termination message, so its fields are a contract:
     ``[{name, host, port, addresses}]`` as probed.
 ``started``, ``finished``, ``durationSeconds``
     UTC timestamps (RFC 3339) and the run's length.
+``window``
+    ``{seconds, steps, maxSteps}``: how long the connects were spread over, in how many
+    windows of ``--spread`` of at most ``--windows`` (a run that looks bad but is not
+    failing yet measures longer: `probe.windows`); ``null`` when nothing was measured.
+    Added to v1 without a schema change.
 ``probe``
     Free-form facts about the run (version, node, options) given by the caller.
 ``evidence``
@@ -76,6 +81,15 @@ MIN_LIMIT: Final = 160  # below this not even schema, class and a reason fit
 Document = dict[str, Any]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Window:
+    """How long a run measured: ``steps`` windows of equal length, at most ``max_steps``."""
+
+    seconds: float
+    steps: int
+    max_steps: int
+
+
 def build(
     *,
     verdict: types.Verdict,
@@ -86,6 +100,7 @@ def build(
     started: datetime.datetime,
     finished: datetime.datetime,
     probe_info: Mapping[str, Any],
+    window: Window | None = None,
 ) -> Document:
     """The full result document (see the module docstring for its fields)."""
     by_role = {m.role: m for m in measurements}
@@ -104,6 +119,7 @@ def build(
         "started": _timestamp(started),
         "finished": _timestamp(finished),
         "durationSeconds": round((finished - started).total_seconds(), 3),
+        "window": _window(window),
         "probe": dict(probe_info),
         "evidence": _camel(dataclasses.asdict(evidence)) if evidence is not None else None,
     }
@@ -117,6 +133,12 @@ def _judged(verdict: types.TargetVerdict) -> dict[str, Any]:
         "failures": verdict.failures,
         "blocks": verdict.blocks,
     }
+
+
+def _window(window: Window | None) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    return {"seconds": window.seconds, "steps": window.steps, "maxSteps": window.max_steps}
 
 
 def _camel(value: Any) -> Any:
@@ -372,6 +394,9 @@ def render_text(doc: Document) -> str:
     kernel = doc.get("kernel")
     if isinstance(kernel, dict):
         lines.append(_kernel_line(kernel))
+    window = doc.get("window")
+    if isinstance(window, dict) and window.get("steps"):
+        lines.append(_window_line(window))
     namespaces: dict[str, dict[str, Any]] = doc.get("namespaces") or {}
     if namespaces:
         lines += ["", *_namespace_table(namespaces)]
@@ -391,6 +416,14 @@ def render_text(doc: Document) -> str:
             lines.append(f"    evidence: {hint.get('evidence')}")
             lines.append(f"    advice:   {hint.get('advice')}")
     return "\n".join(lines) + "\n"
+
+
+def _window_line(window: dict[str, Any]) -> str:
+    steps, most = window.get("steps"), window.get("maxSteps")
+    line = f"window {window.get('seconds'):g} s"
+    if isinstance(most, int) and most > 1:
+        line += f" ({steps} of at most {most} windows: longer only while the pod looks bad)"
+    return line
 
 
 def _kernel_line(kernel: dict[str, Any]) -> str:
