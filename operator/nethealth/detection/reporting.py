@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from nethealth import model
 from nethealth.detection import acceptance, conditionlist, decision, results, selection
+from nethealth.probe import shorten
 
 PodState = model.PodState
 
@@ -186,7 +187,7 @@ def status_patch(
                 type=type,
                 status="True" if is_true else "False",
                 reason=reason,
-                message=message[:1024],
+                message=shorten.chars(message, limit=1024),
                 generation=generation,
                 now=now,
             )
@@ -260,7 +261,7 @@ def views_after_run(
         outcome = outcomes.get(key)
         hint = outcome.hint if outcome is not None and not outcome.inconclusive else None
         if hint is None and outcome is not None and outcome.inconclusive:
-            hint = f"inconclusive: {outcome.run.reason}"[: results.HINT_CHARS]
+            hint = shorten.chars(f"inconclusive: {outcome.run.reason}", limit=results.HINT_CHARS)
         if hint is None and key in previous:
             hint = previous[key].hint
         views[key] = PodView(ref=refs[key], record=record, hint=hint, last_run=now)

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from nethealth.detection import decision, jobs, scheduling
 from nethealth.model import raw
-from nethealth.probe import report, types
+from nethealth.probe import report, shorten, types
 
 RawJob = Mapping[str, Any]
 RawPod = Mapping[str, Any]
@@ -125,7 +125,7 @@ def collect(
                 for m in measured
             }
         reason = "no probe pod was created" + (
-            f": {refused[:600]}" if refused else _job_failure(job)
+            f": {shorten.chars(refused, limit=600)}" if refused else _job_failure(job)
         )
         return {
             m.key: inconclusive(key=m.key, why=Why.NOT_CREATED, reason=reason) for m in measured
@@ -228,7 +228,7 @@ def parse_document(*, key: str, text: str) -> Outcome:
     except ValueError:
         return _bad(key, f"unknown class {str(doc.get('class'))[:40]!r}")
     hint = _top_hint(doc)
-    reason = str(doc.get("reason") or "")[:400]
+    reason = shorten.chars(str(doc.get("reason") or ""), limit=400)
     target = ((doc.get("namespaces") or {}).get("target")) or {}
     counts = _counts(target, truncated=bool(doc.get("truncated")))
     try:
@@ -327,7 +327,7 @@ def _top_hint(doc: Mapping[str, Any]) -> str | None:
         return None
     code, evidence = str(hints[0].get("code", "")), str(hints[0].get("evidence", ""))
     text = f"{code}: {evidence}" if evidence else code
-    return text[:HINT_CHARS] or None
+    return shorten.chars(text, limit=HINT_CHARS) or None
 
 
 def pods_by_job(pods: Iterable[RawPod]) -> dict[str, list[RawPod]]:

@@ -72,7 +72,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from nethealth.probe import stats, types
+from nethealth.probe import shorten, stats, types
 
 SCHEMA: Final = "nethealth.io/probe-result/v1"
 TERMINATION_LIMIT: Final = 4096
@@ -261,14 +261,11 @@ def _minimal(doc: Document, limit: int) -> Document:
 
 
 def _cut(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: max(0, chars - 1)] + "…"
+    return shorten.chars(text, limit=chars)
 
 
 def _cut_to_bytes(text: str, room: int) -> str:
-    if len(text.encode("utf-8")) <= room:
-        return text
-    cut = text.encode("utf-8")[: max(0, room - 3)].decode("utf-8", errors="ignore")
-    return cut + "…" if room >= 3 else ""
+    return shorten.utf8(text, limit=room)
 
 
 def _each_namespace(doc: Document, func: Callable[[dict[str, Any]], None]) -> None:
