@@ -28,6 +28,7 @@ from nethealth.probe import (
     kernels,
     measure,
     netns,
+    nshandle,
     podnetns,
     report,
     sampling,
@@ -56,6 +57,13 @@ class Located:
     netns: str
     how: str  # "pod-uid", "pid" or "netns"
     process: podnetns.PodProcess | None = None
+    # Where children enter it: the probe's descriptor for it (`nshandle`), once held.
+    entry: str = ""
+    process_exited: bool = False  # the process it was found through exited during the run
+
+    @property
+    def enter(self) -> str:
+        return self.entry or self.netns
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -194,17 +202,45 @@ def probe(request: Request) -> dict[str, Any]:
     located: Located | None = None
     try:
         located = locate(request)
+        held = _hold(located)
+    except Inconclusive as e:
+        return document(located=located, reason=str(e))
+    try:
+        located = dataclasses.replace(located, entry=held.entry)
+        return _run(request, located=located, held=held, document=document, kernel=kernel)
+    finally:
+        nshandle.release(held)
+
+
+def _hold(located: Located) -> nshandle.Held:
+    try:
+        return nshandle.hold(located.netns)
+    except netns.NetnsError as e:
+        raise Inconclusive(f"cannot enter the target namespace: {e}") from None
+
+
+def _run(
+    request: Request,
+    *,
+    located: Located,
+    held: nshandle.Held,
+    document: functools.partial[dict[str, Any]],
+    kernel: types.KernelAssessment,
+) -> dict[str, Any]:
+    """The run once the target namespace is held open: nothing below needs its process."""
+    try:
         endpoints = resolve(request.targets)
-        before = _counters(located.netns)
+        before = _counters(located.enter)
     except Inconclusive as e:
         return document(located=located, reason=str(e))
     measured = _measure(request, located=located, endpoints=endpoints, before=before)
     document = functools.partial(document, window=measured.window)
-    final = _final_evidence(located, endpoints=endpoints, before=before)
-    if final is None or not os.path.exists(located.netns):
+    located = dataclasses.replace(located, process_exited=not nshandle.path_names_it(held))
+    if not nshandle.in_use(held):
         return document(
             located=located, measurements=measured.measurements, reason=_vanished(located)
         )
+    final = _final_evidence(located, endpoints=endpoints, before=before)
     found = sampling.choose(final=final, samples=measured.samples)
     verdict = classify.classify(measurements=measured.measurements, evidence=found, kernel=kernel)
     return document(
@@ -250,6 +286,11 @@ def _measure(
         used += 1
         if used >= request.windows or not _longer(joined, request=request):
             break
+    # Children entered the target through the probe's descriptor; report where it was found.
+    if types.Role.TARGET in joined:
+        joined[types.Role.TARGET] = dataclasses.replace(
+            joined[types.Role.TARGET], netns=located.netns
+        )
     ordered = tuple(joined[role] for role in types.Role if role in joined)
     window = report.Window(seconds=used * request.spread, steps=used, max_steps=request.windows)
     return Measured(measurements=ordered, samples=samples, window=window)
@@ -264,7 +305,7 @@ def _window(
 ) -> tuple[tuple[types.Measurement, ...], list[tuple[float, types.Evidence]]]:
     """One window in all namespaces at once, with evidence sampled in the target meanwhile."""
     sampler = netns.spawn(
-        located.netns,
+        located.enter,
         sampling.sample,
         plan.endpoints,
         before,
@@ -303,24 +344,20 @@ def _longer(joined: dict[types.Role, types.Measurement], *, request: Request) ->
 
 def _final_evidence(
     located: Located, *, endpoints: tuple[types.Endpoint, ...], before: dict[str, int]
-) -> types.Evidence | None:
-    """Evidence right after the window; None if the namespace is gone."""
-    if not os.path.exists(located.netns):
-        return None
+) -> types.Evidence:
+    """Evidence right after the window."""
     try:
         raw = netns.run_in(
-            located.netns, evidence.gather, endpoints, before, timeout=_EVIDENCE_TIMEOUT
+            located.enter, evidence.gather, endpoints, before, timeout=_EVIDENCE_TIMEOUT
         )
     except netns.NetnsError as e:
-        if not os.path.exists(located.netns):
-            return None
         return types.Evidence(errors=(f"evidence: {e}",))
     return types.Evidence.from_dict(raw)
 
 
 def _namespaces(request: Request, located: Located) -> dict[types.Role, str]:
     return {
-        types.Role.TARGET: located.netns,
+        types.Role.TARGET: located.enter,
         types.Role.CONTROL: request.control_netns,
         types.Role.HOST: request.host_netns,
     }
@@ -376,7 +413,10 @@ def _samples(sampler: netns.Child, *, offset: float) -> list[tuple[float, types.
 
 def _vanished(located: Located) -> str:
     who = f" (process {located.process.pid} exited)" if located.process else ""
-    return f"the target network namespace {located.netns} vanished during the run{who}"
+    return (
+        f"the target network namespace {located.netns} vanished during the run{who}:"
+        " nothing but the probe was left in it (the pod deleted?)"
+    )
 
 
 def inconclusive(reason: str, *, started: datetime.datetime) -> dict[str, Any]:
@@ -446,6 +486,8 @@ def _info(*, request: Request | None = None, located: Located | None = None) -> 
 
 def _located(located: Located) -> dict[str, Any]:
     found: dict[str, Any] = {"how": located.how, "netns": located.netns}
+    if located.process_exited:
+        found["exitedDuringRun"] = True  # measured on through the probe's own descriptor
     if located.process is not None:
         process = located.process
         found.update(
