@@ -167,3 +167,13 @@ def test_a_job_never_mixes_namespaces() -> None:
             part=0,
             image="example/nethealth:1",
         )
+
+
+def test_the_names_of_spec_dns_are_resolved_by_the_probe_unless_disabled() -> None:
+    names = {"names": ["kubernetes.default.svc", "example.org."]}
+    (manifest,) = _plan([pod("a")], dns=names)
+    args = manifest["spec"]["template"]["spec"]["containers"][0]["args"]
+    found = [args[i + 1] for i, a in enumerate(args) if a == "--dns-name"]
+    assert found == ["kubernetes.default.svc", "example.org."]
+    (manifest,) = _plan([pod("a")], dns={**names, "enabled": False})
+    assert "--dns-name" not in manifest["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nethealth.probe import runrule, types, windows
@@ -53,3 +55,15 @@ def test_the_threshold_is_the_checks(rate: float) -> None:
 def test_a_target_too_close_to_call_is_measured_longer_to_tell() -> None:
     close = _verdict(Class.INCONCLUSIVE, failures=9)
     assert windows.longer(verdicts=[close], failure_rate=0.2)
+
+
+def test_scattered_failures_well_below_the_threshold_stop_at_once() -> None:
+    # 6 scattered failures of 60 (10 %): clearly above noise, but as many independent
+    # samples as connects, and the interval stays below 20 %: more of it would not fail.
+    steady = types.TargetVerdict(
+        target="api", klass=Class.POD_NAMESPACE, reason="", attempts=60, failures=5, blocks=5,
+        suspect=True,
+    )  # fmt: skip
+    assert not windows.longer(verdicts=[steady], failure_rate=0.2)
+    one_block = dataclasses.replace(steady, blocks=1)  # the same count in one 0.5 s block
+    assert windows.longer(verdicts=[one_block], failure_rate=0.2)

@@ -240,6 +240,9 @@ def _container(measured: Measured, *, spec: model.Spec, image: str) -> dict[str,
         "--failure-rate",
         f"{spec.threshold.failure_rate:g}",
     ]
+    if spec.dns is not None and spec.dns.enabled:
+        for name in spec.dns.names:
+            args += ["--dns-name", name]
     container: dict[str, Any] = {
         "name": measured.container,
         "image": probe.image or image,

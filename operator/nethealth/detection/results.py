@@ -43,8 +43,8 @@ class Why(enum.StrEnum):
     UNRESOLVABLE = "TargetUnresolvable"  # the probe could not resolve a target's name
 
 
-# The probe's own words for a name it could not resolve (``probe/measure.resolve``); the
-# whole run is then Inconclusive, and the check's spec, not the pod, is what is wrong.
+# An older probe's words for a name it could not resolve in its own namespace; the whole
+# run was then Inconclusive. Today's probe says so per name (its ``dns`` entries).
 _UNRESOLVED = re.compile(r"target (?P<name>\S+): cannot resolve (?P<host>\S+): (?P<error>.*)", re.S)
 
 
@@ -65,6 +65,9 @@ class Outcome:
     run: decision.RunResult
     hint: str | None = None  # the probe's top hint, "Code: evidence"
     why: Why | None = None  # set when the run is inconclusive
+    # Targets whose names nothing resolves, not even the probe's own resolver: the
+    # check's spec to fix (the pod's run goes on with its other targets).
+    unresolvable: tuple[Unresolved, ...] = ()
 
     @property
     def inconclusive(self) -> bool:
@@ -80,6 +83,8 @@ def inconclusive(*, key: str, why: Why, reason: str) -> Outcome:
 
 def unresolved(outcome: Outcome) -> Unresolved | None:
     """The target a run could not resolve, or None when the run did not fail that way."""
+    if outcome.unresolvable:
+        return outcome.unresolvable[0]
     if outcome.why is not Why.UNRESOLVABLE:
         return None
     found = _UNRESOLVED.match(outcome.run.reason or "")
@@ -244,8 +249,9 @@ def parse_document(*, key: str, text: str) -> Outcome:
             reason=reason or "probe said so",
             targets=judged,
         )
-        why = Why.UNRESOLVABLE if _UNRESOLVED.match(reason) else Why.PROBE
-        return Outcome(key=key, run=run, hint=hint, why=why)
+        unresolvable = _unresolvable(doc.get("dns"))
+        why = Why.UNRESOLVABLE if unresolvable or _UNRESOLVED.match(reason) else Why.PROBE
+        return Outcome(key=key, run=run, hint=hint, why=why, unresolvable=unresolvable)
     if counts is None:
         return _bad(key, "no valid attempts/failures for the target namespace")
     attempts, failures, blocks = counts
@@ -258,7 +264,22 @@ def parse_document(*, key: str, text: str) -> Outcome:
         targets=judged,
         window=_window(doc.get("window")),
     )
-    return Outcome(key=key, run=run, hint=hint)
+    return Outcome(key=key, run=run, hint=hint, unresolvable=_unresolvable(doc.get("dns")))
+
+
+def _unresolvable(entries: object) -> tuple[Unresolved, ...]:
+    """The targets the probe's ``dns`` entries say nothing resolves."""
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        Unresolved(
+            name=str(e["target"])[:63],
+            host=str(e.get("name"))[:253],
+            error=shorten.chars(f"{e.get('status')}: {e.get('detail') or 'no detail'}", limit=200),
+        )
+        for e in entries
+        if isinstance(e, dict) and e.get("unresolvable") is True and e.get("target")
+    )
 
 
 def _window(window: object) -> float | None:

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 from collections.abc import Sequence
 from typing import Final
 
 from nethealth import model
 from nethealth.probe import classes, runrule, types
 
-Z: Final = 1.959964  # 95 % two-sided normal quantile, for the rate's interval
+Z: Final = runrule.Z
 _LOCAL_FIRST: Final = (
     types.ProbeClass.POD_NAMESPACE,
     types.ProbeClass.FILTERED,
@@ -225,29 +224,8 @@ def estimate(*, attempts: int, failures: int, blocks: int | None) -> Estimate:
     return Estimate(rate=rate, low=low, high=high, effective_samples=n_eff)
 
 
-def effective_samples(*, attempts: int, failures: int, blocks: int | None) -> float:
-    """Attempts deflated by the lag-1 correlation of a two-state Markov chain fitted to them."""
-    successes = attempts - failures
-    if failures == 0 or successes == 0:
-        return float(attempts)  # nothing switches: no clustering to measure
-    switches = max(1, min(blocks or 1, failures, successes + 1))
-    rho = 1.0 - switches / failures - switches / successes
-    if rho <= 0.0:
-        return float(attempts)  # scattered (or alternating): never count more than attempts
-    return max(1.0, attempts * (1.0 - rho) / (1.0 + rho))
-
-
-def wilson(*, rate: float, samples: float, z: float = Z) -> tuple[float, float]:
-    """Wilson score interval of a proportion; ``samples`` may be an effective, non-integer n."""
-    if samples <= 0:
-        return 0.0, 1.0
-    z2n = z * z / samples
-    centre = (rate + z2n / 2) / (1 + z2n)
-    half = z * math.sqrt(rate * (1 - rate) / samples + z2n / (4 * samples)) / (1 + z2n)
-    # At 0 and 1 the bounds are exact; rounding would leave them a hair inside.
-    low = 0.0 if rate <= 0.0 else max(0.0, centre - half)
-    high = 1.0 if rate >= 1.0 else min(1.0, centre + half)
-    return low, high
+effective_samples = runrule.effective_samples
+wilson = runrule.wilson
 
 
 def pct(value: float) -> str:

@@ -23,11 +23,11 @@ The namespaces are compared on the same node at the same time, target by target:
 "Clearly less" is a *paired* comparison (`stats.worse`): the attempts of all namespaces
 are scheduled on the same slots, so a slot in which the target failed and the control got
 through is the target's alone, and a slot in which both failed is shared. The target is
-blamed when the control was clean, or when the slots only it failed outnumber those only
-the control failed beyond chance (McNemar's exact test). Loss that every namespace shares
-(a lossy uplink: 8-10 % everywhere) fails both at about the same rate, so it is never
-the pod's; two separate tests ("the target fails, the control does not") blamed the pod
-whenever the control's share happened to fall below significance.
+blamed when not one of the control's connects failed, or when the slots only it failed
+outnumber those only the control failed beyond chance (McNemar's exact test). Loss that
+every namespace shares (a lossy uplink: 8-10 % everywhere) fails both at about the same
+rate, so it is never the pod's; two separate tests ("the target fails, the control does
+not") blamed the pod whenever the control's share happened to fall below significance.
 
 When only the target fails, *how* tells the two pod classes apart: a connect the kernel
 refused at once, before any packet left (`types.Attempt.local`: a route, rule or cached
@@ -38,9 +38,9 @@ PodNamespace: moving a pod to the node's network gets around a policy, and that 
 a cure.
 
 Each target gets its own verdict (`types.TargetVerdict`), with the counts a judgement of
-the pod rests on: for the pod's classes and Healthy, the target pod's attempts outside
-the slots in which the control failed (failures both share are not the pod's); for the
-others, all of its attempts. The run's class is the most local fault over all targets
+the pod rests on: for the pod's classes and Healthy, the target pod's attempts without
+the slots in which the control failed as well (failures both share are not the pod's);
+for the others, all of its attempts. The run's class is the most local fault over all targets
 (PodNamespace > Filtered > NodeNetwork > Upstream), since a fault closer to the pod is
 the one the operator can act on; a target that could not be measured at all does not
 make the run Inconclusive while another target was. The reason says, per target, who
@@ -98,10 +98,12 @@ def judge(
     by_role: dict[types.Role, types.Measurement],
     min_attempts: int,
     local_cause: str | None = None,
+    unmeasured: Sequence[types.TargetVerdict] = (),
 ) -> Judgement:
     """The class of the most local fault over all targets, the reason, and per target.
     ``local_cause``: evidence in the pod's own namespace that explains failures the
-    kernel did not refuse at once (its gateway's neighbour entry failed)."""
+    kernel did not refuse at once (its gateway's neighbour entry failed); ``unmeasured``:
+    verdicts on targets that were not measured (their names do not resolve in the pod)."""
     target = by_role.get(types.Role.TARGET)
     if target is None:
         return Judgement(
@@ -114,6 +116,8 @@ def judge(
         )
     names = _target_names(by_role.values())
     if not names or not target.attempts:
+        if unmeasured:
+            return summarize(unmeasured, min_attempts=min_attempts)
         return Judgement(
             klass=types.ProbeClass.INCONCLUSIVE,
             reason="no connect attempts were made in the target namespace",
@@ -122,7 +126,19 @@ def judge(
         _target_verdict(name, by_role=by_role, min_attempts=min_attempts, local_cause=local_cause)
         for name in names
     )
-    return summarize(verdicts, min_attempts=min_attempts)
+    return summarize((*verdicts, *unmeasured), min_attempts=min_attempts)
+
+
+def with_names(judged: Judgement, *, dns: Sequence[types.DnsVerdict]) -> Judgement:
+    """The run's class over its targets and the names resolved with the pod's resolver:
+    a name only the pod cannot resolve is as much the pod's fault as a refused connect."""
+    faults = [(d.klass, d.reason) for d in dns if d.klass in FAULTS]
+    if not faults:
+        return judged
+    found = [(judged.klass, judged.reason), *faults]
+    klass = min((k for k, _ in found), key=_PRECEDENCE.index)
+    reason = "; ".join(why for k, why in found if k is klass and why)
+    return dataclasses.replace(judged, klass=klass, reason=reason)
 
 
 def summarize(verdicts: Sequence[types.TargetVerdict], *, min_attempts: int) -> Judgement:

@@ -81,7 +81,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="[NAME=]HOST:PORT",
         action="append",
         default=[],
-        help="a TCP destination; IPv6 as [addr]:port; DNS names resolved once (repeatable)",
+        help="a TCP destination; IPv6 as [addr]:port; a name is resolved as the pod resolves"
+        " it, each of its address families measured (repeatable)",
+    )
+    parser.add_argument(
+        "--dns-name",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also resolve NAME with the pod's resolver, from inside its namespace (repeatable)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        metavar="PATH",
+        help="the pod's resolver configuration (default: its process's /etc/resolv.conf;"
+        " with --netns the probe's own)",
     )
     parser.add_argument(
         "--attempts",
@@ -157,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             windows=args.windows,
             failure_rate=args.failure_rate,
+            dns_names=args.dns_name,
+            resolv_conf=args.resolv_conf,
         )
     except orchestrate.UsageError as e:
         print(f"nethealth probe: error: {e}", file=sys.stderr)

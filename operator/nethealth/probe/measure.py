@@ -11,8 +11,8 @@ verdict: refused, timed out, unreachable).
 Attempts overlap: a connect that hangs until its timeout does not delay the next one,
 so a run takes the window plus at most one timeout, whatever the path does.
 
-Names are resolved once, by the caller, before the namespaces are entered: every
-namespace then connects to the same literal address (a fair comparison), and a DNS
+Names are resolved before, the way the pod resolves them (`probe.resolving`): every
+namespace then connects to the same literal addresses (a fair comparison), and a DNS
 failure is reported as such instead of as a failing connect.
 """
 
@@ -98,16 +98,6 @@ def _split_host_port(*, text: str, rest: str) -> tuple[str, str]:
 def family(endpoint: types.Endpoint) -> socket.AddressFamily:
     is_v6 = ipaddress.ip_address(endpoint.address).version == 6
     return socket.AF_INET6 if is_v6 else socket.AF_INET
-
-
-def resolve(target: types.Target) -> types.Endpoint:
-    """The first address getaddrinfo gives for the target, as an application would use."""
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:  # UnicodeError: not a valid DNS name
-        raise LookupError(f"target {target.name}: cannot resolve {target.host}: {e}") from None
-    address = str(infos[0][4][0])
-    return types.Endpoint(name=target.name, address=address, port=target.port)
 
 
 def run(plan: Plan) -> list[dict[str, Any]]:

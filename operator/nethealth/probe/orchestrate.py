@@ -13,11 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import math
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import nethealth
 from nethealth.probe import (
@@ -31,23 +30,21 @@ from nethealth.probe import (
     nshandle,
     podnetns,
     report,
+    request,
+    resolving,
     sampling,
     types,
     windows,
 )
+from nethealth.probe.dns import hostsfile, resolvconf
 
-N = TypeVar("N", int, float)
-
-MAX_ATTEMPTS: Final = 10_000
-MAX_TARGETS: Final = 32
-MAX_WINDOWS: Final = 10
+# The command line, validated (kept here too: callers know them as orchestrate's).
+Request = request.Request
+UsageError = request.UsageError
+request_from = request.request_from
 # Children need a moment to fork and enter their namespaces before the common start.
 _START_DELAY: Final = 0.3
 _EVIDENCE_TIMEOUT: Final = 30.0
-
-
-class UsageError(ValueError):
-    """The command line is wrong; the message names the flag and what is allowed."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -64,97 +61,6 @@ class Located:
     @property
     def enter(self) -> str:
         return self.entry or self.netns
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Request:
-    pod_uid: str | None
-    container_ids: tuple[str, ...]
-    pid: int | None
-    netns: str | None
-    control_netns: str
-    host_netns: str
-    targets: tuple[types.Target, ...]
-    attempts: int
-    spread: float
-    timeout: float
-    windows: int = 1  # at most this many windows of ``spread`` (`probe.windows`)
-    failure_rate: float = 0.2  # the operator's threshold, to judge a window by its rule
-
-
-def request_from(
-    *,
-    pod_uid: str | None,
-    container_ids: Sequence[str],
-    pid: str | None,
-    netns: str | None,
-    control_netns: str,
-    host_netns: str,
-    targets: Sequence[str],
-    attempts: str,
-    spread: str,
-    timeout: str,
-    windows: str = "1",
-    failure_rate: str = "0.2",
-) -> Request:
-    """Validate the command line's values; raise `UsageError` naming the flag."""
-    given = [
-        flag
-        for flag, value in (("--pod-uid", pod_uid), ("--pid", pid), ("--netns", netns))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise UsageError(
-            "give exactly one of --pod-uid, --pid, --netns"
-            + (f" (got {', '.join(given)})" if given else "")
-        )
-    if container_ids and pod_uid is None:
-        raise UsageError("--container-id needs --pod-uid")
-    if not targets:
-        raise UsageError("give at least one --target [NAME=]HOST:PORT")
-    if len(targets) > MAX_TARGETS:
-        raise UsageError(f"--target: at most {MAX_TARGETS} targets (got {len(targets)})")
-    try:
-        uid = podnetns.normalize_uid(pod_uid) if pod_uid is not None else None
-        cids = tuple(podnetns.normalize_container_id(c) for c in container_ids)
-        parsed = tuple(measure.parse_target(t) for t in targets)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    names = [t.name for t in parsed]
-    if len(set(names)) != len(names):
-        raise UsageError(f"--target: names must be unique (got {', '.join(names)})")
-    return Request(
-        pod_uid=uid,
-        container_ids=cids,
-        pid=_number("--pid", pid, kind=int, low=1, high=2**22) if pid is not None else None,
-        netns=netns,
-        control_netns=control_netns,
-        host_netns=host_netns,
-        targets=parsed,
-        attempts=_number("--attempts", attempts, kind=int, low=1, high=MAX_ATTEMPTS),
-        spread=_number("--spread", spread, kind=float, low=0.0, high=3600.0),
-        timeout=_number("--timeout", timeout, kind=float, low=0.001, high=60.0),
-        windows=_number("--windows", windows, kind=int, low=1, high=MAX_WINDOWS),
-        failure_rate=_rate("--failure-rate", failure_rate),
-    )
-
-
-def _rate(flag: str, text: str) -> float:
-    value = _number(flag, text, kind=float, low=0.0, high=1.0)
-    if value in (0.0, 1.0):
-        raise UsageError(f"{flag} {text!r}: expected a share between 0 and 1 (exclusive)")
-    return value
-
-
-def _number(flag: str, text: str, *, kind: type[N], low: N, high: N) -> N:
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or math.isnan(value) or not low <= value <= high:
-        what = "a whole number" if kind is int else "a number of seconds"
-        raise UsageError(f"{flag} {text!r}: expected {what} from {low} to {high}")
-    return value
 
 
 class Inconclusive(Exception):
@@ -184,14 +90,6 @@ def _existing(path: str, *, flag: str) -> str:
     if not os.path.exists(path):
         raise Inconclusive(f"{flag} {path}: no such network namespace")
     return path
-
-
-def resolve(targets: Sequence[types.Target]) -> tuple[types.Endpoint, ...]:
-    """Resolve names once, here (the probe's namespace), so all namespaces use one address."""
-    try:
-        return tuple(measure.resolve(t) for t in targets)
-    except LookupError as e:
-        raise Inconclusive(str(e)) from None
 
 
 def probe(request: Request) -> dict[str, Any]:
@@ -229,23 +127,79 @@ def _run(
 ) -> dict[str, Any]:
     """The run once the target namespace is held open: nothing below needs its process."""
     try:
-        endpoints = resolve(request.targets)
         before = _counters(located.enter)
     except Inconclusive as e:
         return document(located=located, reason=str(e))
-    measured = _measure(request, located=located, endpoints=endpoints, before=before)
+    pod_conf, source = _pod_resolver(request, located)
+    document = functools.partial(document, resolver=_resolver_info(pod_conf, source=source))
+    pod_root = source.removesuffix(OWN_RESOLV_CONF) if source.endswith(OWN_RESOLV_CONF) else ""
+    resolved = resolving.resolve(
+        targets=request.targets,
+        dns_names=request.dns_names,
+        pod_conf=pod_conf,
+        own_conf=resolvconf.parse(_read(OWN_RESOLV_CONF) or ""),
+        namespaces=_distinct(_namespaces(request, located))[0],
+        pod_hosts=hostsfile.parse(_read(f"{pod_root}{OWN_HOSTS}") or ""),
+        own_hosts=hostsfile.parse(_read(OWN_HOSTS) or ""),
+    )
+    measured = _measure(request, located=located, endpoints=resolved.endpoints, before=before)
     document = functools.partial(document, window=measured.window)
     located = dataclasses.replace(located, process_exited=not nshandle.path_names_it(held))
     if not nshandle.in_use(held):
         return document(
             located=located, measurements=measured.measurements, reason=_vanished(located)
         )
-    final = _final_evidence(located, endpoints=endpoints, before=before)
+    final = _final_evidence(located, endpoints=resolved.endpoints, before=before)
     found = sampling.choose(final=final, samples=measured.samples)
-    verdict = classify.classify(measurements=measured.measurements, evidence=found, kernel=kernel)
+    verdict = classify.classify(
+        measurements=measured.measurements,
+        evidence=found,
+        kernel=kernel,
+        unmeasured=resolved.unmeasured,
+        dns=resolved.dns,
+    )
     return document(
         located=located, measurements=measured.measurements, evidence=found, verdict=verdict
     )
+
+
+OWN_RESOLV_CONF: Final = "/etc/resolv.conf"
+OWN_HOSTS: Final = "/etc/hosts"
+
+
+def _pod_resolver(request: Request, located: Located) -> tuple[resolvconf.ResolvConf, str]:
+    """The pod's resolver configuration and where it was read: its process's own file
+    (as the process sees it, through ``/proc/<pid>/root``), ``--resolv-conf``, or, when
+    neither can be read (``--netns``), the probe's own, saying so."""
+    pid = located.process.pid if located.process else request.pid
+    paths = [request.resolv_conf] if request.resolv_conf else []
+    if pid is not None:
+        paths.append(f"/proc/{pid}/root{OWN_RESOLV_CONF}")
+    for path in paths:
+        text = _read(path)
+        if text is not None:
+            return resolvconf.parse(text), path
+    own = resolvconf.parse(_read(OWN_RESOLV_CONF) or "")
+    return own, f"{OWN_RESOLV_CONF} (the probe's own)"
+
+
+def _read(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read(65536)
+    except OSError:
+        return None
+
+
+def _resolver_info(conf: resolvconf.ResolvConf, *, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "nameservers": list(conf.nameservers),
+        "search": list(conf.search),
+        "ndots": conf.ndots,
+    }
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -254,7 +208,7 @@ class Measured:
 
     measurements: tuple[types.Measurement, ...]
     samples: list[tuple[float, types.Evidence]]
-    window: report.Window
+    window: report.Window | None
 
 
 def _measure(
@@ -265,6 +219,9 @@ def _measure(
     before: dict[str, int],
 ) -> Measured:
     """All namespaces at once, window after window while `windows.longer` says so."""
+    if not endpoints:  # no target resolves in the pod: nothing to connect to
+        nothing = types.Measurement(role=types.Role.TARGET, netns=located.netns)
+        return Measured(measurements=(nothing,), samples=[], window=None)
     origin = time.monotonic() + _START_DELAY
     distinct, duplicates = _distinct(_namespaces(request, located))
     joined: dict[types.Role, types.Measurement] = {m.role: m for m in duplicates}
@@ -444,6 +401,7 @@ def _document(
     verdict: types.Verdict | None = None,
     reason: str | None = None,
     window: report.Window | None = None,
+    resolver: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if verdict is None:
         verdict = types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=reason or "")
@@ -455,7 +413,7 @@ def _document(
         targets=request.targets,
         started=started,
         finished=now(),
-        probe_info=_info(request=request, located=located),
+        probe_info=_info(request=request, located=located, resolver=resolver),
         window=window,
     )
 
@@ -464,7 +422,12 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _info(*, request: Request | None = None, located: Located | None = None) -> dict[str, Any]:
+def _info(
+    *,
+    request: Request | None = None,
+    located: Located | None = None,
+    resolver: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Facts about the run for the report's ``probe`` section."""
     info: dict[str, Any] = {"version": nethealth.__version__}
     if node := os.environ.get("NODE_NAME"):
@@ -481,6 +444,8 @@ def _info(*, request: Request | None = None, located: Located | None = None) -> 
         }
     if located is not None:
         info["located"] = _located(located)
+    if resolver is not None:
+        info["resolver"] = resolver  # the pod's, as its applications resolve
     return info
 
 

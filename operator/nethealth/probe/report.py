@@ -16,7 +16,7 @@ from the probe Job's termination message, so its fields are a contract:
     One verdict per measured target, ``[{target, class, attempts, failures, blocks}]``:
     where that target's fault lies (the classes above) and the counts a verdict on the
     pod rests on. For ``PodNamespace``, ``Filtered`` and ``Healthy`` they are the target
-    pod's connects to it outside the time slots in which the fresh pod failed as well
+    pod's connects to it without the time slots in which it and the fresh pod both failed
     (failures both share are not the pod's); for the other classes all of the target
     pod's connects to it. ``blocks`` counts runs of consecutive failures among them.
     Added to v1 without a schema change: a consumer that finds no ``judged`` judges the
@@ -29,6 +29,17 @@ from the probe Job's termination message, so its fields are a contract:
     ``BroadcastSenders``, ``PerCpuFailures``, ``BurstyFailures``, ``PodTrafficFiltered``,
     ``PathRefused``,
     ``PathTimeout``, ``PathHostUnreachable``, ``TransientLocalRefusal``.
+``dns``
+    One entry per name resolved with the pod's resolver (the targets' names, and
+    ``--dns-name``): ``{name, target, class, status, addresses, detail, tried, servers,
+    control, host, own, unresolvable}``. ``status`` is the pod's (``ok``, ``timeout``,
+    ``refused-locally``, ``unreachable``, ``servfail``, ``refused``, ``nxdomain``,
+    ``nodata``, ``error``), ``control`` and ``host`` the same resolution's from a fresh
+    pod and the node, ``own`` the probe's own resolver's (``null`` when not asked);
+    ``unresolvable`` when nothing resolves it (the check names a name that does not
+    exist). ``target`` is the target whose host it is, ``null`` for a ``--dns-name``. A
+    target the pod cannot resolve is not measured: its ``judged`` entry is
+    ``Inconclusive`` with no attempts. Added to v1 without a schema change.
 ``kernel``
     ``{release, version, status, issue, fixedIn, detail}`` with ``status`` one of
     ``Affected`` | ``Fixed`` | ``NotAffected`` | ``Unknown``; ``null`` if not assessed.
@@ -110,6 +121,7 @@ def build(
         "reason": verdict.reason,
         "truncated": False,
         "judged": [_judged(v) for v in verdict.targets],
+        "dns": [_dns(v) for v in verdict.dns],
         "hints": [dataclasses.asdict(h) for h in verdict.hints],
         "kernel": _kernel(kernel),
         "namespaces": {
@@ -132,6 +144,29 @@ def _judged(verdict: types.TargetVerdict) -> dict[str, Any]:
         "attempts": verdict.attempts,
         "failures": verdict.failures,
         "blocks": verdict.blocks,
+    }
+
+
+def _dns(verdict: types.DnsVerdict) -> dict[str, Any]:
+    pod = verdict.by_role.get(types.Role.TARGET)
+
+    def status(role: types.Role) -> str | None:
+        found = verdict.by_role.get(role)
+        return found.status if found is not None else None
+
+    return {
+        "name": verdict.name,
+        "target": verdict.target,
+        "class": verdict.klass.value,
+        "status": pod.status if pod is not None else None,
+        "addresses": list(pod.addresses) if pod is not None else [],
+        "detail": pod.detail if pod is not None else "",
+        "tried": list(pod.tried) if pod is not None else [],
+        "servers": list(verdict.servers),
+        "control": status(types.Role.CONTROL),
+        "host": status(types.Role.HOST),
+        "own": verdict.own.status if verdict.own is not None else None,
+        "unresolvable": verdict.unresolvable,
     }
 
 
@@ -344,6 +379,11 @@ def _namespace_totals(doc: Document) -> None:
     _each_namespace(doc, cut)
 
 
+def _dns_summary(doc: Document) -> None:
+    keep = ("name", "target", "class", "status", "unresolvable")
+    doc["dns"] = [{k: v for k, v in entry.items() if k in keep} for entry in doc.get("dns") or []]
+
+
 def _cut_reason(chars: int) -> Callable[[Document], None]:
     def step(doc: Document) -> None:
         doc["reason"] = _cut(str(doc.get("reason", "")), chars)
@@ -357,6 +397,7 @@ DROP_ORDER: Final[tuple[tuple[str, Callable[[Document], None]], ...]] = (
     ("evidence", _drop("evidence")),
     ("probe facts", _drop("probe")),
     ("per-target detail per namespace", _drop_in_namespaces("targets")),
+    ("names resolved, beyond what decides", _dns_summary),
     ("time blocks beyond the first three", _keep_first_blocks),
     ("per-CPU counts", _drop_in_namespaces("cpus")),
     ("time blocks", _drop_in_namespaces("blocks")),
@@ -376,6 +417,7 @@ DROP_ORDER: Final[tuple[tuple[str, Callable[[Document], None]], ...]] = (
     ("kernel", _drop("kernel")),
     ("hints", _drop("hints")),
     ("namespaces", _drop("namespaces")),
+    ("names resolved", _drop("dns")),
     ("per-target verdicts", _drop("judged")),
 )
 

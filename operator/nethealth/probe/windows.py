@@ -12,6 +12,10 @@ after each window the pooled counts are judged:
 - no target is *suspect* (`types.TargetVerdict.suspect`: the target pod's failures are
   clearly above background loss while the fresh pod and the node do not fail on it):
   stop, nothing needs explaining;
+- no suspect target could still turn out failing: the 95 % interval of its rate, over
+  the samples its failures are worth (`runrule.plausibly_above`: one 5 s block is worth
+  few, scattered failures many), stays at or below the threshold: stop, more of the
+  same would not change the verdict (a steady 5 % loss needs no 90 s to say so);
 - otherwise measure another window, up to the bound (``--windows``).
 
 The operator judges the pooled counts with the very same rule, so a longer window can only
@@ -35,4 +39,10 @@ def longer(*, verdicts: Sequence[types.TargetVerdict], failure_rate: float) -> b
         for v in judged
     ):
         return False
-    return any(v.suspect for v in verdicts)
+    return any(
+        v.suspect
+        and runrule.plausibly_above(
+            attempts=v.attempts, failures=v.failures, blocks=v.blocks, failure_rate=failure_rate
+        )
+        for v in verdicts
+    )

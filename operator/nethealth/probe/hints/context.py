@@ -25,6 +25,7 @@ class Context:
     # The targets whose class is the run's: the failures the hints explain are theirs (a
     # target that fails everywhere says nothing about the pod's namespace).
     at_fault: tuple[str, ...] = ()
+    dns: tuple[types.DnsVerdict, ...] = ()  # names resolved with the pod's resolver
 
     @property
     def target_attempts(self) -> tuple[types.Attempt, ...]:

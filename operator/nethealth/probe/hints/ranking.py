@@ -11,7 +11,7 @@ import dataclasses
 from typing import Final
 
 from nethealth.probe import types
-from nethealth.probe.hints import context, kernelbug, paths, refusals, senders, timing
+from nethealth.probe.hints import context, dns, kernelbug, paths, refusals, senders, timing
 
 RULES: Final[tuple[context.HintRule, ...]] = (
     kernelbug.broadcast_route_cache,
@@ -20,6 +20,7 @@ RULES: Final[tuple[context.HintRule, ...]] = (
     paths.missing_default_route,
     paths.gateway_neighbour_failed,
     paths.filtered,
+    dns.unresolved_names,
     paths.path_errors,
     timing.per_cpu_failures,
     senders.broadcast_senders,
