@@ -447,6 +447,10 @@ def render_text(doc: Document) -> str:
                 )
                 more = f" and {len(blocks) - 8} more" if len(blocks) > 8 else ""
                 lines.append(f"failure blocks in {role}: {shown}{more}")
+    names = [e for e in doc.get("dns") or [] if isinstance(e, dict)]
+    if names:
+        lines += ["", "names, resolved as the pod resolves them:"]
+        lines += [_dns_line(entry) for entry in names]
     hints = doc.get("hints") or []
     if hints:
         lines += ["", "hints:"]
@@ -457,9 +461,20 @@ def render_text(doc: Document) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dns_line(entry: dict[str, Any]) -> str:
+    got = ", ".join(entry.get("addresses") or []) or entry.get("detail") or ""
+    line = f"  {entry.get('name')}: {entry.get('status')}" + (f" ({got})" if got else "")
+    others = [
+        f"{word} {entry.get(key)}"
+        for key, word in (("control", "fresh pod"), ("host", "node"), ("own", "probe's own"))
+        if entry.get(key) is not None
+    ]
+    return line + (f"; {', '.join(others)}" if others else "")
+
+
 def _window_line(window: dict[str, Any]) -> str:
     steps, most = window.get("steps"), window.get("maxSteps")
-    line = f"window {window.get('seconds'):g} s"
+    line = f"window {float(window.get('seconds') or 0):g} s"
     if isinstance(most, int) and most > 1:
         line += f" ({steps} of at most {most} windows: longer only while the pod looks bad)"
     return line
