@@ -363,8 +363,10 @@ def _verdict(met: bool, missed: bool) -> str:
 
 
 def _p(value: float) -> str:
-    if value == 0.0:
-        return "0"
+    if value in (0.0, 1.0):
+        return f"{value:g}"
+    if value > 0.999:  # near certainty: say how near
+        return f"{value:.5f}"
     if value >= 0.001:
         return f"{value:.4f}".rstrip("0").rstrip(".")
     return f"{value:.1e}"
