@@ -1,11 +1,15 @@
-"""One probe run: locate the namespaces, measure them together, gather evidence, judge.
+"""One probe run: locate the namespaces, resolve, measure them together, gather evidence,
+judge.
 
-The order matters. Counters are snapshotted in the target namespace before the
-measurement so their deltas belong to it; the three namespaces are measured at the same
-time so that their attempts compare; evidence (route lookups per CPU, rules, tables) is
-gathered right after, while the fault is most likely still there. Every failure to do
-one of these steps ends in an ``Inconclusive`` result that says which step failed and
-why — never in a network verdict the probe could not back.
+The order matters. The target namespace is held open as soon as it is found
+(`nshandle`), so that nothing later depends on the process it was found through.
+Counters are snapshotted in it before the measurement so their deltas belong to it;
+names are resolved the way the pod resolves them (`resolving`), so that every namespace
+connects to the pod's addresses; the three namespaces are measured at the same time, in
+one window or more (`windowed`), so that their attempts compare; evidence (route lookups
+per CPU, rules, tables) is gathered right after, while the fault is most likely still
+there. Every failure to do one of these steps ends in an ``Inconclusive`` result that
+says which step failed and why — never in a network verdict the probe could not back.
 """
 
 from __future__ import annotations
@@ -14,36 +18,32 @@ import dataclasses
 import datetime
 import functools
 import os
-import time
 from collections.abc import Sequence
 from typing import Any, Final
 
 import nethealth
 from nethealth.probe import (
-    classes,
     classify,
     counters,
     evidence,
     kernels,
-    measure,
     netns,
     nshandle,
     podnetns,
+    podresolver,
     report,
     request,
     resolving,
     sampling,
     types,
-    windows,
+    windowed,
 )
-from nethealth.probe.dns import hostsfile, resolvconf
 
 # The command line, validated (kept here too: callers know them as orchestrate's).
 Request = request.Request
 UsageError = request.UsageError
 request_from = request.request_from
 # Children need a moment to fork and enter their namespaces before the common start.
-_START_DELAY: Final = 0.3
 _EVIDENCE_TIMEOUT: Final = 30.0
 
 
@@ -130,19 +130,28 @@ def _run(
         before = _counters(located.enter)
     except Inconclusive as e:
         return document(located=located, reason=str(e))
-    pod_conf, source = _pod_resolver(request, located)
-    document = functools.partial(document, resolver=_resolver_info(pod_conf, source=source))
-    pod_root = source.removesuffix(OWN_RESOLV_CONF) if source.endswith(OWN_RESOLV_CONF) else ""
+    pid = located.process.pid if located.process else request.pid
+    pod = podresolver.read(pid=pid, path=request.resolv_conf)
+    own = podresolver.own()
+    document = functools.partial(document, resolver=pod.info())
+    distinct, duplicates = _distinct(_namespaces(request, located))
     resolved = resolving.resolve(
         targets=request.targets,
         dns_names=request.dns_names,
-        pod_conf=pod_conf,
-        own_conf=resolvconf.parse(_read(OWN_RESOLV_CONF) or ""),
-        namespaces=_distinct(_namespaces(request, located))[0],
-        pod_hosts=hostsfile.parse(_read(f"{pod_root}{OWN_HOSTS}") or ""),
-        own_hosts=hostsfile.parse(_read(OWN_HOSTS) or ""),
+        pod_conf=pod.conf,
+        own_conf=own.conf,
+        namespaces=distinct,
+        pod_hosts=pod.hosts,
+        own_hosts=own.hosts,
     )
-    measured = _measure(request, located=located, endpoints=resolved.endpoints, before=before)
+    measured = windowed.run(
+        request,
+        target=windowed.Target(enter=located.enter, netns=located.netns),
+        endpoints=resolved.endpoints,
+        distinct=distinct,
+        duplicates=duplicates,
+        before=before,
+    )
     document = functools.partial(document, window=measured.window)
     located = dataclasses.replace(located, process_exited=not nshandle.path_names_it(held))
     if not nshandle.in_use(held):
@@ -161,142 +170,6 @@ def _run(
     return document(
         located=located, measurements=measured.measurements, evidence=found, verdict=verdict
     )
-
-
-OWN_RESOLV_CONF: Final = "/etc/resolv.conf"
-OWN_HOSTS: Final = "/etc/hosts"
-
-
-def _pod_resolver(request: Request, located: Located) -> tuple[resolvconf.ResolvConf, str]:
-    """The pod's resolver configuration and where it was read: its process's own file
-    (as the process sees it, through ``/proc/<pid>/root``), ``--resolv-conf``, or, when
-    neither can be read (``--netns``), the probe's own, saying so."""
-    pid = located.process.pid if located.process else request.pid
-    paths = [request.resolv_conf] if request.resolv_conf else []
-    if pid is not None:
-        paths.append(f"/proc/{pid}/root{OWN_RESOLV_CONF}")
-    for path in paths:
-        text = _read(path)
-        if text is not None:
-            return resolvconf.parse(text), path
-    own = resolvconf.parse(_read(OWN_RESOLV_CONF) or "")
-    return own, f"{OWN_RESOLV_CONF} (the probe's own)"
-
-
-def _read(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read(65536)
-    except OSError:
-        return None
-
-
-def _resolver_info(conf: resolvconf.ResolvConf, *, source: str) -> dict[str, Any]:
-    return {
-        "source": source,
-        "nameservers": list(conf.nameservers),
-        "search": list(conf.search),
-        "ndots": conf.ndots,
-    }
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Measured:
-    """Every window's attempts joined per namespace, and the evidence sampled meanwhile."""
-
-    measurements: tuple[types.Measurement, ...]
-    samples: list[tuple[float, types.Evidence]]
-    window: report.Window | None
-
-
-def _measure(
-    request: Request,
-    *,
-    located: Located,
-    endpoints: tuple[types.Endpoint, ...],
-    before: dict[str, int],
-) -> Measured:
-    """All namespaces at once, window after window while `windows.longer` says so."""
-    if not endpoints:  # no target resolves in the pod: nothing to connect to
-        nothing = types.Measurement(role=types.Role.TARGET, netns=located.netns)
-        return Measured(measurements=(nothing,), samples=[], window=None)
-    origin = time.monotonic() + _START_DELAY
-    distinct, duplicates = _distinct(_namespaces(request, located))
-    joined: dict[types.Role, types.Measurement] = {m.role: m for m in duplicates}
-    samples: list[tuple[float, types.Evidence]] = []
-    used = 0
-    while True:
-        plan = measure.Plan(
-            endpoints=endpoints,
-            attempts=request.attempts,
-            spread=request.spread,
-            timeout=request.timeout,
-            start_at=max(origin + used * request.spread, time.monotonic() + _START_DELAY),
-            first_slot=used * request.attempts,
-            origin=origin,
-        )
-        measured, sampled = _window(plan, located=located, distinct=distinct, before=before)
-        joined = _join(joined, measured)
-        samples += sampled
-        used += 1
-        if used >= request.windows or not _longer(joined, request=request):
-            break
-    # Children entered the target through the probe's descriptor; report where it was found.
-    if types.Role.TARGET in joined:
-        joined[types.Role.TARGET] = dataclasses.replace(
-            joined[types.Role.TARGET], netns=located.netns
-        )
-    ordered = tuple(joined[role] for role in types.Role if role in joined)
-    window = report.Window(seconds=used * request.spread, steps=used, max_steps=request.windows)
-    return Measured(measurements=ordered, samples=samples, window=window)
-
-
-def _window(
-    plan: measure.Plan,
-    *,
-    located: Located,
-    distinct: dict[types.Role, str],
-    before: dict[str, int],
-) -> tuple[tuple[types.Measurement, ...], list[tuple[float, types.Evidence]]]:
-    """One window in all namespaces at once, with evidence sampled in the target meanwhile."""
-    sampler = netns.spawn(
-        located.enter,
-        sampling.sample,
-        plan.endpoints,
-        before,
-        plan.start_at,
-        plan.start_at + plan.spread,
-        sampling.interval(plan.spread),
-    )
-    try:
-        measured = measure.across(namespaces=distinct, plan=plan)
-        samples = _samples(sampler, offset=plan.start_at - plan.zero)
-    finally:
-        sampler.close()
-    return measured, samples
-
-
-def _join(
-    joined: dict[types.Role, types.Measurement], measured: Sequence[types.Measurement]
-) -> dict[types.Role, types.Measurement]:
-    """Later windows' attempts appended; a namespace that failed once stays failed."""
-    result = dict(joined)
-    for m in measured:
-        earlier = result.get(m.role)
-        if earlier is None:
-            result[m.role] = m
-            continue
-        result[m.role] = dataclasses.replace(
-            earlier, attempts=earlier.attempts + m.attempts, error=earlier.error or m.error
-        )
-    return result
-
-
-def _longer(joined: dict[types.Role, types.Measurement], *, request: Request) -> bool:
-    judged = classes.judge(by_role=joined, min_attempts=classes.MIN_ATTEMPTS)
-    return windows.longer(verdicts=judged.targets, failure_rate=request.failure_rate)
 
 
 def _final_evidence(
@@ -356,16 +229,6 @@ def _counters(path: str) -> dict[str, int]:
     except netns.NetnsError as e:
         raise Inconclusive(f"cannot enter the target namespace: {e}") from None
     return before
-
-
-def _samples(sampler: netns.Child, *, offset: float) -> list[tuple[float, types.Evidence]]:
-    """The sampler's evidence, timed from the run's first window (``offset``: when this
-    window began, after it)."""
-    try:
-        raw = sampler.wait(timeout=_EVIDENCE_TIMEOUT)
-    except netns.NetnsError:
-        return []  # the final gathering reports what went wrong, if it persists
-    return [(float(doc.get("at", 0.0)) + offset, types.Evidence.from_dict(doc)) for doc in raw]
 
 
 def _vanished(located: Located) -> str:
