@@ -13,3 +13,10 @@ def node() -> Iterator[topology_module.Topology]:
     """A node with a target pod, a fresh control pod and a listening server."""
     with topology_module.calico_node() as built:
         yield built
+
+
+@pytest.fixture
+def bare_node() -> Iterator[topology_module.Topology]:
+    """The same node without the listener: the test starts a server of its own."""
+    with topology_module.calico_node(listener=False) as built:
+        yield built

@@ -46,13 +46,14 @@ def argv_for(
     spread: float = 3.0,
     timeout: float = 1.0,
     termination_log: pathlib.Path | None = None,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     argv = [NETHEALTH, "probe", *(where or ("--netns", node.pod_netns))]
     argv += ["--control-netns", node.fresh_netns, "--host-netns", node.node_netns]
     for target in targets or (f"server={topology.SERVER_IP}:{node.port}",):
         argv += ["--target", target]
     argv += ["--attempts", str(attempts), "--spread", str(spread), "--timeout", str(timeout)]
-    argv += ["--output", "json"]
+    argv += [*extra, "--output", "json"]
     if termination_log is not None:
         argv += ["--termination-log", str(termination_log)]
     return argv
@@ -71,6 +72,13 @@ def run(argv: Sequence[str], *, prefix: Sequence[str] = (), timeout: float = 60)
 
 def probe(node: topology.Topology, tmp_path: pathlib.Path, **kwargs: Any) -> Result:
     return run(argv_for(node, termination_log=tmp_path / "termination-log", **kwargs))
+
+
+def render_text(result: Result) -> str:
+    """The text report the probe prints for people, from the document it wrote."""
+    from nethealth.probe import report  # noqa: PLC0415 (only the tests that show text)
+
+    return report.render_text(result.document)
 
 
 def _termination_log_path(argv: Sequence[str]) -> str | None:

@@ -87,11 +87,14 @@ def test_a_namespace_vanishing_mid_run_is_inconclusive_and_leaves_nothing_behind
     assert probe_cli.leftover_processes(marker) == []
 
 
-def test_names_are_resolved_once_and_every_namespace_connects_to_that_address(node, tmp_path):
-    # localhost comes from /etc/hosts: no DNS traffic. Nothing listens on loopback in the
-    # namespaces, so every one is refused, at the same literal address.
+def test_a_name_in_the_hosts_file_is_answered_from_it_and_connected_to_everywhere(node, tmp_path):
+    # localhost comes from /etc/hosts, as an application's resolver reads it first: no DNS
+    # traffic. Nothing listens on loopback in the namespaces, so every one is refused, at
+    # the same literal addresses.
     result = probe_cli.probe(node, tmp_path, targets=[f"local=localhost:{node.port}"])
-    assert result.document["targets"][0]["addresses"] in (["127.0.0.1"], ["::1"])
+    assert set(result.document["targets"][0]["addresses"]) <= {"127.0.0.1", "::1"}
+    (local,) = result.document["dns"]
+    assert (local["status"], local["tried"]) == ("ok", ["localhost"])
     assert result.klass == "Upstream"
 
 

@@ -77,6 +77,41 @@ sys.stdin.read()
 """
 
 
+# A nameserver for tests: A/AAAA from a table, NXDOMAIN for anything else (RFC 1035,
+# written apart from the probe's own DNS code so that they check each other).
+_DNS_SERVER = r"""
+import ipaddress, socket, struct, sys
+address, spec = sys.argv[1], sys.argv[2]
+table = {}
+for item in filter(None, spec.split(";")):
+    name, _, addresses = item.partition("=")
+    table[name.lower().rstrip(".")] = [ipaddress.ip_address(a) for a in addresses.split(",")]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((address, 53))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(4096)
+    ident, flags = struct.unpack_from("!HH", data)
+    labels, offset = [], 12
+    while data[offset]:
+        labels.append(data[offset + 1 : offset + 1 + data[offset]].decode())
+        offset += 1 + data[offset]
+    qtype = struct.unpack_from("!H", data, offset + 1)[0]
+    question = data[12 : offset + 5]
+    name = ".".join(labels).lower()
+    found = table.get(name)
+    wanted = 4 if qtype == 1 else 6 if qtype == 28 else 0
+    records = [a for a in found or [] if a.version == wanted]
+    rcode = 0 if found is not None else 3
+    answer = b"".join(
+        b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 30, len(a.packed)) + a.packed
+        for a in records
+    )
+    header = struct.pack("!HHHHHH", ident, 0x8180 | rcode, 1, len(records), 0, 0)
+    s.sendto(header + question + answer, peer)
+"""
+
+
 def run(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure raise with its stderr, so setup errors are readable."""
     done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
@@ -99,6 +134,7 @@ class Topology:
     _processes: list[subprocess.Popen[str]] = dataclasses.field(default_factory=list)
     _listener: subprocess.Popen[str] | None = None
     _cgroups: list[str] = dataclasses.field(default_factory=list)
+    _etc: list[str] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.node = f"{self.prefix}-node"
@@ -172,6 +208,25 @@ class Topology:
         with open(os.path.join(directory, "cgroup.procs"), "w") as procs:
             procs.write(str(process.pid))
         return process
+
+    def resolv_conf(self, ns: str, text: str) -> None:
+        """The resolv.conf of processes started in ``ns`` (`ip netns exec` bind-mounts
+        /etc/netns/NAME/resolv.conf over /etc/resolv.conf for them), as a pod's own."""
+        directory = os.path.join("/etc/netns", ns)
+        os.makedirs(directory, exist_ok=True)
+        self._etc.append(directory)
+        with open(os.path.join(directory, "resolv.conf"), "w") as f:
+            f.write(text)
+
+    def start_dns_server(self, answers: dict[str, tuple[str, ...]]) -> None:
+        """A nameserver on the server's address (UDP 53): ``answers`` maps names to their
+        addresses (both families), every other name is NXDOMAIN; returns once it listens."""
+        spec = ";".join(f"{name}={','.join(addresses)}" for name, addresses in answers.items())
+        process = self.start(self.server, sys.executable, "-c", _DNS_SERVER, SERVER_IP, spec)
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            _, err = process.communicate(timeout=5)
+            raise RuntimeError(f"nameserver failed to start: {err.strip()}")
 
     # --- the listener --------------------------------------------------------------
     def start_listener(self) -> None:
@@ -318,6 +373,11 @@ class Topology:
         for name in reversed(self._created):
             run(["ip", "netns", "del", name], check=False)
         self._created.clear()
+        for directory in self._etc:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, "resolv.conf"))
+                os.rmdir(directory)
+        self._etc.clear()
 
 
 class Toggle:

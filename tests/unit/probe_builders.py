@@ -39,6 +39,7 @@ def attempts(
                 immediate_errno=code if local else 0,
                 final_errno=code if failed else 0,
                 duration=0.0 if local else 0.001,
+                slot=i,
             )
         )
     return tuple(made)

@@ -130,3 +130,84 @@ def test_only_refusals_of_the_pods_own_stack_count_as_its_namespace():
     verdict = run(three(refused, ok(), ok()))
     assert verdict.klass == Class.POD_NAMESPACE
     assert "refused in its own namespace" in verdict.reason
+
+
+# -- the paired comparison: only failures the fresh pod did not share blame the pod ------
+
+
+def _scattered(failed_slots: set[int], count: int = 60) -> str:
+    return "".join("x" if i in failed_slots else "." for i in range(count))
+
+
+def test_loss_every_namespace_shares_is_never_blamed_on_the_pod():
+    # A lossy uplink drops ~10 % of every namespace's connects, in different slots: the
+    # target's 6 are above noise, the fresh pod's 4 are not significant by themselves.
+    path = dict(code=errno.ETIMEDOUT)
+    target = attempts(_scattered({3, 11, 19, 28, 40, 52}), **path)
+    control = attempts(_scattered({7, 23, 35, 47}), **path)
+    host = attempts(_scattered({5, 17, 29, 44, 58}), **path)
+    verdict = run(three(target, control, host))
+    assert verdict.klass not in (Class.POD_NAMESPACE, Class.FILTERED)
+    assert "too close to tell" in verdict.reason
+
+
+def test_loss_shared_with_a_failing_fresh_pod_and_node_is_upstream():
+    path = dict(code=errno.ETIMEDOUT)
+    target = attempts(_scattered({3, 11, 19, 28, 40, 52}), **path)
+    control = attempts(_scattered({7, 23, 35, 47, 55}), **path)
+    host = attempts(_scattered({5, 17, 29, 44, 58}), **path)
+    assert run(three(target, control, host)).klass == Class.UPSTREAM
+
+
+def test_an_outage_in_the_same_slots_everywhere_is_not_the_pods():
+    outage = attempts(_scattered(set(range(10, 22))), code=errno.ETIMEDOUT)
+    verdict = run(three(outage, outage, outage))
+    assert verdict.klass == Class.UPSTREAM
+
+
+def test_a_pod_failing_far_more_than_a_somewhat_failing_fresh_pod_is_blamed():
+    target = attempts(HALF)
+    control = attempts(_scattered({1, 9, 21, 33, 45, 57}))  # failing, but 6 of 60
+    verdict = run(three(target, control, ok()))
+    assert verdict.klass == Class.POD_NAMESPACE
+
+
+def test_failures_the_fresh_pod_shared_are_left_out_of_the_pods_counts():
+    target = attempts(_scattered(set(range(20))))
+    control = attempts(_scattered(set(range(5))))
+    verdict = run(three(target, control, ok()))
+    assert verdict.klass == Class.POD_NAMESPACE
+    (judged,) = verdict.targets
+    assert (judged.attempts, judged.failures) == (55, 15)
+    assert "5 failures shared with a fresh pod are not counted" in verdict.reason
+
+
+# -- per target ---------------------------------------------------------------------------
+
+
+def test_each_target_gets_its_own_class_and_counts():
+    down = dict(target="db", address="203.0.113.20")
+    target = (*ok(target="api"), *attempts(ALL, **down))
+    others = (*ok(target="api"), *attempts(ALL, **down))
+    verdict = run(three(target, others, others))
+    by_name = {v.target: v for v in verdict.targets}
+    assert by_name["api"].klass == Class.HEALTHY
+    assert (by_name["db"].klass, by_name["db"].failures) == (Class.UPSTREAM, 60)
+    assert verdict.klass == Class.UPSTREAM
+    assert verdict.reason.startswith("db:")
+
+
+def test_hints_name_the_targets_at_fault():
+    target = (*attempts(HALF, target="api"), *ok(target="db", address="203.0.113.20"))
+    control = (*ok(target="api"), *ok(target="db", address="203.0.113.20"))
+    verdict = run(three(target, control, control))
+    assert verdict.klass == Class.POD_NAMESPACE
+    assert all(h.evidence.startswith("api: ") for h in verdict.hints)
+
+
+def test_a_suspect_target_fails_only_in_the_pod_and_only_it_is_suspect():
+    mild = attempts(_scattered({2, 14, 26, 38, 50, 55}))  # 10 %: failing, below 20 %
+    verdict = run(three(mild, ok(), ok()))
+    assert verdict.targets[0].suspect
+    everywhere = attempts(ALL)
+    assert not run(three(everywhere, everywhere, ok())).targets[0].suspect

@@ -93,7 +93,32 @@ def test_the_probe_command_carries_the_spec() -> None:
     assert args[args.index("--attempts") + 1] == "30"
     assert args[args.index("--spread") + 1] == "10"
     assert args[args.index("--timeout") + 1] == "1.5"
+    assert args[args.index("--windows") + 1] == "3"
+    assert args[args.index("--failure-rate") + 1] == "0.2"
     assert container["image"] == "x/y:2"
+
+
+@pytest.mark.parametrize(
+    ("probe", "windows"),
+    [
+        ({}, 3),  # the defaults: 3 x 30s + 2s + 20s within 2m
+        ({"windows": 1}, 1),
+        ({"spread": "45s", "deadline": "90s"}, 1),  # a check older than windows stays valid
+        ({"spread": "45s", "deadline": "2m"}, 2),
+        ({"spread": "10s", "windows": 10, "deadline": "1h"}, 10),
+    ],
+)
+def test_a_run_measures_only_as_many_windows_as_fit_within_the_deadline(
+    probe: dict[str, Any], windows: int
+) -> None:
+    (manifest,) = _plan([pod("a")], probe={"interval": "5m", **probe})
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--windows") + 1] == str(windows)
+    spread = float(args[args.index("--spread") + 1])
+    timeout = float(args[args.index("--timeout") + 1])
+    deadline = manifest["spec"]["activeDeadlineSeconds"]
+    assert windows * spread + timeout + 20 <= deadline or windows == 1
 
 
 def test_names_fit_kubernetes_limits_whatever_the_check_and_node_are_called() -> None:
@@ -142,3 +167,13 @@ def test_a_job_never_mixes_namespaces() -> None:
             part=0,
             image="example/nethealth:1",
         )
+
+
+def test_the_names_of_spec_dns_are_resolved_by_the_probe_unless_disabled() -> None:
+    names = {"names": ["kubernetes.default.svc", "example.org."]}
+    (manifest,) = _plan([pod("a")], dns=names)
+    args = manifest["spec"]["template"]["spec"]["containers"][0]["args"]
+    found = [args[i + 1] for i, a in enumerate(args) if a == "--dns-name"]
+    assert found == ["kubernetes.default.svc", "example.org."]
+    (manifest,) = _plan([pod("a")], dns={**names, "enabled": False})
+    assert "--dns-name" not in manifest["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -1,4 +1,4 @@
-"""Targets on the command line: `[NAME=]HOST:PORT`, IPv6 in brackets, names resolved once."""
+"""Targets on the command line: `[NAME=]HOST:PORT`, IPv6 in brackets."""
 
 from __future__ import annotations
 
@@ -44,21 +44,6 @@ def test_unparsable_targets_are_rejected_naming_the_flag_and_the_form(text, comp
         ValueError, match=f"{re.escape(f'--target {text!r}')}.*{re.escape(complaint)}"
     ):
         measure.parse_target(text)
-
-
-def test_a_literal_resolves_to_itself_without_dns():
-    endpoint = measure.resolve(types.Target(name="t", host="2001:db8::7", port=443))
-    assert endpoint == types.Endpoint(name="t", address="2001:db8::7", port=443)
-
-
-def test_localhost_resolves_to_a_loopback_literal():
-    endpoint = measure.resolve(types.Target(name="t", host="localhost", port=80))
-    assert endpoint.address in {"127.0.0.1", "::1"}
-
-
-def test_a_malformed_name_is_a_lookup_error_naming_the_target_without_any_query():
-    with pytest.raises(LookupError, match=r"target t: cannot resolve a\.\.b"):
-        measure.resolve(types.Target(name="t", host="a..b", port=80))
 
 
 def test_attempts_are_spread_evenly_over_the_window():

@@ -74,7 +74,7 @@ def test_the_class_reason_kernel_and_hints_with_advice_are_shown():
     assert "Kernel     6.12.43-talos: Fixed" in text
     assert "Targets    api = 203.0.113.1:443" in text
     assert "  1. PolicyRuleUnreachable" in text
-    assert "     evidence: policy rule 'pref 100 ipproto 6 dport 443 unreachable'" in text
+    assert "     evidence: api: policy rule 'pref 100 ipproto 6 dport 443 unreachable'" in text
     assert "     advice:   Remove the rule in the pod's namespace" in text
 
 

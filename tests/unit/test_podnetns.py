@@ -37,6 +37,34 @@ SYSTEMD_V2 = (
 SYSTEMD_V2_GUARANTEED_CRIO = f"0::/kubepods.slice/kubepods-pod{UID_}.slice/crio-{APP}.scope\n"
 SYSTEMD_V2_DOCKER = f"0::/kubepods.slice/kubepods-pod{UID_}.slice/docker-{APP}.scope\n"
 NESTED_IN_A_CONTAINERIZED_KUBELET = f"0::/docker/{'d' * 64}/kubepods/burstable/pod{UID}/{APP}\n"
+# The probe's container has a cgroup namespace of its own (containerd's default on cgroup
+# v2): other processes' paths are shown relative to its root, climbing out with "..".
+# Seen in the wild (docker on Ubuntu 21.10; a node agent's fixture, without the slash):
+NAMESPACED_SYSTEMD_V2 = f"0::/../../kubepods-besteffort-pod{UID_}.slice/docker-{APP}.scope\n"
+NAMESPACED_SYSTEMD_V2_NO_SLASH = (
+    f"0::../../../kubepods-burstable.slice/kubepods-burstable-pod{UID_}.slice"
+    f"/cri-containerd-{APP}.scope\n"
+)
+# With the cgroupfs driver the climb can end below "kubepods": the probe in besteffort,
+# the pod in burstable (/kubepods/burstable/pod<uid>/<id>) or guaranteed (/kubepods/...).
+NAMESPACED_CGROUPFS_V2 = f"0::/../../../burstable/pod{UID}/{APP}\n"
+NAMESPACED_CGROUPFS_V2_GUARANTEED = f"0::/../../../pod{UID}/{APP}\n"
+NAMESPACED_CGROUPFS_V1 = f"""\
+12:pids:/../../../burstable/pod{UID}/{APP}
+4:memory:/../../../burstable/pod{UID}/{APP}
+0::/
+"""
+# kind: the kubelet's cgroup root is /kubelet, so systemd names every slice "kubelet-...",
+# and the node is itself a container (nested below its own scope on the machine).
+KIND = (
+    "0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice"
+    f"/kubelet-kubepods-besteffort-pod{UID_}.slice/cri-containerd-{APP}.scope\n"
+)
+KIND_SEEN_FROM_THE_MACHINE = (
+    f"0::/system.slice/docker-{'d' * 64}.scope/kubelet.slice/kubelet-kubepods.slice"
+    f"/kubelet-kubepods-burstable.slice/kubelet-kubepods-burstable-pod{UID_}.slice"
+    f"/cri-containerd-{APP}.scope\n"
+)
 NOT_A_POD = """\
 12:pids:/user.slice/user-0.slice/session-1.scope
 0::/system.slice/containerd.service
@@ -55,6 +83,13 @@ POD_LOOKALIKE_OUTSIDE_KUBEPODS = f"0::/system.slice/pod{UID}/{APP}\n"
         SYSTEMD_V2_GUARANTEED_CRIO,
         SYSTEMD_V2_DOCKER,
         NESTED_IN_A_CONTAINERIZED_KUBELET,
+        NAMESPACED_SYSTEMD_V2,
+        NAMESPACED_SYSTEMD_V2_NO_SLASH,
+        NAMESPACED_CGROUPFS_V2,
+        NAMESPACED_CGROUPFS_V2_GUARANTEED,
+        NAMESPACED_CGROUPFS_V1,
+        KIND,
+        KIND_SEEN_FROM_THE_MACHINE,
     ],
     ids=[
         "cgroupfs-v1",
@@ -65,6 +100,13 @@ POD_LOOKALIKE_OUTSIDE_KUBEPODS = f"0::/system.slice/pod{UID}/{APP}\n"
         "systemd-v2-crio",
         "systemd-v2-docker",
         "nested",
+        "cgroupns-systemd-v2",
+        "cgroupns-systemd-v2-no-slash",
+        "cgroupns-cgroupfs-v2",
+        "cgroupns-cgroupfs-v2-guaranteed",
+        "cgroupns-cgroupfs-v1",
+        "kind",
+        "kind-from-the-machine",
     ],
 )
 def test_every_kubelet_layout_yields_the_pod_uid_and_container_id(text):

@@ -26,6 +26,7 @@ def test_a_valid_command_line_becomes_a_request():
     request = orchestrate.request_from(**VALID)
     assert [t.name for t in request.targets] == ["web", "[2001:db8::7]:443"]
     assert (request.attempts, request.spread, request.timeout) == (60, 30.0, 3.0)
+    assert (request.windows, request.failure_rate) == (1, 0.2)  # a caller that does not say
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,9 @@ def test_a_valid_command_line_becomes_a_request():
         ({"spread": "-1"}, "--spread '-1': expected a number of seconds"),
         ({"spread": "nan"}, "--spread 'nan'"),
         ({"timeout": "0"}, "--timeout '0'"),
+        ({"windows": "0"}, "--windows '0': expected a whole number from 1 to 10"),
+        ({"failure_rate": "1"}, "--failure-rate '1': expected a share between 0 and 1"),
+        ({"failure_rate": "x"}, "--failure-rate 'x'"),
     ],
 )
 def test_bad_values_are_usage_errors_naming_the_flag(change, complaint):

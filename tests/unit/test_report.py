@@ -230,3 +230,22 @@ def test_text_of_a_compacted_document_still_renders():
     text = report.render_text(small)
     assert "PodNamespace" in text
     assert "detail was dropped" in text
+
+
+def test_the_text_report_shows_the_window_and_the_names_as_the_pod_resolves_them() -> None:
+    doc = {
+        "class": "Upstream",
+        "reason": "dns web.test: ...",
+        "window": {"seconds": 60.0, "steps": 2, "maxSteps": 3},
+        "dns": [
+            {"name": "web.test", "status": "timeout", "addresses": [],
+             "detail": "no answer from 198.18.0.53 within 1 s", "control": "timeout",
+             "host": "timeout", "own": "ok"},
+        ],
+    }  # fmt: skip
+    text = report.render_text(doc)
+    assert "window 60 s (2 of at most 3 windows" in text
+    assert (
+        "  web.test: timeout (no answer from 198.18.0.53 within 1 s); fresh pod timeout,"
+        " node timeout, probe's own ok"
+    ) in text

@@ -3,18 +3,18 @@ the pods stay Inconclusive (never Degraded), and the check's other verdicts are 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-import pytest
+import probe_builders
 from operator_builders import check, probe_document
 
 from nethealth import model
 from nethealth.detection import acceptance, decision, results
-from nethealth.probe import orchestrate, report, types
+from nethealth.probe import classify, report, resolving, types
+from nethealth.probe.dns import verdicts
 
-# A label longer than 63 characters fails in the resolver's IDNA step, before any packet:
-# the probe's real words for an unresolvable name, without touching a DNS server.
-UNRESOLVABLE = "x" * 64 + ".example"
+UNRESOLVABLE = "nothing.invalid"
 TARGETS = [
     {"name": "api", "host": "203.0.113.1", "port": 443},
     {"name": "db", "host": UNRESOLVABLE, "port": 5432},
@@ -23,27 +23,60 @@ RUNNING = acceptance.Acceptance(ready=True, reason=model.Reason.RUNNING, message
 
 
 def _probe_says_unresolvable() -> dict[str, Any]:
-    """The document the probe writes when resolving the check's targets fails."""
-    with pytest.raises(orchestrate.Inconclusive) as failed:
-        orchestrate.resolve([types.Target(**t) for t in TARGETS])
-    verdict = types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=str(failed.value))
-    doc = probe_document("", klass=types.ProbeClass.INCONCLUSIVE)
-    doc["reason"] = verdict.reason
-    return doc
+    """The document the probe writes when nothing resolves db's name, not even its own
+    resolver: api is measured (healthy), db is not (its target Inconclusive)."""
+    gone = types.Resolution(name=UNRESOLVABLE, status="nxdomain", detail="NXDOMAIN from x")
+    dns = verdicts.judge(
+        name=UNRESOLVABLE,
+        target="db",
+        by_role={types.Role.TARGET: gone, types.Role.CONTROL: gone, types.Role.HOST: gone},
+        own=gone,
+        servers=("198.51.100.53",),
+    )
+    resolved = resolving.Resolved(
+        endpoints=(),
+        unmeasured=(resolving._unmeasured(types.Target(**TARGETS[1]), dns),),  # type: ignore[arg-type]
+        dns=(dns,),
+    )
+    measurements = [
+        types.Measurement(role=role, netns=role.value, attempts=probe_builders.ok(20, target="api"))
+        for role in types.Role
+    ]
+    verdict = classify.classify(
+        measurements=measurements,
+        evidence=None,
+        kernel=None,
+        unmeasured=resolved.unmeasured,
+        dns=resolved.dns,
+    )
+    moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return report.build(
+        verdict=verdict,
+        measurements=measurements,
+        evidence=None,
+        kernel=None,
+        targets=(),
+        started=moment,
+        finished=moment,
+        probe_info={},
+    )
 
 
 def _outcome() -> results.Outcome:
     return results.parse_document(key="apps/a", text=report.compact(_probe_says_unresolvable()))
 
 
-def test_the_probes_resolution_failure_is_inconclusive_with_its_own_reason() -> None:
+def test_a_name_nothing_resolves_makes_its_target_not_the_pod_inconclusive() -> None:
     outcome = _outcome()
-    assert outcome.inconclusive
-    assert outcome.why is results.Why.UNRESOLVABLE
+    assert not outcome.inconclusive  # api was measured
     found = results.unresolved(outcome)
     assert found is not None
     assert (found.name, found.host) == ("db", UNRESOLVABLE)
-    assert "too long" in found.error
+    assert "nxdomain" in found.error
+    assert {t.target: t.klass for t in outcome.run.targets} == {
+        "api": types.ProbeClass.HEALTHY,
+        "db": types.ProbeClass.INCONCLUSIVE,
+    }
 
 
 def test_an_unresolvable_target_makes_ready_false_naming_the_field_and_host() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 from nethealth import model
 from nethealth.detection import results
+from nethealth.probe import shorten
 
 # The start of a TargetUnresolvable message (``after_run``), read back from status.
 _UNRESOLVABLE_MESSAGE = re.compile(
@@ -140,8 +141,8 @@ def after_run(
             reason=model.Reason.TARGET_UNRESOLVABLE,
             message=(
                 f"{field} {found.host!r} (target {found.name!r}) does not resolve in the probe"
-                f" measuring pod {key}: {found.error[:200]}; no pod is measured until"
-                " it resolves (use a name the cluster's DNS knows, or an IP address)"
+                f" measuring pod {key}: {shorten.chars(found.error, limit=200)}; no pod is"
+                " measured until it resolves (use a name the cluster's DNS knows, or an IP address)"
             ),
         )
     if verdict.once_resolved is not None and any(not o.inconclusive for o in outcomes.values()):

@@ -53,6 +53,11 @@ independent pieces of information, not sixty. This module accounts for it where 
   ``consecutiveRuns``: runs are an interval (minutes) apart, far longer than a block, so
   separate runs are independent and per-run error rates multiply.
 
+A run that carries its targets' verdicts (the probe judges each target on its own; see
+`runjudge`) is judged target by target with the same rule: a target that every namespace
+fails says nothing about the pod, and the pod fails on a target by that target's counts.
+`judge` keeps judging a run's pooled counts (what remediation's verification asks).
+
 Detection and false-positive figures of this rule against simulated bursty and i.i.d.
 processes: ``benchmarks/decision_quality.py`` and ``docs/performance.md``.
 """
@@ -60,30 +65,29 @@ processes: ``benchmarks/decision_quality.py`` and ``docs/performance.md``.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import functools
-import math
 from collections.abc import Mapping
 from typing import Final
 
 from nethealth import model
-from nethealth.probe import stats, types
+from nethealth.detection import runjudge
+from nethealth.probe import runrule, types
 
 PodState = model.PodState
 
-NOISE_RATE: Final = 0.02  # the most a healthy path loses, per connect (as the probe assumes)
-FALSE_POSITIVE_BUDGET: Final = 1e-4  # per run, under i.i.d. noise at NOISE_RATE
-Z: Final = 1.959964  # 95 % two-sided normal quantile, for the rate's interval
+# The probe judges its own window with the same rule (``probe.runrule``).
+NOISE_RATE: Final = runrule.NOISE_RATE
+FALSE_POSITIVE_BUDGET: Final = runrule.FALSE_POSITIVE_BUDGET
+Z: Final = runjudge.Z
 
 # Remediated is the remediation layer's overlay; the decision never produces it.
 DECISION_STATES: Final = frozenset(PodState) - {PodState.REMEDIATED}
 
-
-class RunVerdict(enum.StrEnum):
-    FAILING = "Failing"
-    PASSING = "Passing"
-    UNCLEAR = "Unclear"  # measured, but within noise, or not clearly below while recovering
-    INCONCLUSIVE = "Inconclusive"  # not measured well enough: probe says so, too few samples
+RunVerdict = runjudge.RunVerdict
+TargetRun = runjudge.TargetRun
+Estimate = runjudge.Estimate
+Judgement = runjudge.Judgement
+effective_samples = runjudge.effective_samples
+wilson = runjudge.wilson
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -95,42 +99,19 @@ class RunResult:
     failures: int
     failure_blocks: int | None = None  # runs of consecutive failures; None when not known
     reason: str = ""  # why the run was inconclusive, when the caller knows (Job evicted, ...)
+    # Each target's verdict from the probe; empty from a probe that did not judge targets
+    # one by one (then the pooled counts above are judged).
+    targets: tuple[TargetRun, ...] = ()
+    window: float | None = None  # seconds the probe measured (the extended window's length)
 
     def __post_init__(self) -> None:
-        if self.attempts < 0:
-            raise ValueError(f"attempts must be >= 0, got {self.attempts}")
-        if not 0 <= self.failures <= self.attempts:
-            raise ValueError(
-                f"failures must be between 0 and attempts ({self.attempts}), got {self.failures}"
-            )
-        if self.failure_blocks is not None and not (
-            min(self.failures, 1) <= self.failure_blocks <= self.failures
-        ):
-            raise ValueError(
-                f"failure_blocks must be between {min(self.failures, 1)} and failures"
-                f" ({self.failures}), got {self.failure_blocks}"
-            )
+        runjudge.check_counts(
+            attempts=self.attempts, failures=self.failures, blocks=self.failure_blocks
+        )
 
     @property
     def rate(self) -> float:
         return self.failures / self.attempts if self.attempts else 0.0
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Estimate:
-    """A run's failure rate with its 95 % interval over ``effective_samples``."""
-
-    rate: float
-    low: float
-    high: float
-    effective_samples: float
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Judgement:
-    verdict: RunVerdict
-    why: str  # one clause a person can read in an Event
-    estimate: Estimate | None  # None when nothing was measured
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -150,6 +131,7 @@ class PodRecord:
     streak_classes: frozenset[types.ProbeClass] = frozenset()
     samples: int = 0  # connects of the latest measured run
     estimate: Estimate | None = None  # of the latest measured run
+    window: float | None = None  # seconds the latest measured run's probe measured
     message: str = ""
 
     def __post_init__(self) -> None:
@@ -172,12 +154,13 @@ def decide(*, previous: PodRecord | None, run: RunResult, threshold: model.Thres
     """The pod's record after ``run``, given its record before (None: first run)."""
     before = previous or UNKNOWN
     recovering = before.state in (PodState.DEGRADED, PodState.RECOVERING)
-    judged = judge(run=run, threshold=threshold, recovering=recovering)
+    judged = assess(run=run, threshold=threshold, recovering=recovering)
+    klass = judged.klass or run.klass
     failing, passing = before.failing_runs, before.passing_runs
     streak = before.streak_classes
     if judged.verdict is RunVerdict.FAILING:
         failing, passing = failing + 1, 0
-        streak = streak | {run.klass}
+        streak = streak | {klass}
     elif judged.verdict is RunVerdict.PASSING:
         failing, passing = 0, passing + 1
         streak = frozenset()
@@ -199,10 +182,11 @@ def decide(*, previous: PodRecord | None, run: RunResult, threshold: model.Thres
             before.inconclusive_runs + 1 if judged.verdict is RunVerdict.INCONCLUSIVE else 0
         ),
         runs=before.runs + 1,
-        klass=run.klass if measured else before.klass,
+        klass=klass if measured else before.klass,
         streak_classes=streak,
-        samples=run.attempts if measured else before.samples,
+        samples=(judged.samples or run.attempts) if measured else before.samples,
         estimate=judged.estimate if measured else before.estimate,
+        window=run.window if measured else before.window,
         message=_message(
             why=judged.why,
             verdict=judged.verdict,
@@ -231,8 +215,18 @@ def decide_pods(
     }
 
 
+def assess(*, run: RunResult, threshold: model.Threshold, recovering: bool = False) -> Judgement:
+    """Whether one run fails, passes, or says nothing: target by target when the probe
+    judged its targets (`runjudge.targets`), else on its pooled counts (`judge`)."""
+    if not run.targets:
+        return judge(run=run, threshold=threshold, recovering=recovering)
+    return runjudge.targets(
+        runs=run.targets, threshold=threshold, recovering=recovering, reason=run.reason
+    )
+
+
 def judge(*, run: RunResult, threshold: model.Threshold, recovering: bool = False) -> Judgement:
-    """Whether one run fails, passes, or says nothing; see the module docstring."""
+    """Whether one run's pooled counts fail, pass, or say nothing; see the module docstring."""
     if run.klass is types.ProbeClass.INCONCLUSIVE:
         why = f"the probe could not measure: {run.reason or 'class Inconclusive'}"
         return Judgement(verdict=RunVerdict.INCONCLUSIVE, why=why, estimate=None)
@@ -240,73 +234,25 @@ def judge(*, run: RunResult, threshold: model.Threshold, recovering: bool = Fals
         needed = threshold.min_samples
         why = f"only {run.attempts} connects measured, fewer than minSamples {needed}"
         return Judgement(verdict=RunVerdict.INCONCLUSIVE, why=why, estimate=None)
-    est = estimate(run)
-    counted = f"{run.failures} of {run.attempts} connects failed ({_pct(est.rate)})"
-    limit = _pct(threshold.failure_rate)
-    if run.rate > threshold.failure_rate:
-        if significant(attempts=run.attempts, failures=run.failures):
-            why = f"{counted}, more than the threshold of {limit}"
-            return Judgement(verdict=RunVerdict.FAILING, why=why, estimate=est)
-        why = (
-            f"{counted}, more than the threshold of {limit} but within what {_pct(NOISE_RATE)}"
-            f" background noise explains at {run.attempts} connects"
-        )
-        return Judgement(verdict=RunVerdict.UNCLEAR, why=why, estimate=est)
-    # A run without a single failure passes even when its interval is wider than the
-    # threshold (few connects, a low failureRate): otherwise no run could ever end a
-    # recovery and the pod would stay Degraded for good.
-    if recovering and est.high > threshold.failure_rate and run.failures > 0:
-        why = (
-            f"{counted}, below the threshold of {limit} but not clearly (95 % interval up to"
-            f" {_pct(est.high)} over ~{est.effective_samples:.0f} independent samples)"
-        )
-        return Judgement(verdict=RunVerdict.UNCLEAR, why=why, estimate=est)
-    why = f"{counted}, at most the threshold of {limit}"
-    return Judgement(verdict=RunVerdict.PASSING, why=why, estimate=est)
+    return runjudge.counts(
+        attempts=run.attempts,
+        failures=run.failures,
+        blocks=run.failure_blocks,
+        threshold=threshold,
+        recovering=recovering,
+    )
 
 
 def significant(*, attempts: int, failures: int) -> bool:
     """So many failures are unlikely (<= FALSE_POSITIVE_BUDGET) under i.i.d. noise."""
-    return _noise_tail(attempts, failures) <= FALSE_POSITIVE_BUDGET
-
-
-@functools.lru_cache(maxsize=4096)
-def _noise_tail(attempts: int, failures: int) -> float:
-    return stats.binomial_tail(n=attempts, k=failures, p=NOISE_RATE)
+    return runrule.significant(attempts=attempts, failures=failures)
 
 
 def estimate(run: RunResult) -> Estimate:
     """The run's failure rate and its Wilson 95 % interval over the effective sample size."""
-    n_eff = effective_samples(
+    return runjudge.estimate(
         attempts=run.attempts, failures=run.failures, blocks=run.failure_blocks
     )
-    low, high = wilson(rate=run.rate, samples=n_eff)
-    return Estimate(rate=run.rate, low=low, high=high, effective_samples=n_eff)
-
-
-def effective_samples(*, attempts: int, failures: int, blocks: int | None) -> float:
-    """Attempts deflated by the lag-1 correlation of a two-state Markov chain fitted to them."""
-    successes = attempts - failures
-    if failures == 0 or successes == 0:
-        return float(attempts)  # nothing switches: no clustering to measure
-    switches = max(1, min(blocks or 1, failures, successes + 1))
-    rho = 1.0 - switches / failures - switches / successes
-    if rho <= 0.0:
-        return float(attempts)  # scattered (or alternating): never count more than attempts
-    return max(1.0, attempts * (1.0 - rho) / (1.0 + rho))
-
-
-def wilson(*, rate: float, samples: float, z: float = Z) -> tuple[float, float]:
-    """Wilson score interval of a proportion; ``samples`` may be an effective, non-integer n."""
-    if samples <= 0:
-        return 0.0, 1.0
-    z2n = z * z / samples
-    centre = (rate + z2n / 2) / (1 + z2n)
-    half = z * math.sqrt(rate * (1 - rate) / samples + z2n / (4 * samples)) / (1 + z2n)
-    # At 0 and 1 the bounds are exact; rounding would leave them a hair inside.
-    low = 0.0 if rate <= 0.0 else max(0.0, centre - half)
-    high = 1.0 if rate >= 1.0 else min(1.0, centre + half)
-    return low, high
 
 
 def _next_state(
@@ -351,5 +297,4 @@ def _message(
     return why
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.0f} %" if value >= 0.01 or value == 0 else f"{value * 100:.1f} %"
+_pct = runjudge.pct

@@ -234,7 +234,15 @@ def _container(measured: Measured, *, spec: model.Spec, image: str) -> dict[str,
         f"{probe.spread.total_seconds():g}",
         "--timeout",
         f"{probe.timeout.total_seconds():g}",
+        # A window is judged by the check's own threshold; only as many as fit in time.
+        "--windows",
+        str(model.windows_within(probe)),
+        "--failure-rate",
+        f"{spec.threshold.failure_rate:g}",
     ]
+    if spec.dns is not None and spec.dns.enabled:
+        for name in spec.dns.names:
+            args += ["--dns-name", name]
     container: dict[str, Any] = {
         "name": measured.container,
         "image": probe.image or image,

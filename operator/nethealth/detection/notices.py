@@ -14,6 +14,7 @@ from typing import Final
 
 from nethealth import model
 from nethealth.detection import decision, results
+from nethealth.probe import shorten
 
 PodState = model.PodState
 
@@ -51,7 +52,7 @@ def notices(
                 Notice(
                     type=WARNING,
                     reason=Reason.PROBE_INCONCLUSIVE,
-                    message=message[:1000],
+                    message=shorten.chars(message, limit=1000),
                     pods=(key,),
                 )
             )

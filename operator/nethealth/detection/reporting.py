@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from nethealth import model
 from nethealth.detection import acceptance, conditionlist, decision, results, selection
+from nethealth.probe import shorten
 
 PodState = model.PodState
 
@@ -85,6 +86,9 @@ def pod_results(*, views: Mapping[str, PodView], check_namespace: str) -> list[m
             samples=v.record.samples or None,
             hint=v.hint,
             last_run=v.last_run,
+            window=(
+                datetime.timedelta(seconds=v.record.window) if v.record.window is not None else None
+            ),
         )
         for v in worst_first(views)
     ]
@@ -124,6 +128,8 @@ def degraded_condition(views: Mapping[str, PodView]) -> tuple[bool, model.Reason
     )
     if rate is not None:
         message += f", {rate * 100:.0f} % of {worst.record.samples} connects failed"
+    if worst.record.window is not None:
+        message += f" over {worst.record.window:g} s"
     if worst.hint:
         message += f"; top hint {worst.hint}"
     if len(degraded) > 1:
@@ -186,7 +192,7 @@ def status_patch(
                 type=type,
                 status="True" if is_true else "False",
                 reason=reason,
-                message=message[:1024],
+                message=shorten.chars(message, limit=1024),
                 generation=generation,
                 now=now,
             )
@@ -260,7 +266,7 @@ def views_after_run(
         outcome = outcomes.get(key)
         hint = outcome.hint if outcome is not None and not outcome.inconclusive else None
         if hint is None and outcome is not None and outcome.inconclusive:
-            hint = f"inconclusive: {outcome.run.reason}"[: results.HINT_CHARS]
+            hint = shorten.chars(f"inconclusive: {outcome.run.reason}", limit=results.HINT_CHARS)
         if hint is None and key in previous:
             hint = previous[key].hint
         views[key] = PodView(ref=refs[key], record=record, hint=hint, last_run=now)

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from nethealth.detection import decision, jobs, scheduling
 from nethealth.model import raw
-from nethealth.probe import report, types
+from nethealth.probe import report, shorten, types
 
 RawJob = Mapping[str, Any]
 RawPod = Mapping[str, Any]
@@ -43,8 +43,8 @@ class Why(enum.StrEnum):
     UNRESOLVABLE = "TargetUnresolvable"  # the probe could not resolve a target's name
 
 
-# The probe's own words for a name it could not resolve (``probe/measure.resolve``); the
-# whole run is then Inconclusive, and the check's spec, not the pod, is what is wrong.
+# An older probe's words for a name it could not resolve in its own namespace; the whole
+# run was then Inconclusive. Today's probe says so per name (its ``dns`` entries).
 _UNRESOLVED = re.compile(r"target (?P<name>\S+): cannot resolve (?P<host>\S+): (?P<error>.*)", re.S)
 
 
@@ -65,6 +65,9 @@ class Outcome:
     run: decision.RunResult
     hint: str | None = None  # the probe's top hint, "Code: evidence"
     why: Why | None = None  # set when the run is inconclusive
+    # Targets whose names nothing resolves, not even the probe's own resolver: the
+    # check's spec to fix (the pod's run goes on with its other targets).
+    unresolvable: tuple[Unresolved, ...] = ()
 
     @property
     def inconclusive(self) -> bool:
@@ -80,6 +83,8 @@ def inconclusive(*, key: str, why: Why, reason: str) -> Outcome:
 
 def unresolved(outcome: Outcome) -> Unresolved | None:
     """The target a run could not resolve, or None when the run did not fail that way."""
+    if outcome.unresolvable:
+        return outcome.unresolvable[0]
     if outcome.why is not Why.UNRESOLVABLE:
         return None
     found = _UNRESOLVED.match(outcome.run.reason or "")
@@ -125,7 +130,7 @@ def collect(
                 for m in measured
             }
         reason = "no probe pod was created" + (
-            f": {refused[:600]}" if refused else _job_failure(job)
+            f": {shorten.chars(refused, limit=600)}" if refused else _job_failure(job)
         )
         return {
             m.key: inconclusive(key=m.key, why=Why.NOT_CREATED, reason=reason) for m in measured
@@ -228,23 +233,90 @@ def parse_document(*, key: str, text: str) -> Outcome:
     except ValueError:
         return _bad(key, f"unknown class {str(doc.get('class'))[:40]!r}")
     hint = _top_hint(doc)
-    reason = str(doc.get("reason") or "")[:400]
+    reason = shorten.chars(str(doc.get("reason") or ""), limit=400)
     target = ((doc.get("namespaces") or {}).get("target")) or {}
     counts = _counts(target, truncated=bool(doc.get("truncated")))
+    try:
+        judged = _judged(doc.get("judged"))
+    except ValueError as e:
+        return _bad(key, f"judged: {e}")
     if klass is types.ProbeClass.INCONCLUSIVE:
         attempts, failures, _ = counts or (0, 0, None)
         run = decision.RunResult(
-            klass=klass, attempts=attempts, failures=failures, reason=reason or "probe said so"
+            klass=klass,
+            attempts=attempts,
+            failures=failures,
+            reason=reason or "probe said so",
+            targets=judged,
         )
-        why = Why.UNRESOLVABLE if _UNRESOLVED.match(reason) else Why.PROBE
-        return Outcome(key=key, run=run, hint=hint, why=why)
+        unresolvable = _unresolvable(doc.get("dns"))
+        why = Why.UNRESOLVABLE if unresolvable or _UNRESOLVED.match(reason) else Why.PROBE
+        return Outcome(key=key, run=run, hint=hint, why=why, unresolvable=unresolvable)
     if counts is None:
         return _bad(key, "no valid attempts/failures for the target namespace")
     attempts, failures, blocks = counts
     run = decision.RunResult(
-        klass=klass, attempts=attempts, failures=failures, failure_blocks=blocks, reason=reason
+        klass=klass,
+        attempts=attempts,
+        failures=failures,
+        failure_blocks=blocks,
+        reason=reason,
+        targets=judged,
+        window=_window(doc.get("window")),
     )
-    return Outcome(key=key, run=run, hint=hint)
+    return Outcome(key=key, run=run, hint=hint, unresolvable=_unresolvable(doc.get("dns")))
+
+
+def _unresolvable(entries: object) -> tuple[Unresolved, ...]:
+    """The targets the probe's ``dns`` entries say nothing resolves."""
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        Unresolved(
+            name=str(e["target"])[:63],
+            host=str(e.get("name"))[:253],
+            error=shorten.chars(f"{e.get('status')}: {e.get('detail') or 'no detail'}", limit=200),
+        )
+        for e in entries
+        if isinstance(e, dict) and e.get("unresolvable") is True and e.get("target")
+    )
+
+
+def _window(window: object) -> float | None:
+    """Seconds the probe measured; None when it did not say (or said nonsense)."""
+    seconds = window.get("seconds") if isinstance(window, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    return float(seconds) if 0 < seconds <= 86400 else None
+
+
+def _judged(entries: object) -> tuple[decision.TargetRun, ...]:
+    """The probe's per-target verdicts; none from a probe that did not judge per target.
+    Raise ValueError for anything that is not one."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ValueError("not a list")
+    return tuple(_target_run(entry) for entry in entries)
+
+
+def _target_run(entry: object) -> decision.TargetRun:
+    if not isinstance(entry, dict):
+        raise ValueError("an entry is not an object")
+    numbers = [entry.get(k) for k in ("attempts", "failures", "blocks")]
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        raise ValueError(f"counts of {str(entry.get('target'))[:63]!r} are not whole numbers")
+    try:
+        klass = types.ProbeClass(str(entry.get("class")))
+        return decision.TargetRun(
+            target=str(entry.get("target") or "")[:63],
+            klass=klass,
+            attempts=int(entry["attempts"]),
+            failures=int(entry["failures"]),
+            failure_blocks=int(entry["blocks"]),
+        )
+    except ValueError as e:
+        raise ValueError(f"{str(entry.get('target'))[:63]!r}: {e}") from None
 
 
 def _bad(key: str, detail: str) -> Outcome:
@@ -276,7 +348,7 @@ def _top_hint(doc: Mapping[str, Any]) -> str | None:
         return None
     code, evidence = str(hints[0].get("code", "")), str(hints[0].get("evidence", ""))
     text = f"{code}: {evidence}" if evidence else code
-    return text[:HINT_CHARS] or None
+    return shorten.chars(text, limit=HINT_CHARS) or None
 
 
 def pods_by_job(pods: Iterable[RawPod]) -> dict[str, list[RawPod]]:

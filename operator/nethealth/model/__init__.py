@@ -31,7 +31,15 @@ from nethealth.model.conditions import (
     Reason,
 )
 from nethealth.model.events import EventReason, EventType, Notice
-from nethealth.model.probing import PROBE, THRESHOLD, Probe, Quantities, Resources, Threshold
+from nethealth.model.probing import (
+    PROBE,
+    THRESHOLD,
+    Probe,
+    Quantities,
+    Resources,
+    Threshold,
+    windows_within,
+)
 from nethealth.model.remediation import (
     REMEDIATION,
     Remediation,
@@ -120,4 +128,5 @@ __all__ = [
     "parse",
     "parse_spec",
     "parse_status",
+    "windows_within",
 ]

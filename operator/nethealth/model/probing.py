@@ -2,7 +2,10 @@
 
 Failures in real incidents come in blocks of seconds, so the attempts of a run are spread
 over a window (``spread``) that must fit in the interval; the Job's deadline must cover
-the window plus one connect timeout.
+the window plus one connect timeout. A run whose pod looks bad but is not failing yet
+measures on, window after window, up to ``windows`` (``probe.windows`` says when): as many
+as fit within the deadline (`windows_within`), so that a run always finishes in time
+and a check written before the field existed stays valid.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Callable
+from typing import Final
 
 from nethealth import schema
 
@@ -54,6 +58,19 @@ class Probe:
     deadline: datetime.timedelta
     image: str | None
     resources: Resources | None
+    windows: int = 3
+
+
+# What a run needs besides its windows: the probe pod started, the pod's names resolved
+# with its own resolver, evidence gathered and the result written.
+RUN_RESERVE: Final = datetime.timedelta(seconds=20)
+
+
+def windows_within(probe: Probe) -> int:
+    """How many windows of ``spread`` a run may measure: ``windows``, but no more than fit
+    in ``deadline`` after one connect timeout and `RUN_RESERVE` (at least one)."""
+    room = probe.deadline - probe.timeout - RUN_RESERVE
+    return max(1, min(probe.windows, int(room / probe.spread)))
 
 
 def _duration_rule(
@@ -115,6 +132,18 @@ PROBE = schema.Obj(
                 minimum="10s",
                 maximum="1h",
                 description="The probe Job's activeDeadlineSeconds.",
+            )
+        ),
+        "windows": schema.Prop(
+            node=schema.Int(
+                default=3,
+                minimum=1,
+                maximum=10,
+                description="A run whose pod fails clearly more than noise, but not more than "
+                "threshold.failureRate, while a fresh pod and the node do not fail, measures "
+                "another window of spread, up to this many (as many as fit within deadline, "
+                "with 20s for the rest of the run); the pooled counts are judged. 1: one "
+                "window.",
             )
         ),
         "image": schema.Prop(

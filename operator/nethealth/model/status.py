@@ -37,6 +37,7 @@ class PodResult:
     samples: int | None
     hint: str | None
     last_run: datetime.datetime | None
+    window: datetime.timedelta | None = None
 
 
 POD_RESULT = schema.Obj(
@@ -67,6 +68,14 @@ POD_RESULT = schema.Obj(
             node=schema.Str(max_length=1024, description="The probe's top explanation.")
         ),
         "last_run": schema.Prop(node=schema.Timestamp()),
+        "window": schema.Prop(
+            node=schema.Duration(
+                minimum="0s",
+                maximum="24h",
+                description="How long the last run measured: spread, or longer when the pod "
+                "looked bad but was not failing yet (spec.probe.windows).",
+            )
+        ),
     },
 )
 

@@ -245,7 +245,11 @@ def _cpu_order(cpu: str) -> tuple[int, str]:
 
 
 def window(doc: Document) -> float:
-    """The measurement window in seconds: the probe's spread, else what the blocks span."""
+    """The measurement window in seconds: what the probe measured (longer than its spread
+    when the pod looked bad), else its spread, else what the blocks span."""
+    measured = (doc.get("window") or {}).get("seconds")
+    if isinstance(measured, int | float) and not isinstance(measured, bool) and measured > 0:
+        return float(measured)
     options = (doc.get("probe") or {}).get("options") or {}
     spread = options.get("spread")
     if isinstance(spread, int | float) and spread > 0:

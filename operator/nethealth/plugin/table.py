@@ -12,6 +12,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from nethealth.probe import shorten
+
 RawCheck = Mapping[str, Any]
 
 HINT_WIDTH: Final = 60
@@ -131,8 +133,7 @@ def _rate(rate: object, samples: object) -> str:
 
 
 def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= HINT_WIDTH else text[: HINT_WIDTH - 1] + "…"
+    return shorten.chars(" ".join(text.split()), limit=HINT_WIDTH)
 
 
 def age(timestamp: object, *, now: datetime.datetime) -> str:

@@ -20,19 +20,33 @@ def classify(
     evidence: types.Evidence | None,
     kernel: types.KernelAssessment | None,
     min_attempts: int = classes.MIN_ATTEMPTS,
+    unmeasured: Sequence[types.TargetVerdict] = (),
+    dns: Sequence[types.DnsVerdict] = (),
 ) -> types.Verdict:
-    """Where the fault lies, why we think so, and ranked hints at the cause."""
+    """Where the fault lies, why we think so, and ranked hints at the cause.
+    ``unmeasured``: targets whose names the pod could not resolve; ``dns``: every name
+    resolved with the pod's resolver (`probe.resolving`)."""
     by_role = {m.role: m for m in measurements}
-    klass, reason = classes.judge(
+    judged = classes.judge(
         by_role=by_role,
         min_attempts=min_attempts,
         local_cause=paths.failed_gateway(evidence),
+        unmeasured=unmeasured,
     )
+    judged = classes.with_names(judged, dns=dns)
     ctx = context.Context(
-        klass=klass,
+        klass=judged.klass,
         target=by_role.get(types.Role.TARGET),
         others={r: m for r, m in by_role.items() if r != types.Role.TARGET},
         evidence=evidence,
         kernel=kernel,
+        at_fault=judged.at_fault,
+        dns=tuple(dns),
     )
-    return types.Verdict(klass=klass, reason=reason, hints=ranking.rank(ctx))
+    return types.Verdict(
+        klass=judged.klass,
+        reason=judged.reason,
+        hints=ranking.rank(ctx),
+        targets=judged.targets,
+        dns=tuple(dns),
+    )

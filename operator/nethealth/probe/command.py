@@ -46,6 +46,8 @@ EXIT_USAGE = 64  # EX_USAGE from sysexits.h
 DEFAULT_ATTEMPTS = 60
 DEFAULT_SPREAD = 30.0
 DEFAULT_TIMEOUT = 3.0
+DEFAULT_WINDOWS = 3
+DEFAULT_FAILURE_RATE = 0.2
 MAX_ATTEMPTS = 10_000
 TERMINATION_LOG_LIMIT = 4096  # bytes Kubernetes keeps of a termination message
 
@@ -79,7 +81,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="[NAME=]HOST:PORT",
         action="append",
         default=[],
-        help="a TCP destination; IPv6 as [addr]:port; DNS names resolved once (repeatable)",
+        help="a TCP destination; IPv6 as [addr]:port; a name is resolved as the pod resolves"
+        " it, each of its address families measured (repeatable)",
+    )
+    parser.add_argument(
+        "--dns-name",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also resolve NAME with the pod's resolver, from inside its namespace (repeatable)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        metavar="PATH",
+        help="the pod's resolver configuration (default: its process's /etc/resolv.conf;"
+        " with --netns the probe's own)",
     )
     parser.add_argument(
         "--attempts",
@@ -98,6 +114,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         default=str(DEFAULT_TIMEOUT),
         help=f"per connect (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--windows",
+        metavar="N",
+        default=str(DEFAULT_WINDOWS),
+        help="measure up to N windows of --spread while the pod looks bad but is not failing"
+        f" yet (default {DEFAULT_WINDOWS}; 1: one window)",
+    )
+    parser.add_argument(
+        "--failure-rate",
+        metavar="SHARE",
+        default=str(DEFAULT_FAILURE_RATE),
+        help="the operator's threshold.failureRate, by which a window is judged failing"
+        f" (default {DEFAULT_FAILURE_RATE:g})",
     )
     parser.add_argument(
         "--output",
@@ -139,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
             attempts=args.attempts,
             spread=args.spread,
             timeout=args.timeout,
+            windows=args.windows,
+            failure_rate=args.failure_rate,
+            dns_names=args.dns_name,
+            resolv_conf=args.resolv_conf,
         )
     except orchestrate.UsageError as e:
         print(f"nethealth probe: error: {e}", file=sys.stderr)

@@ -11,8 +11,8 @@ verdict: refused, timed out, unreachable).
 Attempts overlap: a connect that hangs until its timeout does not delay the next one,
 so a run takes the window plus at most one timeout, whatever the path does.
 
-Names are resolved once, by the caller, before the namespaces are entered: every
-namespace then connects to the same literal address (a fair comparison), and a DNS
+Names are resolved before, the way the pod resolves them (`probe.resolving`): every
+namespace then connects to the same literal addresses (a fair comparison), and a DNS
 failure is reported as such instead of as a failing connect.
 """
 
@@ -45,10 +45,18 @@ class Plan:
     spread: float  # seconds over which an endpoint's attempts are spread
     timeout: float  # per connect
     start_at: float  # time.monotonic() at which all namespaces begin together
+    # A run measured in several windows numbers its slots on, and times its attempts
+    # from the first window's start, so that the windows read as one measurement.
+    first_slot: int = 0
+    origin: float | None = None  # time.monotonic() that `Attempt.at` counts from
 
     @property
     def interval(self) -> float:
         return self.spread / self.attempts
+
+    @property
+    def zero(self) -> float:
+        return self.start_at if self.origin is None else self.origin
 
 
 def parse_target(text: str) -> types.Target:
@@ -92,16 +100,6 @@ def family(endpoint: types.Endpoint) -> socket.AddressFamily:
     return socket.AF_INET6 if is_v6 else socket.AF_INET
 
 
-def resolve(target: types.Target) -> types.Endpoint:
-    """The first address getaddrinfo gives for the target, as an application would use."""
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:  # UnicodeError: not a valid DNS name
-        raise LookupError(f"target {target.name}: cannot resolve {target.host}: {e}") from None
-    address = str(infos[0][4][0])
-    return types.Endpoint(name=target.name, address=address, port=target.port)
-
-
 def run(plan: Plan) -> list[dict[str, Any]]:
     """Make the plan's attempts in the current namespace; the attempts as JSON dicts.
 
@@ -116,21 +114,29 @@ def run(plan: Plan) -> list[dict[str, Any]]:
         ),
         key=lambda item: item[0],
     )
-    inflight = _Inflight(start_at=plan.start_at, timeout=plan.timeout)
+    inflight = _Inflight(start_at=plan.zero, timeout=plan.timeout)
     for due, index, endpoint in schedule:
         inflight.wait_until(due)
         inflight.make_room()
-        inflight.start(endpoint=endpoint, cpu=cpus[index % len(cpus)])
+        inflight.start(endpoint=endpoint, cpu=cpus[index % len(cpus)], slot=plan.first_slot + index)
     inflight.drain()
     return [dataclasses.asdict(a) for a in sorted(inflight.done, key=lambda a: a.at)]
 
 
-@dataclasses.dataclass
-class _Pending:
-    sock: socket.socket
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Started:
+    """What an attempt was: where to, when, on which CPU, in which slot."""
+
     endpoint: types.Endpoint
     started: float
     cpu: int
+    slot: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Pending:
+    sock: socket.socket
+    what: _Started
 
 
 class _Inflight:
@@ -143,31 +149,25 @@ class _Inflight:
         self.pending: dict[int, _Pending] = {}
         self.done: list[types.Attempt] = []
 
-    def start(self, *, endpoint: types.Endpoint, cpu: int) -> None:
+    def start(self, *, endpoint: types.Endpoint, cpu: int, slot: int) -> None:
         os.sched_setaffinity(0, {cpu})
         started = time.monotonic()
         try:
             sock = socket.socket(family(endpoint), socket.SOCK_STREAM)
         except OSError as e:  # e.g. no IPv6 in this namespace, or out of descriptors
-            self._finish(
-                endpoint=endpoint,
-                started=started,
-                cpu=_cpu(cpu),
-                immediate=e.errno or errno.EIO,
-                final=e.errno or errno.EIO,
-            )
+            code = e.errno or errno.EIO
+            what = _Started(endpoint=endpoint, started=started, cpu=_cpu(cpu), slot=slot)
+            self._finish(what, immediate=code, final=code)
             return
         sock.setblocking(False)
         code = sock.connect_ex((endpoint.address, endpoint.port))
-        ran_on = _cpu(cpu)
+        what = _Started(endpoint=endpoint, started=started, cpu=_cpu(cpu), slot=slot)
         if code == errno.EINPROGRESS:
-            self.pending[sock.fileno()] = _Pending(
-                sock=sock, endpoint=endpoint, started=started, cpu=ran_on
-            )
+            self.pending[sock.fileno()] = _Pending(sock=sock, what=what)
             self.poller.register(sock.fileno(), _POLL_MASK)
             return
         sock.close()
-        self._finish(endpoint=endpoint, started=started, cpu=ran_on, immediate=code, final=code)
+        self._finish(what, immediate=code, final=code)
 
     def wait_until(self, deadline: float) -> None:
         """Complete what the kernel reports until ``deadline`` (monotonic)."""
@@ -192,7 +192,7 @@ class _Inflight:
             self._expire(time.monotonic())
 
     def _deadlines(self) -> list[float]:
-        return [p.started + self.timeout for p in self.pending.values()]
+        return [p.what.started + self.timeout for p in self.pending.values()]
 
     def _poll(self, *, until: float) -> None:
         milliseconds = max(0, int((until - time.monotonic()) * 1000) + 1)
@@ -201,40 +201,27 @@ class _Inflight:
             self.poller.unregister(fd)
             code = pending.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             pending.sock.close()
-            self._finish(
-                endpoint=pending.endpoint,
-                started=pending.started,
-                cpu=pending.cpu,
-                immediate=0,
-                final=code,
-            )
+            self._finish(pending.what, immediate=0, final=code)
 
     def _expire(self, now: float) -> None:
         for fd, pending in list(self.pending.items()):
-            if now - pending.started >= self.timeout:
+            if now - pending.what.started >= self.timeout:
                 del self.pending[fd]
                 self.poller.unregister(fd)
                 pending.sock.close()
-                self._finish(
-                    endpoint=pending.endpoint,
-                    started=pending.started,
-                    cpu=pending.cpu,
-                    immediate=0,
-                    final=errno.ETIMEDOUT,
-                )
+                self._finish(pending.what, immediate=0, final=errno.ETIMEDOUT)
 
-    def _finish(
-        self, *, endpoint: types.Endpoint, started: float, cpu: int, immediate: int, final: int
-    ) -> None:
+    def _finish(self, what: _Started, *, immediate: int, final: int) -> None:
         self.done.append(
             types.Attempt(
-                target=endpoint.name,
-                address=endpoint.address,
-                at=round(started - self.start_at, 4),
-                cpu=cpu,
+                target=what.endpoint.name,
+                address=what.endpoint.address,
+                at=round(what.started - self.start_at, 4),
+                cpu=what.cpu,
                 immediate_errno=immediate,
                 final_errno=final,
-                duration=round(time.monotonic() - started, 6),
+                duration=round(time.monotonic() - what.started, 6),
+                slot=what.slot,
             )
         )
 

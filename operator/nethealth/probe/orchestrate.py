@@ -1,11 +1,15 @@
-"""One probe run: locate the namespaces, measure them together, gather evidence, judge.
+"""One probe run: locate the namespaces, resolve, measure them together, gather evidence,
+judge.
 
-The order matters. Counters are snapshotted in the target namespace before the
-measurement so their deltas belong to it; the three namespaces are measured at the same
-time so that their attempts compare; evidence (route lookups per CPU, rules, tables) is
-gathered right after, while the fault is most likely still there. Every failure to do
-one of these steps ends in an ``Inconclusive`` result that says which step failed and
-why — never in a network verdict the probe could not back.
+The order matters. The target namespace is held open as soon as it is found
+(`nshandle`), so that nothing later depends on the process it was found through.
+Counters are snapshotted in it before the measurement so their deltas belong to it;
+names are resolved the way the pod resolves them (`resolving`), so that every namespace
+connects to the pod's addresses; the three namespaces are measured at the same time, in
+one window or more (`windowed`), so that their attempts compare; evidence (route lookups
+per CPU, rules, tables) is gathered right after, while the fault is most likely still
+there. Every failure to do one of these steps ends in an ``Inconclusive`` result that
+says which step failed and why — never in a network verdict the probe could not back.
 """
 
 from __future__ import annotations
@@ -13,11 +17,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import math
 import os
-import time
 from collections.abc import Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import nethealth
 from nethealth.probe import (
@@ -25,25 +27,24 @@ from nethealth.probe import (
     counters,
     evidence,
     kernels,
-    measure,
     netns,
+    nshandle,
     podnetns,
+    podresolver,
     report,
+    request,
+    resolving,
     sampling,
     types,
+    windowed,
 )
 
-N = TypeVar("N", int, float)
-
-MAX_ATTEMPTS: Final = 10_000
-MAX_TARGETS: Final = 32
+# The command line, validated (kept here too: callers know them as orchestrate's).
+Request = request.Request
+UsageError = request.UsageError
+request_from = request.request_from
 # Children need a moment to fork and enter their namespaces before the common start.
-_START_DELAY: Final = 0.3
 _EVIDENCE_TIMEOUT: Final = 30.0
-
-
-class UsageError(ValueError):
-    """The command line is wrong; the message names the flag and what is allowed."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,84 +54,13 @@ class Located:
     netns: str
     how: str  # "pod-uid", "pid" or "netns"
     process: podnetns.PodProcess | None = None
+    # Where children enter it: the probe's descriptor for it (`nshandle`), once held.
+    entry: str = ""
+    process_exited: bool = False  # the process it was found through exited during the run
 
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Request:
-    pod_uid: str | None
-    container_ids: tuple[str, ...]
-    pid: int | None
-    netns: str | None
-    control_netns: str
-    host_netns: str
-    targets: tuple[types.Target, ...]
-    attempts: int
-    spread: float
-    timeout: float
-
-
-def request_from(
-    *,
-    pod_uid: str | None,
-    container_ids: Sequence[str],
-    pid: str | None,
-    netns: str | None,
-    control_netns: str,
-    host_netns: str,
-    targets: Sequence[str],
-    attempts: str,
-    spread: str,
-    timeout: str,
-) -> Request:
-    """Validate the command line's values; raise `UsageError` naming the flag."""
-    given = [
-        flag
-        for flag, value in (("--pod-uid", pod_uid), ("--pid", pid), ("--netns", netns))
-        if value is not None
-    ]
-    if len(given) != 1:
-        raise UsageError(
-            "give exactly one of --pod-uid, --pid, --netns"
-            + (f" (got {', '.join(given)})" if given else "")
-        )
-    if container_ids and pod_uid is None:
-        raise UsageError("--container-id needs --pod-uid")
-    if not targets:
-        raise UsageError("give at least one --target [NAME=]HOST:PORT")
-    if len(targets) > MAX_TARGETS:
-        raise UsageError(f"--target: at most {MAX_TARGETS} targets (got {len(targets)})")
-    try:
-        uid = podnetns.normalize_uid(pod_uid) if pod_uid is not None else None
-        cids = tuple(podnetns.normalize_container_id(c) for c in container_ids)
-        parsed = tuple(measure.parse_target(t) for t in targets)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    names = [t.name for t in parsed]
-    if len(set(names)) != len(names):
-        raise UsageError(f"--target: names must be unique (got {', '.join(names)})")
-    return Request(
-        pod_uid=uid,
-        container_ids=cids,
-        pid=_number("--pid", pid, kind=int, low=1, high=2**22) if pid is not None else None,
-        netns=netns,
-        control_netns=control_netns,
-        host_netns=host_netns,
-        targets=parsed,
-        attempts=_number("--attempts", attempts, kind=int, low=1, high=MAX_ATTEMPTS),
-        spread=_number("--spread", spread, kind=float, low=0.0, high=3600.0),
-        timeout=_number("--timeout", timeout, kind=float, low=0.001, high=60.0),
-    )
-
-
-def _number(flag: str, text: str, *, kind: type[N], low: N, high: N) -> N:
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or math.isnan(value) or not low <= value <= high:
-        what = "a whole number" if kind is int else "a number of seconds"
-        raise UsageError(f"{flag} {text!r}: expected {what} from {low} to {high}")
-    return value
+    @property
+    def enter(self) -> str:
+        return self.entry or self.netns
 
 
 class Inconclusive(Exception):
@@ -162,14 +92,6 @@ def _existing(path: str, *, flag: str) -> str:
     return path
 
 
-def resolve(targets: Sequence[types.Target]) -> tuple[types.Endpoint, ...]:
-    """Resolve names once, here (the probe's namespace), so all namespaces use one address."""
-    try:
-        return tuple(measure.resolve(t) for t in targets)
-    except LookupError as e:
-        raise Inconclusive(str(e)) from None
-
-
 def probe(request: Request) -> dict[str, Any]:
     """Run the probe; the full result document (its ``class`` is the classification)."""
     started = now()
@@ -178,74 +100,94 @@ def probe(request: Request) -> dict[str, Any]:
     located: Located | None = None
     try:
         located = locate(request)
-        endpoints = resolve(request.targets)
-        before = _counters(located.netns)
+        held = _hold(located)
     except Inconclusive as e:
         return document(located=located, reason=str(e))
-    measurements, samples = _measure(request, located=located, endpoints=endpoints, before=before)
-    final = _final_evidence(located, endpoints=endpoints, before=before)
-    if final is None or not os.path.exists(located.netns):
-        return document(located=located, measurements=measurements, reason=_vanished(located))
-    found = sampling.choose(final=final, samples=samples)
-    verdict = classify.classify(measurements=measurements, evidence=found, kernel=kernel)
-    return document(located=located, measurements=measurements, evidence=found, verdict=verdict)
+    try:
+        located = dataclasses.replace(located, entry=held.entry)
+        return _run(request, located=located, held=held, document=document, kernel=kernel)
+    finally:
+        nshandle.release(held)
 
 
-def _measure(
+def _hold(located: Located) -> nshandle.Held:
+    try:
+        return nshandle.hold(located.netns)
+    except netns.NetnsError as e:
+        raise Inconclusive(f"cannot enter the target namespace: {e}") from None
+
+
+def _run(
     request: Request,
     *,
     located: Located,
-    endpoints: tuple[types.Endpoint, ...],
-    before: dict[str, int],
-) -> tuple[tuple[types.Measurement, ...], list[tuple[float, types.Evidence]]]:
-    """All namespaces at once, with evidence sampled in the target during the window."""
-    start_at = time.monotonic() + _START_DELAY
-    plan = measure.Plan(
-        endpoints=endpoints,
-        attempts=request.attempts,
-        spread=request.spread,
-        timeout=request.timeout,
-        start_at=start_at,
-    )
-    sampler = netns.spawn(
-        located.netns,
-        sampling.sample,
-        endpoints,
-        before,
-        start_at,
-        start_at + request.spread,
-        sampling.interval(request.spread),
-    )
-    distinct, duplicates = _distinct(_namespaces(request, located))
+    held: nshandle.Held,
+    document: functools.partial[dict[str, Any]],
+    kernel: types.KernelAssessment,
+) -> dict[str, Any]:
+    """The run once the target namespace is held open: nothing below needs its process."""
     try:
-        measured = measure.across(namespaces=distinct, plan=plan)
-        samples = _samples(sampler)
-    finally:
-        sampler.close()
-    by_role = {m.role: m for m in (*measured, *duplicates)}
-    return tuple(by_role[role] for role in types.Role if role in by_role), samples
+        before = _counters(located.enter)
+    except Inconclusive as e:
+        return document(located=located, reason=str(e))
+    pid = located.process.pid if located.process else request.pid
+    pod = podresolver.read(pid=pid, path=request.resolv_conf)
+    own = podresolver.own()
+    document = functools.partial(document, resolver=pod.info())
+    distinct, duplicates = _distinct(_namespaces(request, located))
+    resolved = resolving.resolve(
+        targets=request.targets,
+        dns_names=request.dns_names,
+        pod_conf=pod.conf,
+        own_conf=own.conf,
+        namespaces=distinct,
+        pod_hosts=pod.hosts,
+        own_hosts=own.hosts,
+    )
+    measured = windowed.run(
+        request,
+        target=windowed.Target(enter=located.enter, netns=located.netns),
+        endpoints=resolved.endpoints,
+        distinct=distinct,
+        duplicates=duplicates,
+        before=before,
+    )
+    document = functools.partial(document, window=measured.window)
+    located = dataclasses.replace(located, process_exited=not nshandle.path_names_it(held))
+    if not nshandle.in_use(held):
+        return document(
+            located=located, measurements=measured.measurements, reason=_vanished(located)
+        )
+    final = _final_evidence(located, endpoints=resolved.endpoints, before=before)
+    found = sampling.choose(final=final, samples=measured.samples)
+    verdict = classify.classify(
+        measurements=measured.measurements,
+        evidence=found,
+        kernel=kernel,
+        unmeasured=resolved.unmeasured,
+        dns=resolved.dns,
+    )
+    return document(
+        located=located, measurements=measured.measurements, evidence=found, verdict=verdict
+    )
 
 
 def _final_evidence(
     located: Located, *, endpoints: tuple[types.Endpoint, ...], before: dict[str, int]
-) -> types.Evidence | None:
-    """Evidence right after the window; None if the namespace is gone."""
-    if not os.path.exists(located.netns):
-        return None
+) -> types.Evidence:
+    """Evidence right after the window."""
     try:
         raw = netns.run_in(
-            located.netns, evidence.gather, endpoints, before, timeout=_EVIDENCE_TIMEOUT
+            located.enter, evidence.gather, endpoints, before, timeout=_EVIDENCE_TIMEOUT
         )
     except netns.NetnsError as e:
-        if not os.path.exists(located.netns):
-            return None
         return types.Evidence(errors=(f"evidence: {e}",))
     return types.Evidence.from_dict(raw)
 
 
 def _namespaces(request: Request, located: Located) -> dict[types.Role, str]:
     return {
-        types.Role.TARGET: located.netns,
+        types.Role.TARGET: located.enter,
         types.Role.CONTROL: request.control_netns,
         types.Role.HOST: request.host_netns,
     }
@@ -289,17 +231,12 @@ def _counters(path: str) -> dict[str, int]:
     return before
 
 
-def _samples(sampler: netns.Child) -> list[tuple[float, types.Evidence]]:
-    try:
-        raw = sampler.wait(timeout=_EVIDENCE_TIMEOUT)
-    except netns.NetnsError:
-        return []  # the final gathering reports what went wrong, if it persists
-    return [(float(doc.get("at", 0.0)), types.Evidence.from_dict(doc)) for doc in raw]
-
-
 def _vanished(located: Located) -> str:
     who = f" (process {located.process.pid} exited)" if located.process else ""
-    return f"the target network namespace {located.netns} vanished during the run{who}"
+    return (
+        f"the target network namespace {located.netns} vanished during the run{who}:"
+        " nothing but the probe was left in it (the pod deleted?)"
+    )
 
 
 def inconclusive(reason: str, *, started: datetime.datetime) -> dict[str, Any]:
@@ -326,6 +263,8 @@ def _document(
     evidence: types.Evidence | None = None,
     verdict: types.Verdict | None = None,
     reason: str | None = None,
+    window: report.Window | None = None,
+    resolver: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if verdict is None:
         verdict = types.Verdict(klass=types.ProbeClass.INCONCLUSIVE, reason=reason or "")
@@ -337,7 +276,8 @@ def _document(
         targets=request.targets,
         started=started,
         finished=now(),
-        probe_info=_info(request=request, located=located),
+        probe_info=_info(request=request, located=located, resolver=resolver),
+        window=window,
     )
 
 
@@ -345,7 +285,12 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _info(*, request: Request | None = None, located: Located | None = None) -> dict[str, Any]:
+def _info(
+    *,
+    request: Request | None = None,
+    located: Located | None = None,
+    resolver: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Facts about the run for the report's ``probe`` section."""
     info: dict[str, Any] = {"version": nethealth.__version__}
     if node := os.environ.get("NODE_NAME"):
@@ -355,16 +300,22 @@ def _info(*, request: Request | None = None, located: Located | None = None) -> 
             "attempts": request.attempts,
             "spread": request.spread,
             "timeout": request.timeout,
+            "windows": request.windows,
+            "failureRate": request.failure_rate,
             "controlNetns": request.control_netns,
             "hostNetns": request.host_netns,
         }
     if located is not None:
         info["located"] = _located(located)
+    if resolver is not None:
+        info["resolver"] = resolver  # the pod's, as its applications resolve
     return info
 
 
 def _located(located: Located) -> dict[str, Any]:
     found: dict[str, Any] = {"how": located.how, "netns": located.netns}
+    if located.process_exited:
+        found["exitedDuringRun"] = True  # measured on through the probe's own descriptor
     if located.process is not None:
         process = located.process
         found.update(

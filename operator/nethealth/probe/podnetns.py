@@ -8,7 +8,14 @@ which all its containers share. Two layouts exist, on cgroup v1 and v2 alike:
 - systemd:   ``/kubepods.slice/kubepods-burstable.slice/``
              ``kubepods-burstable-pod<uid with _ for ->.slice/cri-containerd-<id>.scope``
 
-either of them possibly nested under a prefix (kubelet in a container, test harnesses).
+either of them possibly nested under a prefix (kubelet in a container, test harnesses),
+and with systemd possibly renamed after the kubelet's cgroup root (kind's ``/kubelet``
+gives ``kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort-pod<uid>.slice``).
+A probe in a cgroup namespace of its own (containerd's default on cgroup v2) sees other
+processes' paths relative to its root: ``/../../kubepods-burstable.slice/...``, or with
+cgroupfs, when the climb ends below ``kubepods``, ``/../../../burstable/pod<uid>/<id>``.
+Such a path starts with ``..``, which no absolute path does, and counts as being below
+``kubepods``: the probe itself runs in a pod.
 The sandbox ("pause") container holds the namespace too, but an application container's
 process is preferred: it is the one whose behaviour is in question, and the report says
 which process was used. Needs ``hostPID`` to see the pod's processes at all.
@@ -26,10 +33,10 @@ _UID: Final = re.compile(
     r"^[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}$"
 )
 # A path segment naming the pod: "pod<uid>" (cgroupfs) or
-# "kubepods-<qos>-pod<uid_with_underscores>.slice" (systemd).
+# "[<root>-]kubepods-<qos>-pod<uid_with_underscores>.slice" (systemd).
 _POD_SEGMENT: Final = re.compile(
-    r"^(?:kubepods(?:-[a-z]+)?-)?pod(?P<uid>[0-9a-f]{8}(?:[-_][0-9a-f]{4}){3}[-_][0-9a-f]{12})"
-    r"(?:\.slice)?$"
+    r"^(?:(?:[a-z0-9]+-)*kubepods(?:-[a-z]+)?-)?"
+    r"pod(?P<uid>[0-9a-f]{8}(?:[-_][0-9a-f]{4}){3}[-_][0-9a-f]{12})(?:\.slice)?$"
 )
 # The segment below it naming the container: "<id>" (cgroupfs) or
 # "<runtime>-<id>.scope" (systemd: cri-containerd-, docker-, crio-, crio-conmon-).
@@ -91,9 +98,10 @@ def normalize_container_id(container_id: str) -> str:
 def parse_cgroup_path(path: str) -> PodCgroup | None:
     """Read a pod UID and container ID out of one cgroup path, or None if not a pod's."""
     segments = [s for s in path.split("/") if s]
-    seen_kubepods = False
+    # Relative to the probe's own cgroup namespace: its root is inside kubepods already.
+    seen_kubepods = bool(segments) and segments[0] == ".."
     for index, segment in enumerate(segments):
-        if segment.startswith("kubepods"):
+        if "kubepods" in segment:
             seen_kubepods = True
         match = _POD_SEGMENT.match(segment)
         if not (seen_kubepods and match):

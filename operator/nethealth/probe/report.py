@@ -12,6 +12,15 @@ from the probe Job's termination message, so its fields are a contract:
     One sentence per relevant target saying which namespaces failed and how often.
 ``truncated``
     ``true`` when `compact` dropped detail to fit the size limit.
+``judged``
+    One verdict per measured target, ``[{target, class, attempts, failures, blocks}]``:
+    where that target's fault lies (the classes above) and the counts a verdict on the
+    pod rests on. For ``PodNamespace``, ``Filtered`` and ``Healthy`` they are the target
+    pod's connects to it without the time slots in which it and the fresh pod both failed
+    (failures both share are not the pod's); for the other classes all of the target
+    pod's connects to it. ``blocks`` counts runs of consecutive failures among them.
+    Added to v1 without a schema change: a consumer that finds no ``judged`` judges the
+    pooled counts of ``namespaces.target``, as before.
 ``hints``
     Ranked list of ``{code, evidence, advice}``, most likely cause first; ``code`` is
     stable: ``KernelBroadcastRouteCache``, ``PolicyRuleUnreachable`` / ``...Prohibit`` /
@@ -20,6 +29,17 @@ from the probe Job's termination message, so its fields are a contract:
     ``BroadcastSenders``, ``PerCpuFailures``, ``BurstyFailures``, ``PodTrafficFiltered``,
     ``PathRefused``,
     ``PathTimeout``, ``PathHostUnreachable``, ``TransientLocalRefusal``.
+``dns``
+    One entry per name resolved with the pod's resolver (the targets' names, and
+    ``--dns-name``): ``{name, target, class, status, addresses, detail, tried, servers,
+    control, host, own, unresolvable}``. ``status`` is the pod's (``ok``, ``timeout``,
+    ``refused-locally``, ``unreachable``, ``servfail``, ``refused``, ``nxdomain``,
+    ``nodata``, ``error``), ``control`` and ``host`` the same resolution's from a fresh
+    pod and the node, ``own`` the probe's own resolver's (``null`` when not asked);
+    ``unresolvable`` when nothing resolves it (the check names a name that does not
+    exist). ``target`` is the target whose host it is, ``null`` for a ``--dns-name``. A
+    target the pod cannot resolve is not measured: its ``judged`` entry is
+    ``Inconclusive`` with no attempts. Added to v1 without a schema change.
 ``kernel``
     ``{release, version, status, issue, fixedIn, detail}`` with ``status`` one of
     ``Affected`` | ``Fixed`` | ``NotAffected`` | ``Unknown``; ``null`` if not assessed.
@@ -34,6 +54,11 @@ from the probe Job's termination message, so its fields are a contract:
     ``[{name, host, port, addresses}]`` as probed.
 ``started``, ``finished``, ``durationSeconds``
     UTC timestamps (RFC 3339) and the run's length.
+``window``
+    ``{seconds, steps, maxSteps}``: how long the connects were spread over, in how many
+    windows of ``--spread`` of at most ``--windows`` (a run that looks bad but is not
+    failing yet measures longer: `probe.windows`); ``null`` when nothing was measured.
+    Added to v1 without a schema change.
 ``probe``
     Free-form facts about the run (version, node, options) given by the caller.
 ``evidence``
@@ -45,8 +70,8 @@ from the probe Job's termination message, so its fields are a contract:
     if none was gathered.
 
 `compact` always fits a byte limit (4096 for a termination message) by dropping detail
-in the order of ``DROP_ORDER`` (evidence first; ``schema``, ``class``, ``reason`` and the
-top hint last), marking ``truncated: true``.
+in the order of ``DROP_ORDER`` (evidence first; ``schema``, ``class``, ``reason``, the
+top hint and the per-target verdicts last), marking ``truncated: true``.
 """
 
 from __future__ import annotations
@@ -58,13 +83,22 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from nethealth.probe import stats, types
+from nethealth.probe import shorten, stats, types
 
 SCHEMA: Final = "nethealth.io/probe-result/v1"
 TERMINATION_LIMIT: Final = 4096
 MIN_LIMIT: Final = 160  # below this not even schema, class and a reason fit
 
 Document = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Window:
+    """How long a run measured: ``steps`` windows of equal length, at most ``max_steps``."""
+
+    seconds: float
+    steps: int
+    max_steps: int
 
 
 def build(
@@ -77,6 +111,7 @@ def build(
     started: datetime.datetime,
     finished: datetime.datetime,
     probe_info: Mapping[str, Any],
+    window: Window | None = None,
 ) -> Document:
     """The full result document (see the module docstring for its fields)."""
     by_role = {m.role: m for m in measurements}
@@ -85,6 +120,8 @@ def build(
         "class": verdict.klass.value,
         "reason": verdict.reason,
         "truncated": False,
+        "judged": [_judged(v) for v in verdict.targets],
+        "dns": [_dns(v) for v in verdict.dns],
         "hints": [dataclasses.asdict(h) for h in verdict.hints],
         "kernel": _kernel(kernel),
         "namespaces": {
@@ -94,9 +131,49 @@ def build(
         "started": _timestamp(started),
         "finished": _timestamp(finished),
         "durationSeconds": round((finished - started).total_seconds(), 3),
+        "window": _window(window),
         "probe": dict(probe_info),
         "evidence": _camel(dataclasses.asdict(evidence)) if evidence is not None else None,
     }
+
+
+def _judged(verdict: types.TargetVerdict) -> dict[str, Any]:
+    return {
+        "target": verdict.target,
+        "class": verdict.klass.value,
+        "attempts": verdict.attempts,
+        "failures": verdict.failures,
+        "blocks": verdict.blocks,
+    }
+
+
+def _dns(verdict: types.DnsVerdict) -> dict[str, Any]:
+    pod = verdict.by_role.get(types.Role.TARGET)
+
+    def status(role: types.Role) -> str | None:
+        found = verdict.by_role.get(role)
+        return found.status if found is not None else None
+
+    return {
+        "name": verdict.name,
+        "target": verdict.target,
+        "class": verdict.klass.value,
+        "status": pod.status if pod is not None else None,
+        "addresses": list(pod.addresses) if pod is not None else [],
+        "detail": pod.detail if pod is not None else "",
+        "tried": list(pod.tried) if pod is not None else [],
+        "servers": list(verdict.servers),
+        "control": status(types.Role.CONTROL),
+        "host": status(types.Role.HOST),
+        "own": verdict.own.status if verdict.own is not None else None,
+        "unresolvable": verdict.unresolvable,
+    }
+
+
+def _window(window: Window | None) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    return {"seconds": window.seconds, "steps": window.steps, "maxSteps": window.max_steps}
 
 
 def _camel(value: Any) -> Any:
@@ -219,14 +296,11 @@ def _minimal(doc: Document, limit: int) -> Document:
 
 
 def _cut(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: max(0, chars - 1)] + "…"
+    return shorten.chars(text, limit=chars)
 
 
 def _cut_to_bytes(text: str, room: int) -> str:
-    if len(text.encode("utf-8")) <= room:
-        return text
-    cut = text.encode("utf-8")[: max(0, room - 3)].decode("utf-8", errors="ignore")
-    return cut + "…" if room >= 3 else ""
+    return shorten.utf8(text, limit=room)
 
 
 def _each_namespace(doc: Document, func: Callable[[dict[str, Any]], None]) -> None:
@@ -305,6 +379,11 @@ def _namespace_totals(doc: Document) -> None:
     _each_namespace(doc, cut)
 
 
+def _dns_summary(doc: Document) -> None:
+    keep = ("name", "target", "class", "status", "unresolvable")
+    doc["dns"] = [{k: v for k, v in entry.items() if k in keep} for entry in doc.get("dns") or []]
+
+
 def _cut_reason(chars: int) -> Callable[[Document], None]:
     def step(doc: Document) -> None:
         doc["reason"] = _cut(str(doc.get("reason", "")), chars)
@@ -318,6 +397,7 @@ DROP_ORDER: Final[tuple[tuple[str, Callable[[Document], None]], ...]] = (
     ("evidence", _drop("evidence")),
     ("probe facts", _drop("probe")),
     ("per-target detail per namespace", _drop_in_namespaces("targets")),
+    ("names resolved, beyond what decides", _dns_summary),
     ("time blocks beyond the first three", _keep_first_blocks),
     ("per-CPU counts", _drop_in_namespaces("cpus")),
     ("time blocks", _drop_in_namespaces("blocks")),
@@ -337,6 +417,8 @@ DROP_ORDER: Final[tuple[tuple[str, Callable[[Document], None]], ...]] = (
     ("kernel", _drop("kernel")),
     ("hints", _drop("hints")),
     ("namespaces", _drop("namespaces")),
+    ("names resolved", _drop("dns")),
+    ("per-target verdicts", _drop("judged")),
 )
 
 
@@ -351,6 +433,9 @@ def render_text(doc: Document) -> str:
     kernel = doc.get("kernel")
     if isinstance(kernel, dict):
         lines.append(_kernel_line(kernel))
+    window = doc.get("window")
+    if isinstance(window, dict) and window.get("steps"):
+        lines.append(_window_line(window))
     namespaces: dict[str, dict[str, Any]] = doc.get("namespaces") or {}
     if namespaces:
         lines += ["", *_namespace_table(namespaces)]
@@ -362,6 +447,10 @@ def render_text(doc: Document) -> str:
                 )
                 more = f" and {len(blocks) - 8} more" if len(blocks) > 8 else ""
                 lines.append(f"failure blocks in {role}: {shown}{more}")
+    names = [e for e in doc.get("dns") or [] if isinstance(e, dict)]
+    if names:
+        lines += ["", "names, resolved as the pod resolves them:"]
+        lines += [_dns_line(entry) for entry in names]
     hints = doc.get("hints") or []
     if hints:
         lines += ["", "hints:"]
@@ -370,6 +459,25 @@ def render_text(doc: Document) -> str:
             lines.append(f"    evidence: {hint.get('evidence')}")
             lines.append(f"    advice:   {hint.get('advice')}")
     return "\n".join(lines) + "\n"
+
+
+def _dns_line(entry: dict[str, Any]) -> str:
+    got = ", ".join(entry.get("addresses") or []) or entry.get("detail") or ""
+    line = f"  {entry.get('name')}: {entry.get('status')}" + (f" ({got})" if got else "")
+    others = [
+        f"{word} {entry.get(key)}"
+        for key, word in (("control", "fresh pod"), ("host", "node"), ("own", "probe's own"))
+        if entry.get(key) is not None
+    ]
+    return line + (f"; {', '.join(others)}" if others else "")
+
+
+def _window_line(window: dict[str, Any]) -> str:
+    steps, most = window.get("steps"), window.get("maxSteps")
+    line = f"window {float(window.get('seconds') or 0):g} s"
+    if isinstance(most, int) and most > 1:
+        line += f" ({steps} of at most {most} windows: longer only while the pod looks bad)"
+    return line
 
 
 def _kernel_line(kernel: dict[str, Any]) -> str:

@@ -93,6 +93,67 @@ def is_failing(*, attempts: int, failures: int) -> bool:
     return binomial_tail(n=attempts, k=failures, p=NOISE_RATE) < SIGNIFICANCE
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Pairs:
+    """One namespace's attempts beside another's made in the same slots (same target,
+    same moment): which failures they shared, and which only one of them had."""
+
+    both_ok: int = 0
+    mine_only: int = 0  # failed here, got through there
+    theirs_only: int = 0  # got through here, failed there
+    both: int = 0  # failed in both: something they share
+
+    @property
+    def excess(self) -> float:
+        """One-sided p-value that *mine* fails more often than *theirs* (McNemar's exact
+        test: under "the same chance of failing" each slot where only one of them failed
+        is a fair coin, whatever that chance and however the path drops packets)."""
+        discordant = self.mine_only + self.theirs_only
+        return binomial_tail(n=discordant, k=self.mine_only, p=0.5)
+
+
+def _key(attempt: types.Attempt) -> tuple[str, str, int]:
+    """What makes two namespaces' attempts partners: the same target, address (a target
+    of both families is measured on each) and slot."""
+    return attempt.target, attempt.address, attempt.slot
+
+
+def pair(mine: Iterable[types.Attempt], theirs: Iterable[types.Attempt]) -> Pairs:
+    """Attempts matched by (target, address, slot); those without a partner are left out."""
+    failed_there = {_key(a): not a.ok for a in theirs if a.slot >= 0}
+    counts = collections.Counter(
+        (not a.ok, failed_there[_key(a)]) for a in mine if _key(a) in failed_there
+    )
+    return Pairs(
+        both_ok=counts[(False, False)],
+        mine_only=counts[(True, False)],
+        theirs_only=counts[(False, True)],
+        both=counts[(True, True)],
+    )
+
+
+def worse(*, pairs: Pairs, theirs: Tally) -> bool:
+    """*Mine* fails clearly more than *theirs*: not one of theirs failed, or the failures
+    only mine had outnumber theirs beyond chance. Loss both share (a lossy uplink) is
+    neither: it fails both at about the same rate, in the same slots or not.
+
+    "Clean" means no failure at all, not "within background loss": at 10 % shared loss a
+    fresh pod keeps its 60 connects to one failure in 1.4 % of windows, which would blame
+    the pod as often; with none it is 0.2 %. A real fault needs no such help: 7 failures
+    only the pod had, against none of the other's, are significant on their own."""
+    return theirs.failures == 0 or pairs.excess < SIGNIFICANCE
+
+
+def unshared(mine: Iterable[types.Attempt], theirs: Iterable[types.Attempt]) -> list[types.Attempt]:
+    """*Mine*, without the slots in which both failed: what is left to blame on mine.
+
+    Only shared failures go: a slot in which *theirs* failed and mine got through still
+    says mine worked (dropping it too would count a pod's failures against fewer
+    connects, and lift a 20 % share above 20 % whenever the other lost one)."""
+    failed_there = {_key(a) for a in theirs if a.slot >= 0 and not a.ok}
+    return [a for a in mine if a.ok or _key(a) not in failed_there]
+
+
 def per_cpu(attempts: Iterable[types.Attempt]) -> dict[int, Tally]:
     by_cpu: dict[int, list[types.Attempt]] = collections.defaultdict(list)
     for attempt in attempts:

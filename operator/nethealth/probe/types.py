@@ -72,6 +72,10 @@ class Attempt(_FlatRecord):
     immediate_errno: int  # errno of connect() itself; 0 for success or EINPROGRESS
     final_errno: int  # 0 when connected; else how the attempt ended (SO_ERROR, ETIMEDOUT)
     duration: float  # seconds from connect() to the final verdict
+    # Its place in the schedule of its target, the same in every namespace (the i-th
+    # connect to a target is due at the same moment everywhere): what pairs a target
+    # attempt with the control's made at the same time. -1: not scheduled (hand-made).
+    slot: int = -1
 
     @property
     def ok(self) -> bool:
@@ -116,12 +120,73 @@ class Hint:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class TargetVerdict:
+    """Where one target's fault lies, and the counts a verdict on the pod rests on.
+
+    The counts depend on the class (`probe.classes` says why): for the pod's own classes
+    (and Healthy) the target pod's connects without the slots in which the fresh pod
+    failed as well, so that failures both share are not blamed on the pod; otherwise
+    all of the target pod's connects to it.
+    """
+
+    target: str  # Target.name
+    klass: ProbeClass
+    reason: str
+    attempts: int
+    failures: int
+    blocks: int  # runs of consecutive failures among the counted attempts
+    # The target pod's own failures are clearly above background loss, and the fresh pod
+    # and the node do not fail on it: what may deserve a longer window.
+    suspect: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Resolution:
+    """What resolving one name from one namespace came to (`probe.dns.lookup`)."""
+
+    name: str  # as asked
+    status: str  # "ok", "timeout", "refused-locally", "unreachable", "servfail", "refused",
+    # "nxdomain", "nodata" or "error"
+    addresses: tuple[str, ...] = ()  # IPv4 first, then IPv6
+    server: str = ""  # the nameserver that answered last (or was last asked)
+    tried: tuple[str, ...] = ()  # the absolute names asked, in order
+    detail: str = ""  # what failed, in words
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Resolution:
+        return cls(**{**data, "addresses": tuple(data["addresses"]), "tried": tuple(data["tried"])})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DnsVerdict:
+    """Where resolving one name fails: the pod's resolver configuration from the pod, a
+    fresh pod and the node, and the probe's own resolver (`probe.dns.verdicts`)."""
+
+    name: str
+    target: str | None  # the target whose host it is; None for a name of spec.dns
+    klass: ProbeClass
+    reason: str
+    by_role: dict[Role, Resolution]  # with the pod's resolv.conf
+    own: Resolution | None  # the probe's own resolver, from its own namespace
+    servers: tuple[str, ...] = ()  # the pod's nameservers
+    # Nobody resolves it, not even the probe's own resolver: the check names a name that
+    # does not exist from where the probe stands (not a fault of the pod).
+    unresolvable: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Verdict:
     """The classifier's answer."""
 
     klass: ProbeClass
     reason: str
     hints: tuple[Hint, ...] = ()
+    targets: tuple[TargetVerdict, ...] = ()  # one per measured target, in target order
+    dns: tuple[DnsVerdict, ...] = ()  # one per name resolved with the pod's resolver
 
 
 # --- Evidence and kernel assessment (appended by the evidence/classify/report layers) ---

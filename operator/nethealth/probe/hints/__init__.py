@@ -15,5 +15,6 @@ Modules:
   paths       the way out: default route, gateway neighbour, errors from the path
   timing      failures that follow the CPU or come in bursts
   senders     broadcast and multicast senders that poison the cache
+  dns         names the pod cannot resolve with its own resolver configuration
   words       how families, tables and CPU lists are written; which addresses a route covers
 """

@@ -22,10 +22,17 @@ class Context:
     others: dict[types.Role, types.Measurement]
     evidence: types.Evidence | None
     kernel: types.KernelAssessment | None
+    # The targets whose class is the run's: the failures the hints explain are theirs (a
+    # target that fails everywhere says nothing about the pod's namespace).
+    at_fault: tuple[str, ...] = ()
+    dns: tuple[types.DnsVerdict, ...] = ()  # names resolved with the pod's resolver
 
     @property
     def target_attempts(self) -> tuple[types.Attempt, ...]:
-        return self.target.attempts if self.target else ()
+        attempts = self.target.attempts if self.target else ()
+        if not self.at_fault:
+            return attempts
+        return tuple(a for a in attempts if a.target in self.at_fault)
 
     @property
     def failures(self) -> list[types.Attempt]:

@@ -7,10 +7,11 @@ belongs, not at random.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Final
 
 from nethealth.probe import types
-from nethealth.probe.hints import context, kernelbug, paths, refusals, senders, timing
+from nethealth.probe.hints import context, dns, kernelbug, paths, refusals, senders, timing
 
 RULES: Final[tuple[context.HintRule, ...]] = (
     kernelbug.broadcast_route_cache,
@@ -19,6 +20,7 @@ RULES: Final[tuple[context.HintRule, ...]] = (
     paths.missing_default_route,
     paths.gateway_neighbour_failed,
     paths.filtered,
+    dns.unresolved_names,
     paths.path_errors,
     timing.per_cpu_failures,
     senders.broadcast_senders,
@@ -28,15 +30,20 @@ RULES: Final[tuple[context.HintRule, ...]] = (
 
 
 def rank(ctx: context.Context) -> tuple[types.Hint, ...]:
-    """The hints of all rules, best score first; a repeated (code, evidence) only once."""
+    """The hints of all rules, best score first; a repeated (code, evidence) only once.
+
+    When the run's class is a fault, each hint's evidence starts with the targets it is
+    about (``api, db: ...``), as the reason does: a person reading one hint in an Event
+    learns which destination fails."""
     scored: list[context.Scored] = []
     for rule in RULES:
         scored.extend(rule(ctx))
     scored.sort(key=lambda item: -item[0])  # stable: rule order breaks ties
     seen: set[tuple[str, str]] = set()
     hints: list[types.Hint] = []
+    named = f"{', '.join(ctx.at_fault)}: " if ctx.at_fault else ""
     for _, hint in scored:
         if (hint.code, hint.evidence) not in seen:
             seen.add((hint.code, hint.evidence))
-            hints.append(hint)
+            hints.append(dataclasses.replace(hint, evidence=named + hint.evidence))
     return tuple(hints)
