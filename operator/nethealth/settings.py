@@ -19,6 +19,9 @@ DEFAULT_NAMESPACE = "nethealth-system"
 DEFAULT_PROBE_IMAGE = f"localhost/nethealth/nethealth:{nethealth.__version__}"
 
 
+WATCH_ENV = "NETHEALTH_WATCH_NAMESPACES"  # set by `nethealth operator --namespace`
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the operator cannot use."""
 
@@ -36,6 +39,9 @@ class Settings:
     allowed_probe_images: frozenset[str] = frozenset()
     max_remediated_pods: int = 10  # pods all checks together may have moved to hostNetwork
     node_network_eligible: bool = False  # also remediate class NodeNetwork (not only PodNamespace)
+    # `nethealth operator --namespace NS` (repeatable): the namespaces it serves; empty: all.
+    # Its sweeps of orphaned Jobs and changes keep to them, never another operator's.
+    watched_namespaces: frozenset[str] = frozenset()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -67,6 +73,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         max_remediated_pods=_int(env, "NETHEALTH_MAX_REMEDIATED_PODS", 10, minimum=0),
         node_network_eligible=_bool(env, "NETHEALTH_REMEDIATE_NODE_NETWORK", default=False),
+        watched_namespaces=frozenset(
+            ns.strip() for ns in (env.get(WATCH_ENV) or "").split(",") if ns.strip()
+        ),
     )
 
 

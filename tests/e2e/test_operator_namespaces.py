@@ -55,9 +55,6 @@ def _delete_check(api_client: client.ApiClient, *, namespace: str, name: str) ->
     )
 
 
-# While its operator is down it expects its Jobs to stay: another test's operator starting
-# meanwhile would sweep them (an operator's start-up sweep is not limited to its namespaces).
-@pytest.mark.e2e_serial
 def test_a_namespace_selector_measures_pods_elsewhere_and_their_jobs_follow_the_check(
     cluster, api_client, namespace, other_namespace, tmp_path
 ):

@@ -5,6 +5,7 @@ before its fix; the e2e tier shows the same cases on the real cluster."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from loop_world import AUTO, FAILING, HEALTHY, SETTINGS, world
@@ -383,5 +384,21 @@ def test_a_pod_whose_traffic_is_filtered_is_reported_and_its_workload_never_touc
         assert (entry["state"], entry["reason"]) == ("Blocked", "TrafficFiltered")
         assert "NetworkPolicy" in entry["message"]
         assert w.cluster.workloads[w.workload]["metadata"]["generation"] == generation
+
+    asyncio.run(scenario())
+
+
+def test_an_operator_limited_to_some_namespaces_never_sweeps_another_ones_changes() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        w.network.pod_network = FAILING
+        await w.run(w.loop())
+        assert w.on_host_network()
+        del w.cluster.checks[w.check]  # an orphan, but of a check in "apps"
+        elsewhere = dataclasses.replace(SETTINGS, watched_namespaces=frozenset({"other"}))
+        boss = supervisor.Supervisor(api=w.cluster, clock=w.clock, settings=elsewhere)
+        boss.activate()
+        await _settle(boss)
+        assert w.on_host_network(), "an operator of another namespace reverted it"
 
     asyncio.run(scenario())

@@ -87,3 +87,35 @@ def test_a_pod_the_kubelet_evicted_keeps_the_kubelets_words() -> None:
     assert outcome.why is results.Why.NOT_FINISHED
     assert f"pod Evicted: {message}" in outcome.run.reason
     assert "disrupted" not in outcome.run.reason
+
+
+def test_a_container_the_kubelet_lost_on_eviction_is_not_read_as_a_probe_result() -> None:
+    # The kubelet writes its own words where the termination message goes.
+    lost = {
+        "name": "probe-0",
+        "state": {
+            "terminated": {
+                "exitCode": 137,
+                "reason": "ContainerStatusUnknown",
+                "message": "The container could not be located when the pod was terminated",
+            }
+        },
+    }
+    pod = {
+        "metadata": {"name": "nhp-x", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "status": {"phase": "Failed", "reason": "Evicted", "containerStatuses": [lost]},
+    }
+    job = {
+        "metadata": {
+            "name": "nhp",
+            "annotations": {
+                jobs.ANNOTATION_PODS: json.dumps(
+                    [{"container": "probe-0", "namespace": "apps", "name": "a", "uid": "u"}]
+                )
+            },
+        }
+    }
+    outcome = results.collect(job=job, pods=[pod])["apps/a"]
+    assert outcome.why is results.Why.NOT_FINISHED
+    assert "Evicted" in outcome.run.reason
+    assert "invalid probe result" not in outcome.run.reason

@@ -19,11 +19,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
     import kopf  # noqa: PLC0415 - operator-only dependency
 
+    from nethealth import settings  # noqa: PLC0415
+
+    namespaces: list[str] = args.namespace
+    # Read by the settings when the handlers load: the sweeps keep to these namespaces.
+    os.environ[settings.WATCH_ENV] = ",".join(namespaces)
     from nethealth import handlers  # noqa: F401, PLC0415 - registers the handlers
 
     kopf.configure(verbose=args.verbose)
-    namespaces: list[str] = args.namespace
     kopf.run(clusterwide=not namespaces, namespaces=namespaces, standalone=True)
     return 0

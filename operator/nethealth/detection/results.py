@@ -30,6 +30,8 @@ RawPod = Mapping[str, Any]
 JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"  # set on a Job's pods by its controller
 
 HINT_CHARS: Final = 240
+# Container endings the kubelet writes itself, message included.
+KUBELET_ENDINGS: Final = frozenset({"ContainerStatusUnknown", "Evicted", "OOMKilled"})
 
 
 class Why(enum.StrEnum):
@@ -207,6 +209,11 @@ def _container_outcome(*, key: str, status: Mapping[str, Any] | None, pod_reason
         )
     terminated = state.get("terminated") or {}
     message = terminated.get("message") or ""
+    if terminated.get("reason") in KUBELET_ENDINGS:
+        # The kubelet lost or killed the container (an eviction): what stands where the
+        # termination message goes is the kubelet's own words, not a probe result.
+        reason = f"the probe ended without a result ({terminated.get('reason')}: {message})"
+        return inconclusive(key=key, why=Why.NOT_FINISHED, reason=reason + pod_reason)
     if not message.strip():
         reason = (
             f"the probe ended without a result (exit {terminated.get('exitCode')},"

@@ -136,8 +136,16 @@ class Supervisor:
         """Deletes the Jobs, and reverts the changes, whose check no longer exists (deleted
         while the operator was down, its finalizer removed by hand); the Jobs'
         ``namespace/name`` and the workloads reverted."""
-        listed = await self._api.list_jobs_everywhere(label_selector=jobs.managed_selector())
-        changed = await self._api.list_workloads(label_selector=hostnetwork.UID_LABEL)
+        listed = [
+            j
+            for j in await self._api.list_jobs_everywhere(label_selector=jobs.managed_selector())
+            if self._serves(raw.labels(j).get(jobs.LABEL_CHECK_NAMESPACE, raw.namespace(j)))
+        ]
+        changed = [
+            w
+            for w in await self._api.list_workloads(label_selector=hostnetwork.UID_LABEL)
+            if self._serves((hostnetwork.changed_by(w) or raw.namespace(w)).split("/")[0])
+        ]
         checks = await self._api.list_check_uids()
         owned = [
             scheduling.Owned(key=raw.key(j), check_uid=raw.labels(j)[jobs.LABEL_CHECK_UID])
@@ -155,6 +163,12 @@ class Supervisor:
                 logger.info("%s: reverted; its check no longer exists", workload_key)
                 stale.append(str(workload_key))
         return stale
+
+    def _serves(self, check_namespace: str) -> bool:
+        """Whether checks of that namespace are this operator's (all, by default): an
+        operator limited to some namespaces never sweeps another one's Jobs or changes."""
+        watched = self._settings.watched_namespaces
+        return not watched or check_namespace in watched
 
     async def _sweep_forever(self) -> None:
         while True:
