@@ -13,7 +13,8 @@ by running the CLI under ``setpriv --bounding-set=-all,+...`` against a pod proc
 another user (uid 65534):
 
 - ``hostPID: true`` to see the pod's processes (``--pod-uid``, ``--pid``) and the node's
-  namespace at ``/proc/1/ns/net`` (the default ``--host-netns``);
+  namespace through the pod's runtime (the default ``--host-netns auto``: the namespace of
+  the target process's parent, its runtime shim; else ``/proc/1/ns/net``);
 - ``CAP_SYS_ADMIN`` to ``setns()`` into another network namespace (without it:
   Inconclusive, "needs CAP_SYS_ADMIN");
 - ``CAP_SYS_PTRACE`` to open ``/proc/<pid>/ns/net`` of another user's (or a
@@ -34,7 +35,7 @@ import sys
 import traceback
 from typing import Any, NoReturn
 
-from nethealth.probe import report
+from nethealth.probe import nodenetns, report
 
 HELP = "measure a pod's network from inside its namespace, with controls and evidence"
 
@@ -73,8 +74,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host-netns",
         metavar="PATH",
-        default="/proc/1/ns/net",
-        help="the node's namespace (default: /proc/1/ns/net, needs hostPID)",
+        default=nodenetns.AUTO,
+        help="the node's namespace (default: auto, the namespace of the target process's"
+        " parent, its container runtime's shim; else /proc/1/ns/net; needs hostPID)",
     )
     parser.add_argument(
         "--target",

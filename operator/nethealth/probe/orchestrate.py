@@ -28,6 +28,7 @@ from nethealth.probe import (
     evidence,
     kernels,
     netns,
+    nodenetns,
     nshandle,
     podnetns,
     podresolver,
@@ -186,10 +187,11 @@ def _final_evidence(
 
 
 def _namespaces(request: Request, located: Located) -> dict[types.Role, str]:
+    pid = located.process.pid if located.process else request.pid
     return {
         types.Role.TARGET: located.enter,
         types.Role.CONTROL: request.control_netns,
-        types.Role.HOST: request.host_netns,
+        types.Role.HOST: nodenetns.resolve(request.host_netns, pid=pid),
     }
 
 
