@@ -63,8 +63,10 @@ def test_a_target_that_never_resolves_makes_only_its_check_not_ready(
     assert ready["message"].startswith(f"spec.targets[1].host {UNRESOLVABLE!r} (target 'db')")
     assert f"{namespace}/app" in ready["message"]
     # The spec is wrong, not the pod: the name's target is not measured, the pod is judged
-    # on the other target (healthy), never counted as a network failure.
-    assert h.pod_state(typo, "app") in ("Healthy", "Inconclusive")
+    # on the other target, never Degraded for the name. (One run of the other target may
+    # still fail on its own when six test workers load the two cores: Suspect, at most.)
+    assert h.pod_state(typo, "app") in ("Healthy", "Inconclusive", "Suspect"), typo["status"]
+    assert "db" not in (typo["status"]["pods"][0].get("hint") or "")
     assert h.condition(typo, "Degraded")["status"] == "False"
     assert typo["status"]["summary"]["degraded"] == 0
     warnings = [

@@ -23,6 +23,12 @@ AUTO = {"threshold": {"consecutiveRuns": 1}, "remediation": {"mode": "Auto"}}
 DNS_NAME = f"kubernetes.default.svc.{layout.CLUSTER_DOMAIN}"
 
 
+def _read(api_client: client.ApiClient, *, namespace: str, name: str) -> dict:
+    """The Deployment as the API returns it (camelCase)."""
+    found = client.AppsV1Api(api_client).read_namespaced_deployment(name, namespace)
+    return api_client.sanitize_for_serialization(found)  # type: ignore[no-any-return]
+
+
 def _deny_egress(api_client: client.ApiClient, *, namespace: str, app: str) -> None:
     """A NetworkPolicy that lets the app's pods talk to nobody: the probe's pod, which it
     does not select, is not affected."""
@@ -46,7 +52,7 @@ def test_a_pod_a_network_policy_cuts_off_is_reported_filtered_and_never_moved(
     )
     check = check_waits.Check(api_client=api_client, namespace=namespace, name="fenced")
     check.pod_reaches(pod=pod["metadata"]["name"], state="Healthy", timeout=120)
-    before = h.workload(api_client, namespace=namespace, name="fenced")
+    before = _read(api_client, namespace=namespace, name="fenced")
     _deny_egress(api_client, namespace=namespace, app="fenced")
     obj = check.remediation_reaches(workload="fenced", state="Blocked", timeout=150)
     entry = h.remediation_entry(obj, "fenced")
@@ -55,7 +61,7 @@ def test_a_pod_a_network_policy_cuts_off_is_reported_filtered_and_never_moved(
     [result] = obj["status"]["pods"]
     assert (result["state"], result["class"]) == ("Degraded", "Filtered")
     assert result["hint"].startswith("PodTrafficFiltered"), result
-    after = h.workload(api_client, namespace=namespace, name="fenced")
+    after = _read(api_client, namespace=namespace, name="fenced")
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
     assert not hostnetwork.pod_spec(after).get("hostNetwork")
     blocked = h.condition(obj, "RemediationBlocked")
@@ -92,7 +98,7 @@ def test_a_half_revert_is_restored_to_a_pair_under_which_services_resolve(
         entry = h.remediation_entry(obj, "half")
         assert entry["reason"] == str(model.Reason.HALF_REVERTED)
         assert "argocd-controller" in entry["message"]
-        spec = hostnetwork.pod_spec(h.workload(api_client, namespace=namespace, name="half"))
+        spec = hostnetwork.pod_spec(_read(api_client, namespace=namespace, name="half"))
         assert (bool(spec.get("hostNetwork")), spec["dnsPolicy"]) == (False, "ClusterFirst")
         back = h.running_pod(api_client, namespace=namespace, app="half", host_network=False)
         answer = cp.exec_in(
