@@ -22,6 +22,7 @@ import kopf
 
 from nethealth import kube, metrics, model
 from nethealth import settings as settings_module
+from nethealth.kube import view, watching
 from nethealth.loop import clock, leadership, supervisor
 from nethealth.model import raw
 
@@ -30,17 +31,24 @@ OBSERVER = metrics.Observer()
 SUPERVISOR: supervisor.Supervisor | None = None
 METRICS_SERVER: metrics.Server | None = None
 ELECTION: asyncio.Task[None] | None = None
+WATCHES: watching.Watches | None = None
 
 
 @kopf.on.startup()
 async def start(
     settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
 ) -> None:
-    global SUPERVISOR, METRICS_SERVER, ELECTION  # noqa: PLW0603 - one each per process
+    global SUPERVISOR, METRICS_SERVER, ELECTION, WATCHES  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
     api = kube.Client.for_operator(field_manager=SETTINGS.field_manager)
     wall = clock.SystemClock()
-    SUPERVISOR = supervisor.Supervisor(api=api, clock=wall, settings=SETTINGS, observer=OBSERVER)
+    shared, WATCHES = watching.shared_view(
+        api.connection, namespaces=SETTINGS.watched_namespaces, fallback=view.Listing(api)
+    )
+    WATCHES.start()
+    SUPERVISOR = supervisor.Supervisor(
+        api=api, clock=wall, settings=SETTINGS, observer=OBSERVER, view=shared
+    )
     if SETTINGS.leader_election:
         ELECTION = asyncio.create_task(
             leadership.lead(
@@ -74,6 +82,8 @@ async def stop(**_: Any) -> None:
         await SUPERVISOR.stop()
     if METRICS_SERVER is not None:
         await METRICS_SERVER.cleanup()
+    if WATCHES is not None:
+        WATCHES.stop()
 
 
 @kopf.on.event(model.GROUP, model.VERSION, model.PLURAL)

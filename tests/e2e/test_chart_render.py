@@ -45,6 +45,9 @@ KOPF_GRANTS: frozenset[Grant] = frozenset(
     }
 )
 
+# The shared view's watches (``kube/watching.py``: list, then watch, pods and nodes).
+WATCH_GRANTS: frozenset[Grant] = frozenset({("", "pods", "watch"), ("", "nodes", "watch")})
+
 # The Kubernetes client's method names: <verb>_[namespaced_]<kind>[_status].
 _METHOD = re.compile(
     r"^(list|read|get|create|patch|replace|delete)_(?:namespaced_)?(\w+?)(?:_for_all_namespaces)?$"
@@ -104,7 +107,7 @@ def _calls_in(module: pathlib.Path, *, cls: str) -> Iterator[str]:
 
 
 def grants_used_by_the_code() -> frozenset[Grant]:
-    grants = set(KOPF_GRANTS)
+    grants = set(KOPF_GRANTS | WATCH_GRANTS)
     for method in _operator_api_calls():
         match = _METHOD.match(method)
         assert match is not None

@@ -14,6 +14,7 @@ controllers and kubelet do is proven by the e2e tier.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import datetime
 import itertools
@@ -24,6 +25,7 @@ from typing import Any
 
 from nethealth import kube, model
 from nethealth.detection import jobs, results
+from nethealth.kube import view
 from nethealth.model import raw
 from nethealth.probe import report
 from nethealth.remediation import hostnetwork
@@ -73,6 +75,8 @@ class FakeCluster:
         self.deleted_pods: list[str] = []
         self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
+        self.calls: collections.Counter[str] = collections.Counter()  # list calls made
+        self.store = view.Store()  # what a watch of pods and nodes would hold (``publish``)
         self._serial = itertools.count(1)
 
     # --- building the world ---------------------------------------------------------------
@@ -82,6 +86,19 @@ class FakeCluster:
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]},
         }
+        self.publish()
+
+    def shared_view(self) -> view.Watched:
+        """The view a watch of this cluster keeps (as in time as a watch can be: the store
+        follows every change the fake's controllers make; a test changing ``pods`` by
+        hand calls ``publish``)."""
+        return view.Watched(store=self.store, fallback=view.Listing(self))
+
+    def publish(self) -> None:
+        self.store.replace_pods([_public(p) for p in self.pods.values()], namespace=None)
+        self.store.replace_nodes(copy.deepcopy(list(self.nodes.values())))
+        self.store.pods_synced.set()
+        self.store.nodes_synced.set()
 
     def add_deployment(
         self, name: str, *, namespace: str = "apps", replicas: int = 1, labels: Mapping[str, str]
@@ -213,6 +230,7 @@ class FakeCluster:
             del self.pods[pod_key]
         for i in range(self.workloads[key]["spec"]["replicas"]):
             self._new_pod(key, ip=f"198.51.100.{10 + i}")
+        self.publish()
 
     def _new_pod(self, key: hostnetwork.WorkloadKey, *, ip: str) -> None:
         template = self.workloads[key]["spec"]["template"]
@@ -277,6 +295,7 @@ class FakeCluster:
 
     async def list_pods(self, *, namespace: str, label_selector: str) -> list[raw.Pod]:
         self._fail("list_pods")
+        self.calls[f"list_pods {label_selector}"] += 1
         self._kubelet()
         pods = [*self.pods.values(), *self.probe_pods.values()]
         return [
@@ -289,6 +308,7 @@ class FakeCluster:
         return [_public(p) for p in self.pods.values() if p["spec"].get("nodeName") == node]
 
     async def list_nodes(self) -> list[raw.Node]:
+        self.calls["list_nodes"] += 1
         return [copy.deepcopy(n) for n in self.nodes.values()]  # type: ignore[misc]
 
     async def list_namespaces(self, *, label_selector: str) -> list[str]:
@@ -337,6 +357,7 @@ class FakeCluster:
         self.deleted_pods.append(f"{namespace}/{name}")
         del self.pods[f"{namespace}/{name}"]
         self._new_pod(pod["metadata"]["owner"], ip=pod["status"]["podIP"])
+        self.publish()
 
     async def latest_event_message(
         self, *, namespace: str, kind: str, name: str, reason: str

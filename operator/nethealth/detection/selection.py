@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Final
 
-from nethealth.model import raw
+from nethealth.detection import facts
 
-PROBE_LABEL: Final = "nethealth.io/probe"  # set on probe pods: never measured themselves
-HOSTNAME_LABEL: Final = "kubernetes.io/hostname"
-# Set by our hostNetwork patch on the pod template (``netpatch.BY_ANNOTATION``).
-REMEDIATED_BY_ANNOTATION: Final = "nethealth.io/remediated-by"
+PROBE_LABEL: Final = facts.PROBE_LABEL
+HOSTNAME_LABEL: Final = facts.HOSTNAME_LABEL
+REMEDIATED_BY_ANNOTATION: Final = facts.REMEDIATED_BY_ANNOTATION
 
-RawPod = Mapping[str, Any]
-RawNode = Mapping[str, Any]
+RawPod = facts.RawPod
+RawNode = facts.RawNode
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, order=True)
@@ -74,32 +73,39 @@ class Selection:
 
 def select(*, pods: Iterable[RawPod], nodes: Iterable[RawNode]) -> Selection:
     """The measurable pods grouped by node (nodes and pods sorted), and the rest with why."""
+    return select_facts(
+        pods=[facts.pod_facts(p) for p in pods], nodes=[facts.node_facts(n) for n in nodes]
+    )
+
+
+def select_facts(*, pods: Iterable[facts.PodFacts], nodes: Iterable[facts.NodeFacts]) -> Selection:
+    """``select`` on the facts the shared view keeps (``kube.view``)."""
     nodes = list(nodes)
-    node_problems = {raw.name(n): _node_problem(n) for n in nodes}
-    hostnames = {raw.name(n): raw.labels(n).get(HOSTNAME_LABEL, raw.name(n)) for n in nodes}
+    node_problems = {n.name: n.problem for n in nodes}
+    hostnames = {n.name: n.hostname for n in nodes}
     by_node: dict[str, list[PodRef]] = {}
     skipped: list[Skipped] = []
     for pod in pods:
-        if PROBE_LABEL in raw.labels(pod):
+        if PROBE_LABEL in pod.labels:
             continue  # our own probe pods: a selector matching them must not probe itself
         reason = _pod_problem(pod, node_problems)
-        if reason is not None:
+        if reason is not None or pod.node is None or pod.ip is None:
             skipped.append(
                 Skipped(
-                    namespace=raw.namespace(pod),
-                    name=raw.name(pod),
-                    reason=reason,
-                    counted=_host_network(pod),
+                    namespace=pod.namespace,
+                    name=pod.name,
+                    reason=reason or "not scheduled to a node",
+                    counted=pod.host_network,
                 )
             )
             continue
         ref = PodRef(
-            namespace=raw.namespace(pod),
-            name=raw.name(pod),
-            uid=raw.uid(pod),
-            node=pod["spec"]["nodeName"],
-            ip=pod["status"]["podIP"],
-            remediated=_remediated(pod),
+            namespace=pod.namespace,
+            name=pod.name,
+            uid=pod.uid,
+            node=pod.node,
+            ip=pod.ip,
+            remediated=pod.remediated,
         )
         by_node.setdefault(ref.node, []).append(ref)
     return Selection(
@@ -109,42 +115,19 @@ def select(*, pods: Iterable[RawPod], nodes: Iterable[RawNode]) -> Selection:
     )
 
 
-def _host_network(pod: RawPod) -> bool:
-    return bool((pod.get("spec") or {}).get("hostNetwork"))
-
-
-def _remediated(pod: RawPod) -> bool:
-    return _host_network(pod) and REMEDIATED_BY_ANNOTATION in raw.annotations(pod)
-
-
-def _pod_problem(pod: RawPod, node_problems: Mapping[str, str | None]) -> str | None:
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    if meta.get("deletionTimestamp"):
+def _pod_problem(pod: facts.PodFacts, node_problems: Mapping[str, str | None]) -> str | None:
+    if pod.deleting:
         return "terminating"
-    phase = status.get("phase") or "Pending"
-    if phase != "Running":
-        return f"not Running (phase {phase})"
-    if spec.get("hostNetwork") and not _remediated(pod):
+    if pod.phase != "Running":
+        return f"not Running (phase {pod.phase})"
+    if pod.host_network and not pod.remediated:
         return "hostNetwork: its namespace is the node's, which the probe measures as the host"
-    if not status.get("podIP"):
+    if not pod.ip:
         return "no pod IP yet"
-    node = spec.get("nodeName")
+    node = pod.node
     if not node:
         return "not scheduled to a node"
     if node not in node_problems:
         return f"node {node} not found"
     problem = node_problems[node]
     return None if problem is None else f"node {node} {problem}"
-
-
-def _node_problem(node: RawNode) -> str | None:
-    """Why a node's pods are not measured now, or None when they are."""
-    if (node.get("spec") or {}).get("unschedulable"):
-        return "is cordoned"
-    if raw.deleted(node):
-        return "is being deleted"
-    conditions = (node.get("status") or {}).get("conditions") or []
-    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
-    if ready is None or ready.get("status") != "True":
-        return "is not Ready"
-    return None

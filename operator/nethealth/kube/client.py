@@ -91,6 +91,11 @@ class Client:
     def for_operator(cls, *, field_manager: str) -> Client:
         return cls(connection.for_operator(), field_manager=field_manager)
 
+    @property
+    def connection(self) -> connection.Connection:
+        """The connection, for the watches of the shared view (``watching``)."""
+        return self._conn
+
     # --- the client library's API groups ---------------------------------------------------
 
     def _group(self, name: str) -> Any:

@@ -36,6 +36,7 @@ from nethealth import kube, metrics, model, settings
 from nethealth.detection import (
     acceptance,
     decision,
+    facts,
     jobs,
     notices,
     reporting,
@@ -43,9 +44,10 @@ from nethealth.detection import (
     scheduling,
     selection,
 )
+from nethealth.kube import view as kubeview
 from nethealth.loop import clock, notify, remediator, revertondelete
 from nethealth.model import raw
-from nethealth.remediation import finalizer, globalbudget, hostnetwork
+from nethealth.remediation import finalizer, globalbudget
 
 POLL_SECONDS: Final = 2.0  # how often a run looks at its Jobs
 TICK_SECONDS: Final = 1.0  # how often an idle loop looks at the spec
@@ -78,8 +80,11 @@ class CheckLoop:
         budget: scheduling.Budget,
         observer: metrics.Observer | None = None,
         remediation_budget: globalbudget.GlobalBudget | None = None,
+        view: kube.View | None = None,
     ) -> None:
         self._api = api
+        # The pods and nodes, shared by every check (kube.view); by listing when alone.
+        self._view: kube.View = view or kubeview.Listing(api)
         self._clock = clock
         self._body = body
         self._settings = settings
@@ -182,8 +187,8 @@ class CheckLoop:
         # nodes: a run holds these while it waits for the Job budget, and a thousand checks
         # due at once each holding the node list took 1.4 GiB (docs/performance.md).
         listed = await self._selected_pods(check)
-        selected = selection.select(pods=listed, nodes=await self._api.list_nodes())
-        pods = [hostnetwork.owner_facts(p) for p in listed]
+        selected = selection.select_facts(pods=listed, nodes=await self._view.nodes())
+        pods = [p.owner_facts() for p in listed]
         del listed
         verdict = acceptance.judge(
             check=check,
@@ -324,12 +329,11 @@ class CheckLoop:
 
     async def _select(self, check: model.NetHealthCheck) -> selection.Selection:
         pods = await self._selected_pods(check)
-        return selection.select(pods=pods, nodes=await self._api.list_nodes())
+        return selection.select_facts(pods=pods, nodes=await self._view.nodes())
 
-    async def _selected_pods(self, check: model.NetHealthCheck) -> list[raw.Pod]:
+    async def _selected_pods(self, check: model.NetHealthCheck) -> list[facts.PodFacts]:
         """The pods the selector matches: in the check's namespace, or in every namespace
         its ``namespaceSelector`` matches (honoured in the operator's namespace only)."""
-        query = check.spec.selector.as_query()
         namespaces = [check.namespace]
         if (
             check.spec.namespace_selector is not None
@@ -338,9 +342,9 @@ class CheckLoop:
             namespaces = await self._api.list_namespaces(
                 label_selector=check.spec.namespace_selector.as_query()
             )
-        pods: list[raw.Pod] = []
+        pods: list[facts.PodFacts] = []
         for namespace in namespaces:
-            pods += await self._api.list_pods(namespace=namespace, label_selector=query)
+            pods += await self._view.pods(namespace=namespace, selector=check.spec.selector)
         return pods
 
     async def _decide(

@@ -37,8 +37,10 @@ class Supervisor:
         settings: settings.Settings,
         clock: clock.Clock,
         observer: metrics.Observer | None = None,
+        view: kube.View | None = None,
     ) -> None:
         self._api = api
+        self._view = view  # shared by every check's loop (None: each lists)
         self._clock = clock
         self._settings = settings
         self._budget = scheduling.Budget(settings.max_concurrent_jobs)
@@ -89,6 +91,7 @@ class Supervisor:
                 budget=self._budget,
                 observer=self._observer,
                 remediation_budget=self._remediation_budget,
+                view=self._view,
             )
             self.loops[uid] = loop
             self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
