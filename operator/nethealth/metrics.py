@@ -101,6 +101,7 @@ class Observer(registry.Collector):
         self.runs: dict[tuple[str, str], int] = {}  # (check, class) -> pod runs
         self.inconclusive: dict[tuple[str, str], int] = {}  # (check, why) -> pod runs
         self.actions: dict[tuple[str, str], int] = {}  # (check, action) -> remediation actions
+        self.late: dict[str, int] = {}  # check -> runs that started late
         self.duration = Histogram()
         self.checks: dict[str, CheckView] = {}  # check -> its latest run's gauges
         # Our own registry, not the library's global one: two Observers (tests) never
@@ -137,12 +138,17 @@ class Observer(registry.Collector):
         key = (check, action)
         self.actions[key] = self.actions.get(key, 0) + 1
 
+    def run_late(self, *, check: str) -> None:
+        """A run of the check started later than ``scheduling.late_after`` its due time."""
+        self.late[check] = self.late.get(check, 0) + 1
+
     def check_gone(self, check: str) -> None:
         """A deleted check's series go, counters too: what the operator serves is bounded by
         the checks that exist, not by every check a GitOps repository ever had (Prometheus
         keeps the history; a check created again under the name counts from zero, which
         ``rate`` and ``increase`` read as a counter reset)."""
         self.checks.pop(check, None)
+        self.late.pop(check, None)
         for counts in (self.runs, self.inconclusive, self.actions):
             for key in [key for key in counts if key[0] == check]:
                 del counts[key]
@@ -180,6 +186,15 @@ class Observer(registry.Collector):
             "action",
             self.actions,
         )
+
+        late = metrics_core.CounterMetricFamily(
+            f"{PREFIX}_check_runs_late",
+            "Runs that started more than a tenth of the interval after they were due.",
+            labels=["check"],
+        )
+        for check, count in sorted(self.late.items()):
+            late.add_metric([check], count)
+        yield late
 
     def _pod_gauges(self) -> Iterator[metrics_core.Metric]:
         ratio = _gauge("pod_failure_ratio", "Share of failed connects, last run.", ["pod"])

@@ -171,7 +171,7 @@ def test_crd_write_refuses_a_reference_doc_without_markers(tmp_path: pathlib.Pat
 
 def _served() -> str:
     """The exposition after one run with a healthy, a degraded and an inconclusive pod, a
-    workload in the remediation record and one remediation action of each kind, so that
+    workload in the remediation record, one remediation action of each kind and a late run, so that
     every family has samples and every label shows."""
     observer = metrics.Observer()
     threshold = model.Threshold(
@@ -231,6 +231,7 @@ def _served() -> str:
     )
     for action in sorted(events.ACTIONS):
         observer.remediation_action(check="apps/web", action=action)
+    observer.run_late(check="apps/web")
     return observer.render()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 
 import pytest
@@ -12,9 +13,46 @@ NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
 
 
-def test_the_first_run_starts_within_seconds() -> None:
-    due = scheduling.next_run(last_start=None, interval=MINUTE * 5, now=NOW, seed="u", run=0)
-    assert NOW <= due <= NOW + scheduling.FIRST_RUN_MAX_DELAY
+def test_first_runs_of_checks_meeting_the_operator_together_spread_over_the_interval() -> None:
+    interval = MINUTE * 5
+    dues = [
+        scheduling.next_run(last_start=None, interval=interval, now=NOW, seed=f"uid-{i}", run=0)
+        for i in range(1000)
+    ]
+    assert all(NOW <= d < NOW + interval for d in dues)
+    per_tenth = collections.Counter(int((d - NOW) / (interval / 10)) for d in dues)
+    assert sorted(per_tenth) == list(range(10))
+    assert all(70 <= n <= 130 for n in per_tenth.values()), per_tenth  # ~100 each
+    again = scheduling.next_run(last_start=None, interval=interval, now=NOW, seed="uid-7", run=0)
+    assert again == dues[7]  # the same check, the same phase
+
+
+def test_a_check_that_ran_recently_keeps_its_rhythm_after_a_restart() -> None:
+    ran = NOW - MINUTE * 2
+    due = scheduling.next_run(
+        last_start=None, interval=MINUTE * 5, now=NOW, seed="u", run=0, last_run=ran
+    )
+    assert ran + MINUTE * 5 <= due < ran + MINUTE * 5 * (1 + scheduling.JITTER)
+    long_ago = NOW - MINUTE * 60  # the operator was down: spread again, from now
+    due = scheduling.next_run(
+        last_start=None, interval=MINUTE * 5, now=NOW, seed="u", run=0, last_run=long_ago
+    )
+    assert NOW <= due < NOW + MINUTE * 5
+
+
+def test_a_run_starting_beyond_a_tenth_of_its_interval_after_it_was_due_is_late() -> None:
+    interval = MINUTE * 5
+    assert scheduling.lateness(due=NOW, started=NOW + MINUTE * 0.5, interval=interval) is None
+    late = scheduling.lateness(due=NOW, started=NOW + MINUTE, interval=interval)
+    assert late == MINUTE
+    # a short interval has a floor: a 2 s poll for the Job budget is not lateness
+    assert scheduling.lateness(due=NOW, started=NOW + MINUTE / 6, interval=MINUTE / 2) is None
+    assert scheduling.lateness(due=NOW, started=NOW + MINUTE / 4, interval=MINUTE / 2)
+
+
+def test_a_run_that_overran_is_due_in_the_past_so_its_lateness_shows() -> None:
+    due = scheduling.due(last_start=NOW, interval=MINUTE, now=NOW + MINUTE * 3, seed="u", run=1)
+    assert due < NOW + MINUTE * 2
 
 
 def test_later_runs_come_one_interval_after_the_last_start_plus_bounded_jitter() -> None:

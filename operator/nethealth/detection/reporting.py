@@ -148,10 +148,11 @@ def status_patch(
     last_run: datetime.datetime | None,
     next_run: datetime.datetime | None,
     remediation: RemediationView | None = None,
+    schedule: tuple[bool, model.Reason, str] | None = None,
 ) -> dict[str, Any]:
     """The status fields the operator owns; None leaves a field as it is (views None: the
     pods, summary and Degraded are not touched, e.g. when only the spec changed; likewise
-    remediation None)."""
+    remediation None; schedule None leaves ``OnSchedule``)."""
     conds = conditionlist.set_condition(
         current.get("conditions") or (),
         type=model.ConditionType.READY,
@@ -201,6 +202,17 @@ def status_patch(
         )
         # Null, not absent, clears it in the merge patch.
         patch["remediation"] = dumped.get("remediation")
+    if schedule is not None:
+        on_time, reason, message = schedule
+        conds = conditionlist.set_condition(
+            conds,
+            type=model.ConditionType.ON_SCHEDULE,
+            status="True" if on_time else "False",
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
     patch["conditions"] = conds
     times = model.dump_status(
         dataclasses.replace(model.EMPTY_STATUS, last_run_time=last_run, next_run_time=next_run)

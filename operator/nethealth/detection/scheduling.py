@@ -4,6 +4,14 @@ Jobs to delete.
 - *Jitter*: checks created together (a GitOps sync) would otherwise probe in lockstep
   forever. Each run is delayed by up to ``JITTER`` of the interval, derived from the
   check's uid and the run's number, so it is spread but reproducible.
+- *First runs spread over the interval*: a thousand checks meeting a starting operator
+  used to all run within seconds and queue for the Job budget, so that half of them missed
+  their interval (docs/performance.md). A check's first run in a process starts at its own
+  ``phase`` of the interval (from its uid), so they arrive evenly; one whose last run (from
+  its status) is recent keeps its rhythm instead.
+- *Late runs are said*: a run whose probe Jobs start more than ``late_after`` after it was
+  due (queued behind the budget, or the previous run overran) is reported in status and a
+  metric (``lateness``), not silently late.
 - *One run in flight per check*: the loop of a check waits for its run to finish before
   planning the next, so runs never overlap; ``next_run`` counts from the run's start.
 - *A global budget* of concurrent probe Jobs (``Budget``): a run takes all the Jobs it
@@ -25,8 +33,11 @@ import hashlib
 from collections.abc import Collection, Iterable
 from typing import Final
 
+from nethealth import model
+
 JITTER: Final = 0.1  # of the interval
-FIRST_RUN_MAX_DELAY: Final = datetime.timedelta(seconds=3)
+LATE_SHARE: Final = 0.1  # of the interval: a run starting later than this after it was due
+LATE_MIN: Final = datetime.timedelta(seconds=10)
 HISTORY_RUNS: Final = 2
 
 
@@ -37,6 +48,32 @@ def jitter(*, seed: str, run: int, interval: datetime.timedelta) -> datetime.tim
     return interval * (JITTER * fraction)
 
 
+def phase(*, seed: str, interval: datetime.timedelta) -> datetime.timedelta:
+    """Where in the interval a check's first run falls, fixed by its uid: [0, interval)."""
+    digest = hashlib.sha256(f"phase/{seed}".encode()).digest()
+    return interval * (int.from_bytes(digest[:8], "big") / 2**64)
+
+
+def due(
+    *,
+    last_start: datetime.datetime | None,
+    interval: datetime.timedelta,
+    now: datetime.datetime,
+    seed: str,
+    run: int,
+    last_run: datetime.datetime | None = None,
+) -> datetime.datetime:
+    """When the next run is due, possibly in the past (a run that overran): an interval
+    after the last start plus jitter; the first run in this process an interval after the
+    last run its status records, or, when that is past or unknown, at its ``phase`` of
+    the interval from now."""
+    if last_start is None:
+        if last_run is not None and last_run + interval > now:
+            return last_run + interval + jitter(seed=seed, run=run, interval=interval)
+        return now + phase(seed=seed, interval=interval)
+    return last_start + interval + jitter(seed=seed, run=run, interval=interval)
+
+
 def next_run(
     *,
     last_start: datetime.datetime | None,
@@ -44,13 +81,45 @@ def next_run(
     now: datetime.datetime,
     seed: str,
     run: int,
+    last_run: datetime.datetime | None = None,
 ) -> datetime.datetime:
-    """When the next run starts: soon for the first one, else an interval after the last
-    start plus jitter; never in the past (a run that overran starts the next one now)."""
-    if last_start is None:
-        return now + min(FIRST_RUN_MAX_DELAY, jitter(seed=seed, run=run, interval=interval))
-    due = last_start + interval + jitter(seed=seed, run=run, interval=interval)
-    return max(due, now)
+    """When the next run starts: ``due``, never in the past (a run that overran starts
+    the next one now)."""
+    found = due(
+        last_start=last_start, interval=interval, now=now, seed=seed, run=run, last_run=last_run
+    )
+    return max(found, now)
+
+
+def late_after(interval: datetime.timedelta) -> datetime.timedelta:
+    """How long after it was due a run may start and still be on time: ``LATE_SHARE`` of
+    the interval (so a check runs at least every interval plus its jitter plus that), not
+    less than ``LATE_MIN`` (a 30 s interval is not late for a 2 s poll)."""
+    return max(interval * LATE_SHARE, LATE_MIN)
+
+
+def lateness(
+    *, due: datetime.datetime, started: datetime.datetime, interval: datetime.timedelta
+) -> datetime.timedelta | None:
+    """How late a run whose probe Jobs started at ``started`` is (None: on time)."""
+    delay = started - due
+    return delay if delay > late_after(interval) else None
+
+
+def on_schedule(
+    *, late: datetime.timedelta | None, interval: datetime.timedelta
+) -> tuple[bool, model.Reason, str]:
+    """The ``OnSchedule`` condition after a run: True, or False saying how late it was."""
+    if late is None:
+        return True, model.Reason.ON_TIME, "the latest run started when it was due"
+    return (
+        False,
+        model.Reason.RUN_LATE,
+        f"the latest run started {late.total_seconds():.0f} s after it was due (more than"
+        f" {late_after(interval).total_seconds():.0f} s, a tenth of the interval): more"
+        " probe Jobs were due than the operator's budget runs at once"
+        " (NETHEALTH_MAX_CONCURRENT_JOBS), or the previous run overran",
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -102,6 +102,7 @@ class CheckLoop:
         self.memory = Memory()
         self.jobs_created = 0
         self.status_writes = 0
+        self._launched = clock.now()  # when the current run's Jobs started
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -138,12 +139,13 @@ class CheckLoop:
             await self._report(body=body, verdict=refused, views=None)
             await self._wait_for_change(body)
             return
-        due = scheduling.next_run(
+        due = scheduling.due(
             last_start=self.memory.last_start,
             interval=check.spec.probe.interval,
             now=self._clock.now(),
             seed=check.uid or check.name,
             run=self.memory.runs,
+            last_run=self.memory.last_finish,
         )
         if self.memory.observed != check.generation:
             # The spec changed (or this process is new): say so now, not at the next run.
@@ -153,12 +155,14 @@ class CheckLoop:
                 operator_namespace=self._settings.namespace,
                 selected_pods=selected.eligible,
             )
-            await self._report(body=body, verdict=verdict, views=None, next_run=due)
+            await self._report(
+                body=body, verdict=verdict, views=None, next_run=max(due, self._clock.now())
+            )
         while self._clock.now() < due:
             await self._clock.sleep(TICK_SECONDS)
             if raw.generation(self._body()) != check.generation:
                 return  # re-plan with the new spec (the run time stays)
-        await self.run(check)
+        await self.run(check, due=due)
 
     def _refusal(self, check: model.NetHealthCheck) -> acceptance.Acceptance | None:
         """Why the check cannot run here at all, whatever its pods (None: it can)."""
@@ -178,8 +182,12 @@ class CheckLoop:
 
     # --- one run -------------------------------------------------------------------------
 
-    async def run(self, check: model.NetHealthCheck) -> None:
+    async def run(
+        self, check: model.NetHealthCheck, *, due: datetime.datetime | None = None
+    ) -> None:
+        """One run; ``due`` is when it was due (None: not judged on time or late)."""
         started = self._clock.now()
+        self._launched = started
         self.memory.last_start = started
         self.memory.runs += 1
         owner = _owner(check)
@@ -207,11 +215,12 @@ class CheckLoop:
             outcomes = await self._launch_and_collect(
                 owner=owner, manifests=manifests, deadline=check.spec.probe.deadline
             )
+        schedule = self._judge_start(check=check, due=due)
         verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
         await self._decide(check=check, selected=selected, outcomes=outcomes)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = self._clock.now()
-        due = scheduling.next_run(
+        next_due = scheduling.next_run(
             last_start=started,
             interval=check.spec.probe.interval,
             now=self._clock.now(),
@@ -222,8 +231,9 @@ class CheckLoop:
             body=self._body(),
             verdict=verdict,
             views=self.memory.views,
-            next_run=due,
+            next_run=next_due,
             remediation=remedied,
+            schedule=schedule,
         )
         if remedied is not None:
             want = finalizer.wanted(spec=check.spec.remediation, entries=self.remediator.entries)
@@ -249,6 +259,7 @@ class CheckLoop:
     ) -> dict[str, results.Outcome]:
         while not self._budget.take(len(manifests)):
             await self._clock.sleep(POLL_SECONDS)
+        self._launched = self._clock.now()
         try:
             for manifest in manifests:
                 if await self._api.create_job(manifest):
@@ -294,6 +305,20 @@ class CheckLoop:
             except ValueError as error:
                 logger.warning("probe Job %s unreadable: %s", raw.name(job), error)
         return outcomes
+
+    def _judge_start(
+        self, *, check: model.NetHealthCheck, due: datetime.datetime | None
+    ) -> tuple[bool, model.Reason, str] | None:
+        """Whether the run's Jobs started on time (its ``OnSchedule``); a late one counts."""
+        if due is None:
+            return None
+        interval = check.spec.probe.interval
+        late = scheduling.lateness(due=due, started=self._launched, interval=interval)
+        if late is not None:
+            logger.warning("%s: run started %s after it was due", check.name, late)
+            if self._observer is not None:
+                self._observer.run_late(check=f"{check.namespace}/{check.name}")
+        return scheduling.on_schedule(late=late, interval=interval)
 
     async def adopt(self) -> None:
         """A run left unfinished by a previous process is collected, not launched again."""
@@ -399,6 +424,7 @@ class CheckLoop:
         views: Mapping[str, reporting.PodView] | None,
         next_run: datetime.datetime | None = None,
         remediation: reporting.RemediationView | None = None,
+        schedule: tuple[bool, model.Reason, str] | None = None,
     ) -> None:
         current = raw.status(body)
         generation = raw.generation(body)
@@ -412,6 +438,7 @@ class CheckLoop:
             last_run=self.memory.last_finish if views is not None else None,
             next_run=next_run,
             remediation=remediation,
+            schedule=schedule,
         )
         changes = reporting.changed_fields(current=current, wanted=wanted)
         if changes:

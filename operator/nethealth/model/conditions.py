@@ -24,6 +24,7 @@ class ConditionType(enum.StrEnum):
     REMEDIATED = "Remediated"
     REMEDIATION_INEFFECTIVE = "RemediationIneffective"
     REMEDIATION_REVERTED = "RemediationReverted"
+    ON_SCHEDULE = "OnSchedule"  # the latest run started on time (False: late, by how much)
 
 
 class Reason(enum.StrEnum):
@@ -36,6 +37,9 @@ class Reason(enum.StrEnum):
     NO_PODS_SELECTED = "NoPodsSelected"
     TARGET_UNRESOLVABLE = "TargetUnresolvable"
     PROBE_IMAGE_NOT_ALLOWED = "ProbeImageNotAllowed"
+    # OnSchedule
+    ON_TIME = "OnTime"
+    RUN_LATE = "RunLate"
     # Degraded
     PODS_DEGRADED = "PodsDegraded"
     NO_PODS_DEGRADED = "NoPodsDegraded"
