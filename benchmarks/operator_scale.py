@@ -71,6 +71,9 @@ from nethealth.devcluster import images  # noqa: E402
 RSS_GOAL_MIB = 300.0
 CORES_GOAL = 0.5
 WRITES_GOAL = 1.0
+# Runs per check per interval, extrapolated from a window shorter than the interval, are
+# sampled: with runs spread evenly, a window holds its share of them within a few percent.
+RUNS_TOLERANCE = 0.05
 SETTLE_CORES = 0.05  # the baseline has settled when it uses less CPU than this
 SETTLE_MAX_SECONDS = 300.0
 
@@ -85,6 +88,10 @@ class Figures:
     requests: collections.Counter[str]  # cluster-wide, per interval
     helper_requests: collections.Counter[str]  # the benchmark's own, per interval
     writes_per_check: float | None = None  # status writes per check per interval
+    runs_per_check: float | None = None  # runs finished per check per interval
+    share_ran: float | None = None  # checks that finished a run within the window
+    late_checks: int | None = None  # checks whose latest run started late, at the end
+    probe_jobs: float | None = None  # probe Jobs (their pods, one each) per interval
     all_reported_s: float | None = None  # from the operator's start
     reported: int = 0
 
@@ -151,6 +158,9 @@ class Window:
     requests: collections.Counter[str]
     helper: collections.Counter[str]
     writes: int
+    runs: int
+    checks_ran: int
+    probe_pods: int
 
 
 def window(
@@ -159,6 +169,7 @@ def window(
     api: Any,
     counted: fakecluster.Counted,
     watcher: scaleobjects.CheckWatcher,
+    completer: fakecluster.Completer,
     seconds: float,
     alive: Callable[[], None],
 ) -> Window:
@@ -168,6 +179,7 @@ def window(
         counted.snapshot(),
         time.monotonic(),
     )
+    pods0 = completer.completed
     deadline = t0 + seconds
     while time.monotonic() < deadline:
         alive()
@@ -175,7 +187,11 @@ def window(
     t1 = time.monotonic()
     cpu1 = procstats.cpu_seconds(pid)
     req1 = apimetrics.by_verb(apimetrics.scrape(api))
+    runs, checks_ran = watcher.runs_between(t0, t1)
     return Window(
+        runs=runs,
+        checks_ran=checks_ran,
+        probe_pods=completer.completed - pods0,
         cpu=cpu1 - cpu0,
         seconds=t1 - t0,
         requests=apimetrics.delta(req0, req1),
@@ -206,6 +222,9 @@ def figures(
         requests=_per_interval(measured.requests, scale),
         helper_requests=_per_interval(measured.helper, scale),
         writes_per_check=measured.writes * scale / checks if count_writes else None,
+        runs_per_check=measured.runs * scale / checks if count_writes else None,
+        share_ran=measured.checks_ran / checks if count_writes else None,
+        probe_jobs=measured.probe_pods * scale,
         all_reported_s=all_reported_s,
         reported=reported,
     )
@@ -275,7 +294,7 @@ def measure_operator(
             f"operator: RSS {procstats.rss_mib(pid):.0f} MiB at the end of the window"
             f" (peak {procstats.peak_rss_mib(pid):.0f} MiB)"
         )
-        return figures(
+        found = figures(
             measured,
             pid=pid,
             interval=layout.interval,
@@ -284,6 +303,7 @@ def measure_operator(
             all_reported_s=all_reported,
             reported=reported,
         )
+        return dataclasses.replace(found, late_checks=watcher.late())
 
 
 def _alive(proc: subprocess.Popen[bytes], log: pathlib.Path) -> Callable[[], None]:
@@ -338,6 +358,21 @@ def table(*, ours: Figures, base: Figures | None, layout: scaleobjects.Layout) -
         else f"not all: {ours.reported} of {len(layout.checks)} within the timeout"
     )
     rows.append(f"| time until every check reported once | {reported} | - | - | - | - |")
+    runs = ours.runs_per_check or 0.0
+    rows.append(
+        f"| runs finished per check per interval | {runs:.2f} | - | - | ≥ 1"
+        f" | {_verdict(runs >= 1.0 - RUNS_TOLERANCE)} |"
+    )
+    rows.append(
+        f"| checks that finished a run in the window | {(ours.share_ran or 0) * 100:.1f} %"
+        " | - | - | - | - |"
+    )
+    late = ours.late_checks or 0
+    rows.append(
+        f"| checks whose latest run started late (OnSchedule False) | {late} | - | - | 0"
+        f" | {_verdict(late == 0)} |"
+    )
+    rows.append(f"| probe Jobs per interval | {ours.probe_jobs or 0:.0f} | - | - | - | - |")
     verbs = sorted(set(ours.requests) | set(base.requests if base else ()))
     for verb in verbs:
         rows.append(
@@ -349,6 +384,11 @@ def table(*, ours: Figures, base: Figures | None, layout: scaleobjects.Layout) -
     rows.append(
         f"| API requests per interval, all | {total} | {b(lambda f: str(sum(f.requests.values())))}"
         f" | {r(lambda f: float(sum(f.requests.values())))} | - | - |"
+    )
+    checks = len(layout.checks)
+    rows.append(
+        f"| API requests per check per interval, all | {total / checks:.1f}"
+        f" | {b(lambda f: f'{sum(f.requests.values()) / checks:.1f}')} | - | - | - |"
     )
     helper = ", ".join(f"{v} {n}" for v, n in sorted(ours.helper_requests.items()))
     base_helper = (
@@ -399,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scaleobjects.create(api, layout=layout, keeper=keeper, counted=counted)
             completer.start()
             watcher.start()
-            common = {"api": api, "counted": counted, "watcher": watcher}
+            common = {"api": api, "counted": counted, "watcher": watcher, "completer": completer}
             logs = pathlib.Path(scratch)
             base = None
             if args.baseline_window > 0:

@@ -251,6 +251,9 @@ class CheckWatcher:
         self._lock = threading.Lock()
         self._writes: list[float] = []
         self._reported: dict[str, float] = {}
+        self._last_run: dict[str, str] = {}  # check -> its status.lastRunTime
+        self._runs: list[tuple[float, str]] = []  # (when seen, check): a new lastRunTime
+        self._late: set[str] = set()  # checks whose OnSchedule is False now
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="check-watcher", daemon=True)
 
@@ -297,12 +300,36 @@ class CheckWatcher:
         with self._lock:
             if write:
                 self._writes.append(now)
-            if (obj.get("status") or {}).get("lastRunTime") and key not in self._reported:
+            status = obj.get("status") or {}
+            last_run = status.get("lastRunTime")
+            if last_run and key not in self._reported:
                 self._reported[key] = now
+            if last_run and self._last_run.get(key) != last_run:
+                if key in self._last_run:
+                    self._runs.append((now, key))
+                self._last_run[key] = last_run
+            conditions = status.get("conditions") or []
+            if any(
+                c.get("type") == "OnSchedule" and c.get("status") == "False" for c in conditions
+            ):
+                self._late.add(key)
+            else:
+                self._late.discard(key)
 
     def reported(self) -> int:
         with self._lock:
             return len(self._reported)
+
+    def runs_between(self, start: float, end: float) -> tuple[int, int]:
+        """Runs finished (a new lastRunTime after the first), and the checks they were of."""
+        with self._lock:
+            runs = [key for t, key in self._runs if start <= t <= end]
+        return len(runs), len(set(runs))
+
+    def late(self) -> int:
+        """Checks whose latest run started late (their OnSchedule condition)."""
+        with self._lock:
+            return len(self._late)
 
     def writes_between(self, start: float, end: float) -> int:
         with self._lock:
