@@ -42,6 +42,9 @@ class Settings:
     # `nethealth operator --namespace NS` (repeatable): the namespaces it serves; empty: all.
     # Its sweeps of orphaned Jobs and changes keep to them, never another operator's.
     watched_namespaces: frozenset[str] = frozenset()
+    # Probe Jobs shared by the checks due in one tick, one per namespace and node
+    # (``detection/batching``); the checks of a namespace then share their rhythm.
+    batch_probe_jobs: bool = False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -76,6 +79,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         watched_namespaces=frozenset(
             ns.strip() for ns in (env.get(WATCH_ENV) or "").split(",") if ns.strip()
         ),
+        batch_probe_jobs=_bool(env, "NETHEALTH_BATCH_PROBE_JOBS", default=False),
     )
 
 

@@ -221,6 +221,12 @@ def manifest(
     }
 
 
+def container(measured: Measured, *, spec: model.Spec, image: str) -> dict[str, Any]:
+    """The probe container measuring one pod with ``spec``'s targets and settings (a
+    shared Job, ``batching``, holds containers of several checks, each built here)."""
+    return _container(measured, spec=spec, image=image)
+
+
 def _container(measured: Measured, *, spec: model.Spec, image: str) -> dict[str, Any]:
     probe = spec.probe
     args = ["probe", "--pod-uid", measured.uid, "--output", "json"]

@@ -91,6 +91,28 @@ def next_run(
     return max(found, now)
 
 
+EPOCH: Final = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def aligned_due(
+    *,
+    namespace: str,
+    interval: datetime.timedelta,
+    now: datetime.datetime,
+    last_start: datetime.datetime | None,
+) -> datetime.datetime:
+    """When the next run is due with batched probe Jobs: on a grid shared by every check
+    of the namespace with the same interval (its ``phase`` from the namespace, counted
+    from a fixed epoch), so that they are due in the same tick and their pods on a node
+    share a Job; namespaces are spread over the interval. The first slot from ``now``
+    for a first run, else the first slot at least half an interval after the last
+    start (possibly past: a run that overran is late)."""
+    offset = phase(seed=f"namespace/{namespace}", interval=interval)
+    earliest = now if last_start is None else last_start + interval / 2
+    slots = -((EPOCH + offset - earliest) // interval)  # ceil((earliest - first) / interval)
+    return EPOCH + offset + interval * slots
+
+
 def late_after(interval: datetime.timedelta) -> datetime.timedelta:
     """How long after it was due a run may start and still be on time: ``LATE_SHARE`` of
     the interval (so a check runs at least every interval plus its jitter plus that), not

@@ -35,6 +35,7 @@ from typing import Any, Final
 from nethealth import kube, metrics, model, settings
 from nethealth.detection import (
     acceptance,
+    batching,
     decision,
     facts,
     jobs,
@@ -45,7 +46,7 @@ from nethealth.detection import (
     selection,
 )
 from nethealth.kube import view as kubeview
-from nethealth.loop import clock, notify, remediator, revertondelete
+from nethealth.loop import batcher, clock, notify, remediator, revertondelete
 from nethealth.model import raw
 from nethealth.remediation import finalizer, globalbudget
 
@@ -81,10 +82,13 @@ class CheckLoop:
         observer: metrics.Observer | None = None,
         remediation_budget: globalbudget.GlobalBudget | None = None,
         view: kube.View | None = None,
+        batcher: batcher.Batcher | None = None,
     ) -> None:
         self._api = api
         # The pods and nodes, shared by every check (kube.view); by listing when alone.
         self._view: kube.View = view or kubeview.Listing(api)
+        # Probe Jobs shared with the other checks due in the same tick (None: its own Jobs).
+        self._batcher = batcher
         self._clock = clock
         self._body = body
         self._settings = settings
@@ -139,14 +143,7 @@ class CheckLoop:
             await self._report(body=body, verdict=refused, views=None)
             await self._wait_for_change(body)
             return
-        due = scheduling.due(
-            last_start=self.memory.last_start,
-            interval=check.spec.probe.interval,
-            now=self._clock.now(),
-            seed=check.uid or check.name,
-            run=self.memory.runs,
-            last_run=self.memory.last_finish,
-        )
+        due = self._due(check)
         if self.memory.observed != check.generation:
             # The spec changed (or this process is new): say so now, not at the next run.
             selected = await self._select(check)
@@ -163,6 +160,29 @@ class CheckLoop:
             if raw.generation(self._body()) != check.generation:
                 return  # re-plan with the new spec (the run time stays)
         await self.run(check, due=due)
+
+    def _due(
+        self, check: model.NetHealthCheck, *, last_start: datetime.datetime | None = None
+    ) -> datetime.datetime:
+        """When the next run is due (possibly past: then it is late); after ``last_start``,
+        or the memory's."""
+        last_start = last_start or self.memory.last_start
+        interval = check.spec.probe.interval
+        if self._batcher is not None:
+            return scheduling.aligned_due(
+                namespace=check.namespace,
+                interval=interval,
+                now=self._clock.now(),
+                last_start=last_start,
+            )
+        return scheduling.due(
+            last_start=last_start,
+            interval=interval,
+            now=self._clock.now(),
+            seed=check.uid or check.name,
+            run=self.memory.runs,
+            last_run=self.memory.last_finish,
+        )
 
     def _refusal(self, check: model.NetHealthCheck) -> acceptance.Acceptance | None:
         """Why the check cannot run here at all, whatever its pods (None: it can)."""
@@ -204,7 +224,12 @@ class CheckLoop:
             selected_pods=selected.eligible,
         )
         outcomes: dict[str, results.Outcome] = {}
-        if selected.eligible:
+        if selected.eligible and self._batcher is not None:
+            request = batching.Request(
+                owner=owner, spec=check.spec, selected=selected, image=self._settings.probe_image
+            )
+            self._launched, outcomes = await self._batcher.measure(request)
+        elif selected.eligible:
             manifests = jobs.plan(
                 owner=owner,
                 spec=check.spec,
@@ -220,13 +245,7 @@ class CheckLoop:
         await self._decide(check=check, selected=selected, outcomes=outcomes)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = self._clock.now()
-        next_due = scheduling.next_run(
-            last_start=started,
-            interval=check.spec.probe.interval,
-            now=self._clock.now(),
-            seed=owner.uid,
-            run=self.memory.runs,
-        )
+        next_due = max(self._due(check, last_start=started), self._clock.now())
         await self._report(
             body=self._body(),
             verdict=verdict,

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from nethealth import kube, metrics, settings
 from nethealth.detection import jobs, scheduling
-from nethealth.loop import checkloop, clock, owners, revertondelete
+from nethealth.loop import batcher, checkloop, clock, owners, revertondelete
 from nethealth.model import raw
 from nethealth.remediation import finalizer, globalbudget, hostnetwork
 
@@ -45,6 +45,11 @@ class Supervisor:
         self._settings = settings
         self._budget = scheduling.Budget(settings.max_concurrent_jobs)
         self._remediation_budget = globalbudget.GlobalBudget(settings.max_remediated_pods)
+        self._batcher = (
+            batcher.Batcher(api=api, clock=clock, budget=self._budget)
+            if settings.batch_probe_jobs
+            else None
+        )
         self._bodies: dict[str, raw.Check] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._observer = observer
@@ -92,6 +97,7 @@ class Supervisor:
                 observer=self._observer,
                 remediation_budget=self._remediation_budget,
                 view=self._view,
+                batcher=self._batcher,
             )
             self.loops[uid] = loop
             self._tasks[uid] = asyncio.create_task(loop.serve(), name=f"check-{uid}")
@@ -193,6 +199,8 @@ class Supervisor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._batcher is not None:
+            await self._batcher.stop()
 
 
 def raw_check(body: Mapping[str, Any]) -> raw.Check:
