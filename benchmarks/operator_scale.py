@@ -107,7 +107,11 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def process(
-    argv: list[str], *, kubeconfig: pathlib.Path, log: pathlib.Path
+    argv: list[str],
+    *,
+    kubeconfig: pathlib.Path,
+    log: pathlib.Path,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
@@ -115,6 +119,7 @@ def process(
         "NETHEALTH_NAMESPACE": "nethealth-system",
         "NETHEALTH_PROBE_IMAGE": images.NETHEALTH_IMAGE,
         "NETHEALTH_METRICS_PORT": str(_free_port()),
+        **(extra_env or {}),
     }
     with log.open("ab") as sink:
         proc = subprocess.Popen(
@@ -262,6 +267,7 @@ def measure_operator(
     kubeconfig: pathlib.Path,
     logs: pathlib.Path,
     report_timeout: float,
+    batch: bool = False,
     **common: Any,
 ) -> Figures:
     argv = [sys.executable, "-m", "nethealth", "operator"]
@@ -270,7 +276,8 @@ def measure_operator(
     log = logs / "operator.log"
     watcher: scaleobjects.CheckWatcher = common["watcher"]
     started = time.monotonic()
-    with process(argv, kubeconfig=kubeconfig, log=log) as proc:
+    extra = {"NETHEALTH_BATCH_PROBE_JOBS": "true"} if batch else None
+    with process(argv, kubeconfig=kubeconfig, log=log, extra_env=extra) as proc:
         pid = proc.pid
         alive = _alive(proc, log)
         total = len(layout.checks)
@@ -455,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kubeconfig=kubeconfig,
                 logs=logs,
                 report_timeout=args.report_timeout,
+                batch=args.batch_probe_jobs,
                 window=args.window,
                 **common,
             )

@@ -75,6 +75,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=_positive, default=8, help="parallel API clients (8)")
     parser.add_argument("--kubeconfig", default=None, help="a running cluster")
     parser.add_argument(
+        "--batch-probe-jobs",
+        action="store_true",
+        help="run the operator with NETHEALTH_BATCH_PROBE_JOBS=true (shared probe Jobs)",
+    )
+    parser.add_argument(
         "--cleanup-leftovers",
         action="store_true",
         help="delete every object a killed run of this benchmark left, and exit",
