@@ -42,6 +42,9 @@ class Settings:
     # `nethealth operator --namespace NS` (repeatable): the namespaces it serves; empty: all.
     # Its sweeps of orphaned Jobs and changes keep to them, never another operator's.
     watched_namespaces: frozenset[str] = frozenset()
+    # Targets on loopback, link-local addresses or the nodes' own (detection.targetsafety):
+    # refused unless an administrator allows them.
+    allow_node_local_targets: bool = False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -76,6 +79,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         watched_namespaces=frozenset(
             ns.strip() for ns in (env.get(WATCH_ENV) or "").split(",") if ns.strip()
         ),
+        allow_node_local_targets=_bool(env, "NETHEALTH_ALLOW_NODE_LOCAL_TARGETS", default=False),
     )
 
 

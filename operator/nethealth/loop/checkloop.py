@@ -42,6 +42,7 @@ from nethealth.detection import (
     results,
     scheduling,
     selection,
+    targetsafety,
 )
 from nethealth.loop import clock, notify, remediator, revertondelete
 from nethealth.model import raw
@@ -164,7 +165,9 @@ class CheckLoop:
                 check=check, operator_namespace=self._settings.namespace, selected_pods=0
             )
         allowed = self._settings.allowed_probe_images | {self._settings.probe_image}
-        return acceptance.refuse_image(check=check, allowed=allowed)
+        return acceptance.refuse_image(check=check, allowed=allowed) or targetsafety.refuse(
+            check.spec.targets, allowed=self._settings.allow_node_local_targets
+        )
 
     async def _wait_for_change(self, body: raw.Check) -> None:
         generation = raw.generation(body)
@@ -182,9 +185,20 @@ class CheckLoop:
         # nodes: a run holds these while it waits for the Job budget, and a thousand checks
         # due at once each holding the node list took 1.4 GiB (docs/performance.md).
         listed = await self._selected_pods(check)
-        selected = selection.select(pods=listed, nodes=await self._api.list_nodes())
+        nodes = await self._api.list_nodes()
+        selected = selection.select(pods=listed, nodes=nodes)
+        # A target naming a node's own address: known only now that the nodes are listed.
+        refused = targetsafety.refuse(
+            check.spec.targets,
+            nodes=targetsafety.node_addresses(nodes),
+            allowed=self._settings.allow_node_local_targets,
+        )
         pods = [hostnetwork.owner_facts(p) for p in listed]
-        del listed
+        del listed, nodes
+        if refused is not None:
+            self.memory.last_finish = self._clock.now()
+            await self._report(body=self._body(), verdict=refused, views=None)
+            return
         verdict = acceptance.judge(
             check=check,
             operator_namespace=self._settings.namespace,

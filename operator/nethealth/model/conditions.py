@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     NO_PODS_SELECTED = "NoPodsSelected"
     TARGET_UNRESOLVABLE = "TargetUnresolvable"
     PROBE_IMAGE_NOT_ALLOWED = "ProbeImageNotAllowed"
+    TARGET_NOT_ALLOWED = "TargetNotAllowed"  # loopback, link-local, the node's own
     # Degraded
     PODS_DEGRADED = "PodsDegraded"
     NO_PODS_DEGRADED = "NoPodsDegraded"
