@@ -74,6 +74,7 @@ class FakeCluster:
         self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self._serial = itertools.count(1)
+        self._job_serial = itertools.count(1)
 
     # --- building the world ---------------------------------------------------------------
 
@@ -260,7 +261,12 @@ class FakeCluster:
                     "namespace": namespace,
                     "labels": {**raw.labels(job), results.JOB_NAME_LABEL: name},
                     "creationTimestamp": job["started"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    # What the Job controller sets: the operator believes only its own pods.
+                    "ownerReferences": [
+                        {"kind": "Job", "name": name, "uid": raw.uid(job), "controller": True}
+                    ],
                 },
+                "spec": copy.deepcopy(job["spec"]["template"]["spec"]),
                 "status": {
                     "phase": "Succeeded" if done else "Running",
                     "containerStatuses": statuses,
@@ -314,6 +320,7 @@ class FakeCluster:
         if key in self.jobs:
             return False
         self.jobs[key] = {**copy.deepcopy(dict(manifest)), "started": self.clock.now()}
+        self.jobs[key]["metadata"]["uid"] = f"uid-job-{next(self._job_serial)}"
         self.created_jobs.append(key)
         return True
 

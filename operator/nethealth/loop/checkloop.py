@@ -38,6 +38,7 @@ from nethealth.detection import (
     decision,
     jobs,
     notices,
+    provenance,
     reporting,
     results,
     scheduling,
@@ -282,11 +283,14 @@ class CheckLoop:
                 probe_pods += await self._api.list_pods(
                     namespace=namespace, label_selector=jobs.check_selector(owner)
                 )
-            by_job = results.pods_by_job(probe_pods)
+            # Only the pods our Jobs made: a pod with forged labels is not a result.
+            by_job, forged = provenance.sort(jobs=mine, pods_by_job=results.pods_by_job(probe_pods))
             done = all(results.finished(job=j, pods=by_job.get(raw.key(j), [])) for j in mine)
             if (done and len(mine) == len(keys)) or self._clock.now() > give_up:
                 break
             await self._clock.sleep(POLL_SECONDS)
+        for impostor in forged:
+            logger.warning("ignoring pod %s: %s", impostor.pod, impostor.why)
         outcomes: dict[str, results.Outcome] = {}
         for job in mine:
             pods = by_job.get(raw.key(job), [])
