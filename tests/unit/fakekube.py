@@ -72,6 +72,8 @@ class FakeCluster:
         self.created_jobs: list[str] = []
         self.deleted_pods: list[str] = []
         self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
+        # namespace -> the Pod Security level it enforces where the probe pod is refused
+        self.pod_security: dict[str, str] = {}
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self._serial = itertools.count(1)
         self._job_serial = itertools.count(1)
@@ -243,6 +245,10 @@ class FakeCluster:
                 seconds=self.job_seconds
             ):
                 continue
+            namespace, name = key.split("/", 1)
+            if namespace in self.pod_security:
+                self._refuse(job, level=self.pod_security[namespace])
+                continue
             statuses = []
             for measured in jobs.measured_pods(job):
                 pod = self.pods.get(f"{measured.namespace}/{measured.name}")
@@ -274,6 +280,26 @@ class FakeCluster:
             }
             if done:
                 job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+
+    def _refuse(self, job: dict[str, Any], *, level: str) -> None:
+        """The Job controller's pod create refused by Pod Security: an Event, no pod, and
+        the Job failed (as at its deadline)."""
+        if job.get("status"):
+            return
+        name = raw.name(job)
+        self.events.append(
+            {
+                "involvedObject": {"kind": "Job", "name": name},
+                "type": "Warning",
+                "reason": "FailedCreate",
+                "message": f'Error creating: pods "{name}-x" is forbidden: violates PodSecurity'
+                f' "{level}:latest": host namespaces (hostPID=true)',
+                "lastTimestamp": self.clock.now().isoformat(),
+            }
+        )
+        job["status"] = {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]
+        }
 
     def _fail(self, method: str) -> None:
         if method in self.failing:

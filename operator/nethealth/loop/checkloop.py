@@ -38,6 +38,7 @@ from nethealth.detection import (
     decision,
     jobs,
     notices,
+    podsecurity,
     provenance,
     reporting,
     results,
@@ -67,6 +68,7 @@ class Memory:
     last_start: datetime.datetime | None = None
     last_finish: datetime.datetime | None = None
     observed: int | None = None  # the generation the status last reported
+    refusals: int = 0  # runs in a row that Pod Security refused: the next ones back off
 
 
 class CheckLoop:
@@ -135,13 +137,7 @@ class CheckLoop:
             await self._report(body=body, verdict=refused, views=None)
             await self._wait_for_change(body)
             return
-        due = scheduling.next_run(
-            last_start=self.memory.last_start,
-            interval=check.spec.probe.interval,
-            now=self._clock.now(),
-            seed=check.uid or check.name,
-            run=self.memory.runs,
-        )
+        due = self._due(check, last_start=self.memory.last_start, seed=check.uid or check.name)
         if self.memory.observed != check.generation:
             # The spec changed (or this process is new): say so now, not at the next run.
             selected = await self._select(check)
@@ -156,6 +152,24 @@ class CheckLoop:
             if raw.generation(self._body()) != check.generation:
                 return  # re-plan with the new spec (the run time stays)
         await self.run(check)
+
+    def _due(
+        self, check: model.NetHealthCheck, *, last_start: datetime.datetime | None, seed: str
+    ) -> datetime.datetime:
+        due = scheduling.next_run(
+            last_start=last_start,
+            interval=check.spec.probe.interval,
+            now=self._clock.now(),
+            seed=seed,
+            run=self.memory.runs,
+        )
+        if self.memory.refusals and last_start is not None:
+            # Pod Security refused the last runs: the next would be refused too.
+            wait = podsecurity.delay(
+                interval=check.spec.probe.interval, refusals=self.memory.refusals
+            )
+            due = max(due, last_start + wait)
+        return due
 
     def _refusal(self, check: model.NetHealthCheck) -> acceptance.Acceptance | None:
         """Why the check cannot run here at all, whatever its pods (None: it can)."""
@@ -218,16 +232,13 @@ class CheckLoop:
                 owner=owner, manifests=manifests, deadline=check.spec.probe.deadline
             )
         verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
+        refused = podsecurity.refusal(outcomes) if verdict.ready else None
+        self.memory.refusals = self.memory.refusals + 1 if refused is not None else 0
+        verdict = refused or verdict
         await self._decide(check=check, selected=selected, outcomes=outcomes)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = self._clock.now()
-        due = scheduling.next_run(
-            last_start=started,
-            interval=check.spec.probe.interval,
-            now=self._clock.now(),
-            seed=owner.uid,
-            run=self.memory.runs,
-        )
+        due = self._due(check, last_start=started, seed=owner.uid)
         await self._report(
             body=self._body(),
             verdict=verdict,

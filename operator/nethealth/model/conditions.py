@@ -37,6 +37,7 @@ class Reason(enum.StrEnum):
     TARGET_UNRESOLVABLE = "TargetUnresolvable"
     PROBE_IMAGE_NOT_ALLOWED = "ProbeImageNotAllowed"
     TARGET_NOT_ALLOWED = "TargetNotAllowed"  # loopback, link-local, the node's own
+    PROBE_REFUSED_BY_POD_SECURITY = "ProbeRefusedByPodSecurity"
     # Degraded
     PODS_DEGRADED = "PodsDegraded"
     NO_PODS_DEGRADED = "NoPodsDegraded"
