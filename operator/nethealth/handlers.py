@@ -38,7 +38,9 @@ async def start(
 ) -> None:
     global SUPERVISOR, METRICS_SERVER, ELECTION  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
-    api = kube.Client.for_operator(field_manager=SETTINGS.field_manager)
+    api = kube.Client.for_operator(
+        field_manager=SETTINGS.field_manager, namespaces=SETTINGS.confined_namespaces
+    )
     wall = clock.SystemClock()
     SUPERVISOR = supervisor.Supervisor(api=api, clock=wall, settings=SETTINGS, observer=OBSERVER)
     if SETTINGS.leader_election:
