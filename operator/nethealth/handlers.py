@@ -40,7 +40,9 @@ async def start(
 ) -> None:
     global SUPERVISOR, METRICS_SERVER, ELECTION, WATCHES  # noqa: PLW0603 - one each per process
     settings_module.configure_kopf(kopf_settings=settings, settings=SETTINGS)
-    api = kube.Client.for_operator(field_manager=SETTINGS.field_manager)
+    api = kube.Client.for_operator(
+        field_manager=SETTINGS.field_manager, namespaces=SETTINGS.confined_namespaces
+    )
     wall = clock.SystemClock()
     shared, WATCHES = watching.shared_view(
         api.connection, namespaces=SETTINGS.watched_namespaces, fallback=view.Listing(api)

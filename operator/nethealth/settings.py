@@ -20,6 +20,7 @@ DEFAULT_PROBE_IMAGE = f"localhost/nethealth/nethealth:{nethealth.__version__}"
 
 
 WATCH_ENV = "NETHEALTH_WATCH_NAMESPACES"  # set by `nethealth operator --namespace`
+CONFINED_ENV = "NETHEALTH_CONFINED_NAMESPACES"  # the chart's rbac.namespaces
 
 
 class SettingsError(ValueError):
@@ -45,6 +46,12 @@ class Settings:
     # Probe Jobs shared by the checks due in one tick, one per namespace and node
     # (``detection/batching``); the checks of a namespace then share their rhythm.
     batch_probe_jobs: bool = False
+    # Targets on loopback, link-local addresses or the nodes' own (detection.targetsafety):
+    # refused unless an administrator allows them.
+    allow_node_local_targets: bool = False
+    # The namespaces its RBAC Roles cover (chart rbac.namespaces): it lists Jobs, pods,
+    # checks and workloads in each of them, never cluster-wide. Empty: cluster-wide.
+    confined_namespaces: frozenset[str] = frozenset()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -80,7 +87,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             ns.strip() for ns in (env.get(WATCH_ENV) or "").split(",") if ns.strip()
         ),
         batch_probe_jobs=_bool(env, "NETHEALTH_BATCH_PROBE_JOBS", default=False),
+        allow_node_local_targets=_bool(env, "NETHEALTH_ALLOW_NODE_LOCAL_TARGETS", default=False),
+        confined_namespaces=_names(env.get(CONFINED_ENV)),
     )
+
+
+def _names(raw: str | None) -> frozenset[str]:
+    return frozenset(name.strip() for name in (raw or "").split(",") if name.strip())
 
 
 def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:

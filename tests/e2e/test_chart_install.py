@@ -65,11 +65,19 @@ def _diagnosis(api_client: client.ApiClient, namespace: str) -> str:
 
 @pytest.fixture
 def release(
-    cluster: Any, api_client: client.ApiClient, namespace: str, helm: pathlib.Path
+    cluster: Any,
+    api_client: client.ApiClient,
+    namespace: str,
+    helm: pathlib.Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[str]:
     """The chart installed into the test's namespace; uninstalled afterwards (its
-    ClusterRole and binding are cluster-scoped and would outlive the namespace)."""
+    ClusterRole, bindings and admission policies are cluster-scoped and would outlive the
+    namespace). Confined by ``operator.watchNamespaces``, or (``indirect`` parameter
+    ``"roles"``) by ``rbac.namespaces``: Roles, and an operator that lists only there."""
     repository, tag = images.NETHEALTH_IMAGE.rsplit(":", 1)
+    confine = "rbac.namespaces" if getattr(request, "param", None) == "roles" else None
+    confine = confine or "operator.watchNamespaces"
     try:
         notes = _helm(
             helm,
@@ -86,7 +94,7 @@ def release(
             "--set",
             "image.pullPolicy=Never",
             "--set",
-            f"operator.watchNamespaces={{{namespace}}}",
+            f"{confine}={{{namespace}}}",
             "--wait",
             "--timeout",
             "120s",
@@ -146,11 +154,14 @@ def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
     assert h.condition(obj, "Degraded")["status"] == "False"
 
 
+@pytest.mark.parametrize("release", ["roles"], indirect=True)
 def test_the_chart_operator_may_remediate_and_revert_on_delete(
     api_client: client.ApiClient, namespace: str, release: str
 ) -> None:
     """Every verb remediation needs (owner reads, the apply, the finalizer, the revert) is
-    granted by the chart's ClusterRole: a missing one would stop this at that step."""
+    granted by the chart's Roles (``rbac.namespaces``: the operator lists only there), and
+    the chart's admission policies let the operator's own patch and revert through: a
+    missing verb or an over-strict policy would stop this at that step."""
     del release
     pod = h.deployment(api_client, namespace=namespace, name="app")
     body = h.check_body("app", app="app", remediation={"mode": "Auto"})

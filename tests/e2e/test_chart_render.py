@@ -79,21 +79,32 @@ _RESOURCES = {
 }
 
 
-def _operator_api_calls() -> Iterator[str]:
-    yield from _calls_in(KUBE_MODULE, cls="Client")
+# The Client methods that change workloads: what rbac.mode=detectOnly does not grant.
+REMEDIATION_METHODS = frozenset({"apply_workload", "evict_pod"})
+
+
+def _operator_api_calls(*, remediate: bool = True) -> Iterator[str]:
+    yield from _calls_in(
+        KUBE_MODULE, cls="Client", skip=frozenset() if remediate else REMEDIATION_METHODS
+    )
     # The client names the apps/v1 methods per kind: read_namespaced_<suffix>,
-    # patch_namespaced_<suffix> and list_<suffix>_for_all_namespaces, from its _SUFFIX table.
+    # patch_namespaced_<suffix> (apply_workload), list_<suffix>_for_all_namespaces and
+    # list_namespaced_<suffix> (confined to rbac.namespaces), from its _SUFFIX table.
     for suffix in client._SUFFIX.values():
         yield f"read_namespaced_{suffix}"
-        yield f"patch_namespaced_{suffix}"
+        if remediate:
+            yield f"patch_namespaced_{suffix}"
         yield f"list_{suffix}_for_all_namespaces"
+        yield f"list_namespaced_{suffix}"
 
 
-def _calls_in(module: pathlib.Path, *, cls: str) -> Iterator[str]:
+def _calls_in(
+    module: pathlib.Path, *, cls: str, skip: frozenset[str] = frozenset()
+) -> Iterator[str]:
     tree = ast.parse(module.read_text())
     (found,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
     for function in found.body:
-        if not isinstance(function, ast.AsyncFunctionDef):
+        if not isinstance(function, ast.AsyncFunctionDef) or function.name in skip:
             continue
         for node in ast.walk(function):
             if (
@@ -106,9 +117,9 @@ def _calls_in(module: pathlib.Path, *, cls: str) -> Iterator[str]:
                 yield node.func.attr
 
 
-def grants_used_by_the_code() -> frozenset[Grant]:
+def grants_used_by_the_code(*, remediate: bool = True) -> frozenset[Grant]:
     grants = set(KOPF_GRANTS | WATCH_GRANTS)
-    for method in _operator_api_calls():
+    for method in _operator_api_calls(remediate=remediate):
         match = _METHOD.match(method)
         assert match is not None
         verb, kind = match.groups()
@@ -233,6 +244,9 @@ def test_probe_image_defaults_to_the_operator_image_and_can_be_overridden(
         ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
         ("operator.watchNamespaces[0]=Not_A_Namespace", "/operator/watchNamespaces/0"),
         ("replicas=2", "replicas"),
+        ("image.digest=latest", "/image/digest"),
+        ("rbac.mode=sometimes", "/rbac/mode"),
+        ("operator.allowedProbeImages[0]=a'b", "/operator/allowedProbeImages/0"),
     ],
 )
 def test_bad_values_fail_at_install_naming_the_field(
@@ -266,11 +280,72 @@ def test_rbac_grants_nothing_broad_and_no_secrets(helm: pathlib.Path) -> None:
     assert not [grant for grant in grants if grant[1].startswith("secrets")]
 
 
-def test_rbac_grants_exactly_the_calls_the_operator_makes(helm: pathlib.Path) -> None:
-    grants = granted(render(helm))
-    used = grants_used_by_the_code()
+# Every RBAC mode of the chart: (values, whether it may remediate).
+RBAC_MODES = {
+    "remediate-cluster": ([], True),
+    "detect-only-cluster": (["rbac.mode=detectOnly"], False),
+    "remediate-namespaces": (["rbac.namespaces={apps,shop}"], True),
+    "detect-only-namespaces": (["rbac.mode=detectOnly", "rbac.namespaces={apps,shop}"], False),
+}
+CLUSTER_SCOPED = frozenset({"namespaces", "nodes", "customresourcedefinitions"})
+
+
+@pytest.mark.parametrize(("sets", "remediate"), RBAC_MODES.values(), ids=RBAC_MODES.keys())
+def test_rbac_grants_exactly_the_calls_the_operator_makes(
+    helm: pathlib.Path, sets: list[str], remediate: bool
+) -> None:
+    docs = render(helm, sets=sets)
+    grants = granted(docs)
+    used = grants_used_by_the_code(remediate=remediate)
     assert sorted(used - grants) == [], "the operator makes calls the chart does not grant"
     assert sorted(grants - used) == [], "the chart grants calls the operator never makes"
+    assert not [grant for grant in grants if "*" in grant]
+
+
+def test_detect_only_grants_no_workload_patch_and_no_eviction(helm: pathlib.Path) -> None:
+    grants = granted(render(helm, sets=["rbac.mode=detectOnly"]))
+    assert not [g for g in grants if g[2] in ("patch", "update") and g[0] == "apps"]
+    assert ("", "pods/eviction", "create") not in grants
+    assert ("", "pods", "delete") not in grants
+
+
+def test_namespaced_rbac_grants_nothing_namespaced_cluster_wide(helm: pathlib.Path) -> None:
+    docs = render(helm, sets=["rbac.namespaces={apps,shop}"])
+    cluster_wide = granted([doc for doc in docs if doc["kind"] == "ClusterRole"])
+    assert {grant[1] for grant in cluster_wide} == CLUSTER_SCOPED
+    roles = [
+        d
+        for d in docs
+        if d["kind"] == "Role" and not d["metadata"]["name"].endswith("-leader-election")
+    ]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["apps", "shop"]
+    bindings = [
+        d
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == roles[0]["metadata"]["name"]
+    ]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["apps", "shop"]
+    for role in roles:
+        assert not {grant[1] for grant in granted([role])} & CLUSTER_SCOPED
+    # The operator is told: it serves and lists only there.
+    container = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][1:] == ["--namespace=apps", "--namespace=shop"]
+    assert container_env(docs)["NETHEALTH_CONFINED_NAMESPACES"] == "apps,shop"
+
+
+def test_watching_a_namespace_without_a_role_there_is_refused(helm: pathlib.Path) -> None:
+    result = _helm(
+        helm,
+        "template",
+        "nh",
+        str(CHART),
+        "--set",
+        "rbac.namespaces={apps}",
+        "--set",
+        "operator.watchNamespaces={shop}",
+    )
+    assert result.returncode != 0
+    assert "operator.watchNamespaces: shop is not in rbac.namespaces" in result.stderr
 
 
 def test_lease_access_is_confined_to_the_release_namespace(helm: pathlib.Path) -> None:
@@ -392,3 +467,77 @@ def test_the_dashboard_can_go_where_grafana_looks(helm: pathlib.Path) -> None:
     sets = ["metrics.grafanaDashboard.enabled=true", "metrics.grafanaDashboard.namespace=grafana"]
     config_map = only(render(helm, sets=sets), "ConfigMap")
     assert config_map["metadata"]["namespace"] == "grafana"
+
+
+# --- admission policies (their behaviour: tests/e2e/test_security_admission.py) ---------
+
+POLICIES = ("probe-pods-sealed", "probe-pods", "probe-jobs", "operator-token")
+
+
+def _policies(docs: Sequence[Mapping[str, Any]], kind: str) -> dict[str, Mapping[str, Any]]:
+    prefix = "nh-nethealth-operator-"
+    return {d["metadata"]["name"].removeprefix(prefix): d for d in docs if d["kind"] == kind}
+
+
+def test_admission_policies_are_on_by_default_and_each_is_bound(helm: pathlib.Path) -> None:
+    docs = render(helm)
+    policies = _policies(docs, "ValidatingAdmissionPolicy")
+    bindings = _policies(docs, "ValidatingAdmissionPolicyBinding")
+    assert sorted(policies) == sorted(POLICIES) == sorted(bindings)
+    for name, binding in bindings.items():
+        assert binding["spec"]["policyName"] == policies[name]["metadata"]["name"]
+        assert binding["spec"]["validationActions"] == ["Deny"]
+        assert policies[name]["spec"]["failurePolicy"] == "Fail"
+    assert bindings["probe-pods"]["spec"]["matchResources"]["namespaceSelector"] == {}
+    off = render(helm, sets=["admissionPolicies.enabled=false"])
+    assert not _policies(off, "ValidatingAdmissionPolicy")
+
+
+def test_the_probe_pod_policies_apply_where_the_operator_serves(helm: pathlib.Path) -> None:
+    for sets in (["operator.watchNamespaces={apps}"], ["rbac.namespaces={apps}"]):
+        bindings = _policies(render(helm, sets=sets), "ValidatingAdmissionPolicyBinding")
+        selector = {
+            "matchExpressions": [
+                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["apps"]}
+            ]
+        }
+        for name in ("probe-pods-sealed", "probe-pods", "probe-jobs"):
+            assert bindings[name]["spec"]["matchResources"]["namespaceSelector"] == selector
+        # The token policy matches the operator's own user name, in every namespace.
+        assert "matchResources" not in bindings["operator-token"]["spec"]
+
+
+def test_the_token_policy_names_the_charts_service_account_and_probe_images(
+    helm: pathlib.Path,
+) -> None:
+    docs = render(helm, sets=["operator.allowedProbeImages={example.test/p:1}"])
+    account = only(docs, "ServiceAccount")["metadata"]["name"]
+    policy = _policies(docs, "ValidatingAdmissionPolicy")["operator-token"]
+    (condition,) = policy["spec"]["matchConditions"]
+    assert f"'system:serviceaccount:nh-system:{account}'" in condition["expression"]
+    images = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["images"]
+    assert json.loads(images) == [container_env(docs)["NETHEALTH_PROBE_IMAGE"], "example.test/p:1"]
+
+
+def test_another_job_shape_can_be_allowed_for_the_operators_token(helm: pathlib.Path) -> None:
+    sets = [
+        "admissionPolicies.extraJobShapes[0].arg=cure",
+        "admissionPolicies.extraJobShapes[0].add={SYS_ADMIN,SYS_PTRACE,NET_ADMIN}",
+    ]
+    policy = _policies(render(helm, sets=sets), "ValidatingAdmissionPolicy")["operator-token"]
+    shapes = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["shapes"]
+    assert json.loads(shapes) == [
+        {"arg": "probe", "add": ["SYS_ADMIN", "SYS_PTRACE"]},
+        {"arg": "cure", "add": ["SYS_ADMIN", "SYS_PTRACE", "NET_ADMIN"]},
+    ]
+
+
+def test_the_operator_and_probe_images_can_be_pinned_by_digest(helm: pathlib.Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    docs = render(helm, sets=[f"image.digest={digest}", "image.tag=1.2.3"])
+    container = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"localhost/nethealth/nethealth@{digest}"
+    assert container_env(docs)["NETHEALTH_PROBE_IMAGE"] == container["image"]
+    policy = _policies(docs, "ValidatingAdmissionPolicy")["operator-token"]
+    images = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["images"]
+    assert json.loads(images) == [container["image"]]

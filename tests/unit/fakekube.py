@@ -74,10 +74,13 @@ class FakeCluster:
         self.created_jobs: list[str] = []
         self.deleted_pods: list[str] = []
         self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
+        # namespace -> the Pod Security level it enforces where the probe pod is refused
+        self.pod_security: dict[str, str] = {}
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self.calls: collections.Counter[str] = collections.Counter()  # list calls made
         self.store = view.Store()  # what a watch of pods and nodes would hold (``publish``)
         self._serial = itertools.count(1)
+        self._job_serial = itertools.count(1)
 
     # --- building the world ---------------------------------------------------------------
 
@@ -260,6 +263,10 @@ class FakeCluster:
                 seconds=self.job_seconds
             ):
                 continue
+            namespace, name = key.split("/", 1)
+            if namespace in self.pod_security:
+                self._refuse(job, level=self.pod_security[namespace])
+                continue
             statuses = []
             for measured in jobs.measured_pods(job):
                 pod = self.pods.get(f"{measured.namespace}/{measured.name}")
@@ -278,7 +285,12 @@ class FakeCluster:
                     "namespace": namespace,
                     "labels": {**raw.labels(job), results.JOB_NAME_LABEL: name},
                     "creationTimestamp": job["started"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    # What the Job controller sets: the operator believes only its own pods.
+                    "ownerReferences": [
+                        {"kind": "Job", "name": name, "uid": raw.uid(job), "controller": True}
+                    ],
                 },
+                "spec": copy.deepcopy(job["spec"]["template"]["spec"]),
                 "status": {
                     "phase": "Succeeded" if done else "Running",
                     "containerStatuses": statuses,
@@ -286,6 +298,26 @@ class FakeCluster:
             }
             if done:
                 job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+
+    def _refuse(self, job: dict[str, Any], *, level: str) -> None:
+        """The Job controller's pod create refused by Pod Security: an Event, no pod, and
+        the Job failed (as at its deadline)."""
+        if job.get("status"):
+            return
+        name = raw.name(job)
+        self.events.append(
+            {
+                "involvedObject": {"kind": "Job", "name": name},
+                "type": "Warning",
+                "reason": "FailedCreate",
+                "message": f'Error creating: pods "{name}-x" is forbidden: violates PodSecurity'
+                f' "{level}:latest": host namespaces (hostPID=true)',
+                "lastTimestamp": self.clock.now().isoformat(),
+            }
+        )
+        job["status"] = {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]
+        }
 
     def _fail(self, method: str) -> None:
         if method in self.failing:
@@ -334,6 +366,7 @@ class FakeCluster:
         if key in self.jobs:
             return False
         self.jobs[key] = {**copy.deepcopy(dict(manifest)), "started": self.clock.now()}
+        self.jobs[key]["metadata"]["uid"] = f"uid-job-{next(self._job_serial)}"
         self.created_jobs.append(key)
         return True
 

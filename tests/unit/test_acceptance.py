@@ -94,6 +94,20 @@ def test_the_default_and_listed_probe_images_are_accepted() -> None:
     assert acceptance.refuse_image(check=listed, allowed=allowed) is None
 
 
+DIGEST = "sha256:" + "ab" * 32
+
+
+def test_an_image_allowed_by_digest_admits_that_digest_only() -> None:
+    allowed = frozenset({f"registry.example/nethealth@{DIGEST}"})
+    for same in (f"mirror.example/nethealth:1@{DIGEST}", f"registry.example/nethealth@{DIGEST}"):
+        assert acceptance.refuse_image(check=_check_with_image(same), allowed=allowed) is None
+    other = _check_with_image("registry.example/nethealth@sha256:" + "cd" * 32)
+    assert acceptance.refuse_image(check=other, allowed=allowed) is not None
+    # A tag names no content: the same repository by tag is not the pinned image.
+    by_tag = _check_with_image("registry.example/nethealth:1")
+    assert acceptance.refuse_image(check=by_tag, allowed=allowed) is not None
+
+
 def _check_with_image(image: str | None) -> model.NetHealthCheck:
     check = _check()
     probe = dataclasses.replace(check.spec.probe, image=image)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 
 from nethealth import model
-from nethealth.detection import results
+from nethealth.detection import imagerefs, results
 from nethealth.probe import shorten
 
 # The start of a TargetUnresolvable message (``after_run``), read back from status.
@@ -43,9 +43,10 @@ class Acceptance:
 def refuse_image(*, check: model.NetHealthCheck, allowed: frozenset[str]) -> Acceptance | None:
     """A ``spec.probe.image`` the operator was not told to trust: the probe runs as root
     with hostPID and CAP_SYS_ADMIN on the node, so whoever may create a check must not
-    choose what runs there. None when the check uses the operator's image or a listed one."""
+    choose what runs there. None when the check uses the operator's image or a listed one
+    (an entry by digest admits any reference with that digest: ``imagerefs``)."""
     image = check.spec.probe.image
-    if image is None or image in allowed:
+    if image is None or imagerefs.allowed(image, allowlist=allowed):
         return None
     listed = ", ".join(sorted(allowed)) or "none"
     return Acceptance(

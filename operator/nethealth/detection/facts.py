@@ -12,6 +12,7 @@ their values.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import sys
 from collections.abc import Mapping
 from typing import Any, Final
@@ -20,6 +21,8 @@ from nethealth.model import raw, selectors
 
 PROBE_LABEL: Final = "nethealth.io/probe"  # set on probe pods: never measured themselves
 HOSTNAME_LABEL: Final = "kubernetes.io/hostname"
+# The node address types a target must not name (Hostname names are compared too).
+NODE_ADDRESS_TYPES: Final = frozenset({"InternalIP", "ExternalIP", "Hostname", "InternalDNS"})
 # Set by our hostNetwork patch on the pod template (``netpatch.BY_ANNOTATION``).
 REMEDIATED_BY_ANNOTATION: Final = "nethealth.io/remediated-by"
 
@@ -60,6 +63,8 @@ class NodeFacts:
     name: str
     hostname: str  # its kubernetes.io/hostname label (a Job's nodeSelector)
     problem: str | None  # why its pods are not measured now (None: they are)
+    # Its own addresses and names (``status.addresses``): a target naming one is refused.
+    addresses: frozenset[str] = frozenset()
 
 
 def pod_facts(pod: RawPod) -> PodFacts:
@@ -85,7 +90,25 @@ def node_facts(node: RawNode) -> NodeFacts:
         name=raw.name(node),
         hostname=raw.labels(node).get(HOSTNAME_LABEL, raw.name(node)),
         problem=_node_problem(node),
+        addresses=node_addresses(node),
     )
+
+
+def node_addresses(node: RawNode) -> frozenset[str]:
+    """Every address and host name the node reports in ``status.addresses``, normalised."""
+    return frozenset(
+        normal_host(str(address["address"]))
+        for address in raw.status(node).get("addresses") or []
+        if address.get("type") in NODE_ADDRESS_TYPES and address.get("address")
+    )
+
+
+def normal_host(host: str) -> str:
+    """An address in its canonical text, or a name in lower case without the root dot."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower().rstrip(".")
 
 
 def _node_problem(node: RawNode) -> str | None:

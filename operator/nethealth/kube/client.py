@@ -80,16 +80,27 @@ class Client:
     """The real ``Api``: the official client, one thread per call.
 
     ``field_manager`` names this operator in ``managedFields`` of what it writes (the
-    check's status) and as the Events' reporting component.
+    check's status) and as the Events' reporting component. ``namespaces``: the operator
+    is confined to these (the chart's Roles, ``rbac.namespaces``), so what it otherwise
+    lists cluster-wide it lists in each of them; empty: cluster-wide.
     """
 
-    def __init__(self, conn: connection.Connection, *, field_manager: str) -> None:
+    def __init__(
+        self,
+        conn: connection.Connection,
+        *,
+        field_manager: str,
+        namespaces: frozenset[str] = frozenset(),
+    ) -> None:
         self._conn = conn
         self._field_manager = field_manager
+        self._namespaces = tuple(sorted(namespaces))
 
     @classmethod
-    def for_operator(cls, *, field_manager: str) -> Client:
-        return cls(connection.for_operator(), field_manager=field_manager)
+    def for_operator(
+        cls, *, field_manager: str, namespaces: frozenset[str] = frozenset()
+    ) -> Client:
+        return cls(connection.for_operator(), field_manager=field_manager, namespaces=namespaces)
 
     @property
     def connection(self) -> connection.Connection:
@@ -138,10 +149,24 @@ class Client:
 
     async def list_pods_on_node(self, node: str) -> list[raw.Pod]:
         core = self._core
+        selector = f"spec.nodeName={node}"
+        if self._namespaces:
+            confined: list[raw.Pod] = []
+            for namespace in self._namespaces:
+                confined += await _items(
+                    f"list pods on node {node} in {namespace}",
+                    functools.partial(
+                        core.list_namespaced_pod,
+                        namespace,
+                        field_selector=selector,
+                        _preload_content=False,
+                    ),
+                )
+            return confined
         found: list[raw.Pod] = await _items(
             f"list pods on node {node}",
             lambda: core.list_pod_for_all_namespaces(
-                field_selector=f"spec.nodeName={node}", _preload_content=False
+                field_selector=selector, _preload_content=False
             ),
         )
         return found
@@ -160,7 +185,8 @@ class Client:
             f"list namespaces matching {label_selector!r}",
             lambda: core.list_namespace(label_selector=label_selector, _preload_content=False),
         )
-        return sorted(raw.name(n) for n in listed)
+        names = {raw.name(n) for n in listed}
+        return sorted(names & set(self._namespaces) if self._namespaces else names)
 
     async def namespace_labels(self, namespace: str) -> Mapping[str, str]:
         """A namespace's labels (Pod Security levels); none when it is not found."""
@@ -199,6 +225,19 @@ class Client:
     async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]:
         """Jobs of every namespace: a check's Jobs follow its pods' namespaces."""
         batch = self._batch
+        if self._namespaces:
+            confined: list[raw.Job] = []
+            for namespace in self._namespaces:
+                confined += await _items(
+                    f"list jobs in {namespace} matching {label_selector!r}",
+                    functools.partial(
+                        batch.list_namespaced_job,
+                        namespace,
+                        label_selector=label_selector,
+                        _preload_content=False,
+                    ),
+                )
+            return confined
         found: list[raw.Job] = await _items(
             f"list jobs in all namespaces matching {label_selector!r}",
             lambda: batch.list_job_for_all_namespaces(
@@ -288,6 +327,22 @@ class Client:
     async def list_check_uids(self) -> set[str]:
         """The uids of every NetHealthCheck in the cluster (to find Jobs whose check is gone)."""
         custom = self._custom
+        if self._namespaces:
+            uids: set[str] = set()
+            for namespace in self._namespaces:
+                checks: list[raw.Object] = await _items(
+                    f"list {model.PLURAL} in {namespace}",
+                    functools.partial(
+                        custom.list_namespaced_custom_object,
+                        model.GROUP,
+                        model.VERSION,
+                        namespace,
+                        model.PLURAL,
+                        _preload_content=False,
+                    ),
+                )
+                uids |= {raw.uid(c) for c in checks}
+            return uids
         listed: list[raw.Object] = await _items(
             f"list {model.PLURAL} in all namespaces",
             lambda: custom.list_cluster_custom_object(
@@ -369,14 +424,26 @@ class Client:
         (each with its ``kind``, which a list's items lack)."""
         found: list[raw.Workload] = []
         for kind, suffix in _SUFFIX.items():
-            listed: list[raw.Workload] = await _items(
-                f"list {kind}s matching {label_selector!r}",
-                functools.partial(
-                    getattr(self._apps, f"list_{suffix}_for_all_namespaces"),
-                    label_selector=label_selector,
-                    _preload_content=False,
-                ),
-            )
+            listed: list[raw.Workload] = []
+            for namespace in self._namespaces:
+                listed += await _items(
+                    f"list {kind}s in {namespace} matching {label_selector!r}",
+                    functools.partial(
+                        getattr(self._apps, f"list_namespaced_{suffix}"),
+                        namespace,
+                        label_selector=label_selector,
+                        _preload_content=False,
+                    ),
+                )
+            if not self._namespaces:
+                listed = await _items(
+                    f"list {kind}s matching {label_selector!r}",
+                    functools.partial(
+                        getattr(self._apps, f"list_{suffix}_for_all_namespaces"),
+                        label_selector=label_selector,
+                        _preload_content=False,
+                    ),
+                )
             for workload in listed:
                 workload["kind"], workload["apiVersion"] = str(kind), "apps/v1"
             found += listed

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from nethealth import kube
-from nethealth.detection import batching, jobs, results, scheduling
+from nethealth.detection import batching, jobs, provenance, results, scheduling
 from nethealth.loop import clock
 from nethealth.model import raw
 
@@ -119,11 +119,14 @@ class Batcher:
                 probe_pods += await self._api.list_pods(
                     namespace=namespace, label_selector=selector
                 )
-            by_job = results.pods_by_job(probe_pods)
+            # Only the pods our Jobs made: a pod with forged labels is not a result.
+            by_job, forged = provenance.sort(jobs=mine, pods_by_job=results.pods_by_job(probe_pods))
             done = all(results.finished(job=j, pods=by_job.get(raw.key(j), [])) for j in mine)
             if (done and len(mine) == len(keys)) or self._clock.now() > give_up:
                 break
             await self._clock.sleep(POLL_SECONDS)
+        for impostor in forged:
+            logger.warning("ignoring pod %s: %s", impostor.pod, impostor.why)
         return await self._read(mine, by_job)
 
     async def _read(

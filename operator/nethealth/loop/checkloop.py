@@ -40,10 +40,13 @@ from nethealth.detection import (
     facts,
     jobs,
     notices,
+    podsecurity,
+    provenance,
     reporting,
     results,
     scheduling,
     selection,
+    targetsafety,
 )
 from nethealth.kube import view as kubeview
 from nethealth.loop import batcher, clock, notify, remediator, revertondelete
@@ -68,6 +71,7 @@ class Memory:
     last_start: datetime.datetime | None = None
     last_finish: datetime.datetime | None = None
     observed: int | None = None  # the generation the status last reported
+    refusals: int = 0  # runs in a row that Pod Security refused: the next ones back off
 
 
 class CheckLoop:
@@ -169,20 +173,26 @@ class CheckLoop:
         last_start = last_start or self.memory.last_start
         interval = check.spec.probe.interval
         if self._batcher is not None:
-            return scheduling.aligned_due(
+            due = scheduling.aligned_due(
                 namespace=check.namespace,
                 interval=interval,
                 now=self._clock.now(),
                 last_start=last_start,
             )
-        return scheduling.due(
-            last_start=last_start,
-            interval=interval,
-            now=self._clock.now(),
-            seed=check.uid or check.name,
-            run=self.memory.runs,
-            last_run=self.memory.last_finish,
-        )
+        else:
+            due = scheduling.due(
+                last_start=last_start,
+                interval=interval,
+                now=self._clock.now(),
+                seed=check.uid or check.name,
+                run=self.memory.runs,
+                last_run=self.memory.last_finish,
+            )
+        if self.memory.refusals and last_start is not None:
+            # Pod Security refused the last runs: the next would be refused too.
+            wait = podsecurity.delay(interval=interval, refusals=self.memory.refusals)
+            due = max(due, last_start + wait)
+        return due
 
     def _refusal(self, check: model.NetHealthCheck) -> acceptance.Acceptance | None:
         """Why the check cannot run here at all, whatever its pods (None: it can)."""
@@ -193,7 +203,9 @@ class CheckLoop:
                 check=check, operator_namespace=self._settings.namespace, selected_pods=0
             )
         allowed = self._settings.allowed_probe_images | {self._settings.probe_image}
-        return acceptance.refuse_image(check=check, allowed=allowed)
+        return acceptance.refuse_image(check=check, allowed=allowed) or targetsafety.refuse(
+            check.spec.targets, allowed=self._settings.allow_node_local_targets
+        )
 
     async def _wait_for_change(self, body: raw.Check) -> None:
         generation = raw.generation(body)
@@ -215,9 +227,20 @@ class CheckLoop:
         # nodes: a run holds these while it waits for the Job budget, and a thousand checks
         # due at once each holding the node list took 1.4 GiB (docs/performance.md).
         listed = await self._selected_pods(check)
-        selected = selection.select_facts(pods=listed, nodes=await self._view.nodes())
+        nodes = await self._view.nodes()
+        selected = selection.select_facts(pods=listed, nodes=nodes)
+        # A target naming a node's own address: known only now that the nodes are read.
+        refused = targetsafety.refuse(
+            check.spec.targets,
+            nodes=frozenset().union(*(n.addresses for n in nodes)),
+            allowed=self._settings.allow_node_local_targets,
+        )
         pods = [p.owner_facts() for p in listed]
-        del listed
+        del listed, nodes
+        if refused is not None:
+            self.memory.last_finish = self._clock.now()
+            await self._report(body=self._body(), verdict=refused, views=None)
+            return
         verdict = acceptance.judge(
             check=check,
             operator_namespace=self._settings.namespace,
@@ -242,6 +265,9 @@ class CheckLoop:
             )
         schedule = self._judge_start(check=check, due=due)
         verdict = acceptance.after_run(verdict=verdict, check=check, outcomes=outcomes)
+        refused = podsecurity.refusal(outcomes) if verdict.ready else None
+        self.memory.refusals = self.memory.refusals + 1 if refused is not None else 0
+        verdict = refused or verdict
         await self._decide(check=check, selected=selected, outcomes=outcomes)
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = self._clock.now()
@@ -303,11 +329,14 @@ class CheckLoop:
                 probe_pods += await self._api.list_pods(
                     namespace=namespace, label_selector=jobs.check_selector(owner)
                 )
-            by_job = results.pods_by_job(probe_pods)
+            # Only the pods our Jobs made: a pod with forged labels is not a result.
+            by_job, forged = provenance.sort(jobs=mine, pods_by_job=results.pods_by_job(probe_pods))
             done = all(results.finished(job=j, pods=by_job.get(raw.key(j), [])) for j in mine)
             if (done and len(mine) == len(keys)) or self._clock.now() > give_up:
                 break
             await self._clock.sleep(POLL_SECONDS)
+        for impostor in forged:
+            logger.warning("ignoring pod %s: %s", impostor.pod, impostor.why)
         outcomes: dict[str, results.Outcome] = {}
         for job in mine:
             pods = by_job.get(raw.key(job), [])

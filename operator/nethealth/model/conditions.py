@@ -37,6 +37,8 @@ class Reason(enum.StrEnum):
     NO_PODS_SELECTED = "NoPodsSelected"
     TARGET_UNRESOLVABLE = "TargetUnresolvable"
     PROBE_IMAGE_NOT_ALLOWED = "ProbeImageNotAllowed"
+    TARGET_NOT_ALLOWED = "TargetNotAllowed"  # loopback, link-local, the node's own
+    PROBE_REFUSED_BY_POD_SECURITY = "ProbeRefusedByPodSecurity"
     # OnSchedule
     ON_TIME = "OnTime"
     RUN_LATE = "RunLate"
