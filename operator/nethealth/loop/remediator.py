@@ -14,10 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nethealth import kube, model, settings
-from nethealth.detection import reporting, results
-from nethealth.loop import clock, notify, owners, revertondelete
+from nethealth.detection import reporting, results, selection
+from nethealth.loop import clock, cure, notify, owners, revertondelete
 from nethealth.model import raw
-from nethealth.remediation import actions, globalbudget, hostnetwork, ledger, planning, steps
+from nethealth.remediation import (
+    actions,
+    curejob,
+    globalbudget,
+    hostnetwork,
+    ledger,
+    planning,
+    steps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +167,28 @@ class Remediator:
                     return actions.Done(answer=await owners.patch(self._api, verdict))
                 case actions.Revert(key=key):
                     return actions.Done(answer=await owners.revert(self._api, key))
+                case actions.Cure(pods=pods):
+                    return await self._cure(pods)
         except kube.KubeError as error:
             return actions.Failed(error=str(error), status=error.status)
         raise AssertionError(f"unknown action {action!r}")
+
+    async def _cure(self, pods: tuple[selection.PodRef, ...]) -> actions.Result:
+        """One cure Job per pod, one after another (each takes a second or two); the
+        first failure fails the action (the next run tries again: the cure is idempotent)."""
+        names = cure.hostnames(await self._api.list_nodes())
+        found = []
+        for pod in pods:
+            outcome = await cure.run(
+                self._api,
+                self._clock,
+                pod=pod,
+                hostnames=names,
+                image=self._settings.probe_image,
+                action=curejob.ADD,
+                check_uid=raw.uid(self._body()),
+            )
+            if not outcome.ok:
+                return actions.Failed(error=f"{pod.key}: {outcome.error}")
+            found.append(f"{pod.key}: {outcome.result}")
+        return actions.Done(detail=", ".join(found))

@@ -18,6 +18,9 @@ class RemediationMode(enum.StrEnum):
 class RemediationStrategy(enum.StrEnum):
     HOST_NETWORK = "HostNetwork"  # switch the workload to the node's network namespace
     RESTART_THEN_HOST_NETWORK = "RestartThenHostNetwork"  # restart first; hostNetwork if again
+    # For the kernel's broadcast-route-cache bug: a route in the pod's own namespace first
+    # (no workload change); hostNetwork if it does not hold. Any other fault: hostNetwork.
+    IN_PLACE_THEN_HOST_NETWORK = "InPlaceThenHostNetwork"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,9 +50,13 @@ REMEDIATION = schema.Obj(
         "strategy": schema.Prop(
             node=schema.Choice(
                 choices=RemediationStrategy,
-                default=RemediationStrategy.HOST_NETWORK.value,
+                default=RemediationStrategy.IN_PLACE_THEN_HOST_NETWORK.value,
                 description="HostNetwork: move the workload to the node's network namespace. "
-                "RestartThenHostNetwork: restart the pod first; hostNetwork if it degrades again.",
+                "RestartThenHostNetwork: restart the pod first; hostNetwork if it degrades again. "
+                "InPlaceThenHostNetwork: when the probe shows the kernel's broadcast-route-cache "
+                "bug at work, add the route 255.255.255.255/32 dev eth0 in the pod's own "
+                "namespace (no workload change); hostNetwork if it does not hold, and for any "
+                "other fault.",
             )
         ),
         "cooldown": schema.Prop(
