@@ -9,9 +9,10 @@ import asyncio
 import json
 
 import pytest
-from loop_world import AUTO, FAILING, FAST, HEALTHY, KERNEL_BUG, world
+from loop_world import AUTO, FAILING, FAST, HEALTHY, KERNEL_BUG, SETTINGS, world
 
-from nethealth.remediation import curejob, inplace
+from nethealth.loop import supervisor
+from nethealth.remediation import curejob, finalizer, inplace
 
 ROUTE = "255.255.255.255/32 dev eth0 scope link proto 110"
 
@@ -196,3 +197,109 @@ def test_only_the_kernel_bug_seen_per_cpu_is_cured_in_place(hint, applies) -> No
 
 def test_the_route_shown_is_the_one_the_job_adds() -> None:
     assert curejob.route() == ROUTE
+
+
+# --- prevention ---------------------------------------------------------------------------
+
+AFFECTED = "6.1.149"  # the table's first bad 6.1 release
+FIXED = "6.1.150"
+
+
+def _kernel(w, release: str) -> None:
+    for node in w.cluster.nodes.values():
+        node["status"]["nodeInfo"] = {"kernelVersion": release}
+
+
+def _protected(w) -> list[str]:
+    return [p for e in w.entries() if e["state"] == "Protected" for p in e["pods"]]
+
+
+def test_prevention_puts_the_route_into_healthy_pods_on_an_affected_kernel_only() -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation={"mode": "Auto", "prevention": "AffectedKernels"})
+        _kernel(w, AFFECTED)
+        generation = _generation(w)
+        await w.run(w.loop())
+        assert w.cluster.routes == _pod_uids(w)
+        [pod] = w.cluster.pods_of(w.workload)
+        assert _protected(w) == [f"apps/{pod['metadata']['name']}"]
+        [entry] = w.entries()
+        assert "kernel 6.1.149 is in the affected range, fixed in 6.1.150" in entry["message"]
+        assert w.cluster.events_with("BroadcastRouteAdded")
+        assert _generation(w) == generation
+        assert [j for j in w.cluster.jobs if "nhc-" in j] == []
+        await w.run(w.loop())
+        assert len(w.cluster.cure_jobs) == 1  # idempotent: a protected pod is not done again
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("remediation", "release"),
+    [
+        ({"mode": "Auto", "prevention": "AffectedKernels"}, FIXED),
+        ({"mode": "Auto"}, AFFECTED),  # prevention is opt-in
+        ({"mode": "DryRun", "prevention": "Always"}, AFFECTED),  # only Auto changes pods
+    ],
+    ids=["fixed-kernel", "prevention-off", "dry-run"],
+)
+def test_prevention_touches_nothing_when_it_does_not_apply(remediation, release) -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation=remediation)
+        _kernel(w, release)
+        await w.run(w.loop())
+        assert w.cluster.cure_jobs == []
+        assert _protected(w) == []
+
+    asyncio.run(scenario())
+
+
+def test_a_new_pod_of_the_workload_gets_the_route_at_the_next_run() -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation={"mode": "Auto", "prevention": "Always"})
+        loop = w.loop()
+        await w.run(loop)
+        [old] = w.cluster.pods_of(w.workload)
+        await w.cluster.evict_pod(
+            namespace="apps", name=old["metadata"]["name"], uid=old["metadata"]["uid"]
+        )
+        [new] = w.cluster.pods_of(w.workload)
+        await w.run(loop)
+        assert new["metadata"]["uid"] in w.cluster.routes
+        assert _protected(w) == [f"apps/{new['metadata']['name']}"]  # the gone pod dropped
+
+    asyncio.run(scenario())
+
+
+def test_deleting_the_check_removes_every_route_it_added_then_releases_the_check() -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation={"mode": "Auto", "prevention": "Always"})
+        await w.run(w.loop())
+        assert w.cluster.routes == _pod_uids(w)
+        body = w.cluster.checks[w.check]
+        assert finalizer.FINALIZER in body["metadata"]["finalizers"]
+        body["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
+        boss = supervisor.Supervisor(api=w.cluster, clock=w.clock, settings=SETTINGS)
+        boss.activate()
+        boss.seen(body)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        await boss.stop()
+        assert w.cluster.routes == set()
+        assert w.check not in w.cluster.checks
+        assert [j for j in w.cluster.jobs if "nhc-" in j] == []
+
+    asyncio.run(scenario())
+
+
+def test_a_pod_protected_that_degrades_with_the_bug_goes_to_host_network() -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation={"mode": "Auto", "prevention": "Always"})
+        loop = w.loop()
+        await w.run(loop)
+        w.network.pod_network = KERNEL_BUG
+        await w.run(loop)
+        assert w.on_host_network()
+        assert len(w.cluster.cure_jobs) == 1  # the route was there: no second cure
+
+    asyncio.run(scenario())

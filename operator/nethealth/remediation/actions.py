@@ -68,7 +68,17 @@ class Cure:
     pods: tuple[selection.PodRef, ...]
 
 
-Action = Announce | HoldFinalizer | Restart | Patch | Revert | Cure
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Protect:
+    """Prevention: the same route in pods that did not fail yet (``prevention``); ``why``
+    names the node's kernel. Pods the Job could not reach are left for the next run."""
+
+    key: hostnetwork.WorkloadKey
+    pods: tuple[selection.PodRef, ...]
+    why: str
+
+
+Action = Announce | HoldFinalizer | Restart | Patch | Revert | Cure | Protect
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

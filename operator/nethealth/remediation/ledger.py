@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nethealth import model
@@ -38,9 +38,10 @@ KEPT: frozenset[State] = CHANGED | {
     State.REVERTED_BY_OTHER,
     State.RESTARTED,
     State.CURED_IN_PLACE,
+    State.PROTECTED,
 }
 # Not a change of the workload: no cooldown, no workload annotation to check.
-IN_PLACE: frozenset[State] = frozenset({State.CURED_IN_PLACE})
+IN_PLACE: frozenset[State] = frozenset({State.CURED_IN_PLACE, State.PROTECTED})
 
 
 def key_of(entry: Entry) -> Key:
@@ -68,6 +69,7 @@ def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
         State.DRY_RUN: 4,
         State.RESTARTED: 5,
         State.CURED_IN_PLACE: 5,
+        State.PROTECTED: 7,
         State.REMEDIATED: 6,
     }
     ranked = sorted(entries.items(), key=lambda item: (order[item[1].state], item[0]))
@@ -425,6 +427,12 @@ def record(
             )
             reason = model.EventReason.REMEDIATION_APPLY_FAILED
             return found, (_notice(warning, reason, found[key].message, names),)
+        case actions.Protect(key=key, why=why), actions.Done(detail=detail):
+            found[key] = protected(
+                found.get(key), key=key, pods=detail_pods(detail), why=why, now=now
+            )
+            reason = model.EventReason.BROADCAST_ROUTE_ADDED
+            return found, (_notice(normal, reason, found[key].message, found[key].pods),)
         case actions.Restart(verdict=verdict), actions.Failed(error=error, status=429):
             key, entry = disrupted(verdict, error=error)
             found[key] = entry
@@ -487,6 +495,33 @@ def cured(
     )
 
 
+def protected(
+    before: Entry | None,
+    *,
+    key: Key,
+    pods: Sequence[str],
+    why: str,
+    now: datetime.datetime,
+) -> Entry:
+    """The workload's record after the route went into ``pods`` (the ones before kept)."""
+    names = tuple(pods)
+    if before is not None and before.state in IN_PLACE:
+        names = tuple(dict.fromkeys([*before.pods, *names]))
+    return Entry(
+        kind=str(key.kind),
+        namespace=key.namespace,
+        name=key.name,
+        state=model.WorkloadState.PROTECTED,
+        reason=None,
+        message=f"{key}: the route {curejob.route()} is in the network namespace of pod(s)"
+        f" {', '.join(names)} ({why})"[:1024],
+        pods=names[: model.MAX_POD_RESULTS],
+        patch=inplace.patch_of(names)[:4096],
+        original=None,
+        changed_at=now,
+    )
+
+
 def cure_dry_run(key: Key, *, subject: str, pods: tuple[str, ...]) -> Entry:
     return Entry(
         kind=str(key.kind),
@@ -526,6 +561,11 @@ def cure_judged(entry: Entry, *, result: str, needed: int) -> Entry:
     return dataclasses.replace(
         entry, reason=str(reason), message=text[:1024], passing_runs=runs_kept
     )
+
+
+def detail_pods(detail: str | None) -> tuple[str, ...]:
+    """The pods a Protect reached, from its ``Done.detail`` ("ns/pod: added, ...")."""
+    return tuple(part.split(": ", 1)[0] for part in (detail or "").split(", ") if part)
 
 
 def _notice(

@@ -257,10 +257,13 @@ def _cures(
         names = tuple(p.key for p in group)
         entry = entries.get(key)
         if entry is not None and entry.state in ledger.IN_PLACE:
-            if entry.reason != model.Reason.VERIFYING and (
-                entry.reason != model.Reason.VERIFIED or set(names) & set(entry.pods)
-            ):
-                continue  # did not hold, or relapsed on the same pods: hostNetwork
+            failed = entry.state is model.WorkloadState.CURED_IN_PLACE and entry.reason not in (
+                model.Reason.VERIFYING,
+                model.Reason.VERIFIED,
+            )
+            relapsed = bool(set(names) & set(entry.pods)) and entry.reason != model.Reason.VERIFYING
+            if failed or relapsed:
+                continue  # the route did not hold, or did not prevent it: hostNetwork
             fresh = tuple(n for n in names if n not in entry.pods)
             kept.add(key)
             if not fresh:
@@ -281,6 +284,8 @@ def _cures(
                 planned.append(actions.Announce(notice=notice))
             entries[key] = dry
             continue
+        if spec.revert_on_delete and not planned:
+            planned.append(actions.HoldFinalizer())  # the route goes when the check goes
         planned.append(
             actions.Cure(key=key, subject=subject, pods=tuple(views[n].ref for n in names))
         )
