@@ -38,6 +38,7 @@ from prometheus_client import (
 
 from nethealth import model
 from nethealth.detection import reporting, results
+from nethealth.remediation import prevention
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -256,10 +257,9 @@ def _view(
     for v in views.values():
         states[str(v.state)] += 1
     by_state: dict[tuple[str, str], int] = {}
-    protected = 0
+    workloads = tuple(workloads)
+    protected = prevention.count(workloads)
     for entry in workloads:
-        if entry.state is model.WorkloadState.PROTECTED:
-            protected += len(entry.pods)
         key = (str(entry.state), entry.reason or "")
         by_state[key] = by_state.get(key, 0) + 1
     return CheckView(
