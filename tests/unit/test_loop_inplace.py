@@ -303,3 +303,18 @@ def test_a_pod_protected_that_degrades_with_the_bug_goes_to_host_network() -> No
         assert len(w.cluster.cure_jobs) == 1  # the route was there: no second cure
 
     asyncio.run(scenario())
+
+
+def test_with_verification_off_a_cure_is_kept_unjudged_and_never_escalated_on_its_own() -> None:
+    async def scenario() -> None:
+        w = world(**FAST, remediation={"mode": "Auto", "verify": False})
+        w.network.pod_network, w.network.with_route = KERNEL_BUG, HEALTHY
+        loop = w.loop()
+        await w.run(loop)
+        await w.run(loop)
+        [entry] = w.entries()
+        assert (entry["state"], entry["reason"]) == ("CuredInPlace", "VerificationOff")
+        assert not w.on_host_network()
+        assert len(w.cluster.cure_jobs) == 1
+
+    asyncio.run(scenario())

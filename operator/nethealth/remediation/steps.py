@@ -196,8 +196,10 @@ def _judge_cure(
     """A cure waiting for verification, judged on its own pods' runs like a patch's new
     pods. Not holding is said here; the hostNetwork step follows in ``respond`` when the
     pods are degraded."""
-    if entry.reason != model.Reason.VERIFYING or not check.spec.remediation.verify:
+    if entry.reason != model.Reason.VERIFYING:
         return entry, []
+    if not check.spec.remediation.verify:
+        return dataclasses.replace(entry, reason=str(model.Reason.VERIFICATION_OFF)), []
     threshold = check.spec.threshold
     pods = [
         verification.NewPod(
@@ -260,6 +262,7 @@ def _cures(
             failed = entry.state is model.WorkloadState.CURED_IN_PLACE and entry.reason not in (
                 model.Reason.VERIFYING,
                 model.Reason.VERIFIED,
+                model.Reason.VERIFICATION_OFF,
             )
             relapsed = bool(set(names) & set(entry.pods)) and entry.reason != model.Reason.VERIFYING
             if failed or relapsed:
