@@ -8,7 +8,9 @@ their nodes), then:
    still failing / never measured in time (a ``Revert``);
 2. ``respond``: the pods decided Degraded get their verdicts (``planning``): Events for new
    or changed verdicts, and in Auto mode a ``Patch`` per workload, or first a ``Restart``
-   when the strategy is RestartThenHostNetwork and this is the first time;
+   when the strategy is RestartThenHostNetwork and this is the first time, or first a
+   ``Cure`` (the broadcast route in the pods' own namespaces: ``inplace``) when the
+   strategy is InPlaceThenHostNetwork and the pods show the kernel bug at work;
 3. ``conclude``: what status shows, once ``ledger.settle`` dropped what no longer matters.
 
 The loop carries out each step's actions in order and records each result with
