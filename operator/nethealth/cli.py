@@ -18,6 +18,7 @@ from typing import NoReturn
 SUBCOMMANDS: dict[str, str] = {
     "operator": "nethealth.commands.operator",
     "probe": "nethealth.probe.command",
+    "cure": "nethealth.probe.cure",
     "crd": "nethealth.commands.crd",
     "cluster": "nethealth.devcluster.command",
     "demo": "nethealth.commands.demo",

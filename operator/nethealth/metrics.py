@@ -38,6 +38,7 @@ from prometheus_client import (
 
 from nethealth import model
 from nethealth.detection import reporting, results
+from nethealth.remediation import prevention
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -91,6 +92,7 @@ class CheckView:
     interval: float
     deadline: float
     mode: str  # spec.remediation.mode
+    protected: int = 0  # pods with the broadcast route from prevention (state Protected)
 
 
 class Observer(registry.Collector):
@@ -228,7 +230,13 @@ class Observer(registry.Collector):
         interval = _gauge("check_interval_seconds", "The check's spec.probe.interval.", [])
         deadline = _gauge("check_deadline_seconds", "The check's spec.probe.deadline.", [])
         info = _gauge("check_info", "1 per check, with its remediation mode.", ["mode"])
+        protected = _gauge(
+            "protected_pods",
+            "Selected pods given the broadcast route by prevention (spec.remediation.prevention).",
+            [],
+        )
         for check, view in sorted(self.checks.items()):
+            protected.add_metric([check], view.protected)
             degraded.add_metric([check], view.degraded)
             for state, count in view.states.items():
                 states.add_metric([check, state], count)
@@ -240,6 +248,7 @@ class Observer(registry.Collector):
             deadline.add_metric([check], view.deadline)
             info.add_metric([check, view.mode], 1)
         yield from (degraded, states, inconclusive, workloads, last_run, interval, deadline, info)
+        yield protected
 
 
 def _view(
@@ -263,6 +272,8 @@ def _view(
     for v in views.values():
         states[str(v.state)] += 1
     by_state: dict[tuple[str, str], int] = {}
+    workloads = tuple(workloads)
+    protected = prevention.count(workloads)
     for entry in workloads:
         key = (str(entry.state), entry.reason or "")
         by_state[key] = by_state.get(key, 0) + 1
@@ -276,6 +287,7 @@ def _view(
         interval=spec.probe.interval.total_seconds(),
         deadline=spec.probe.deadline.total_seconds(),
         mode=str(spec.remediation.mode),
+        protected=protected,
     )
 
 

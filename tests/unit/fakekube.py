@@ -28,7 +28,7 @@ from nethealth.detection import jobs, results
 from nethealth.kube import view
 from nethealth.model import raw
 from nethealth.probe import report
-from nethealth.remediation import hostnetwork
+from nethealth.remediation import curejob, hostnetwork
 
 Network = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -76,6 +76,8 @@ class FakeCluster:
         self.budgets: set[str] = set()  # pods a PodDisruptionBudget protects now
         # namespace -> the Pod Security level it enforces where the probe pod is refused
         self.pod_security: dict[str, str] = {}
+        self.routes: set[str] = set()  # uids of pods whose namespace has the cure's route
+        self.cure_jobs: list[dict[str, Any]] = []  # every cure Job created, as created
         self.failing: dict[str, kube.KubeError] = {}  # method name -> error it raises
         self.calls: collections.Counter[str] = collections.Counter()  # list calls made
         self.store = view.Store()  # what a watch of pods and nodes would hold (``publish``)
@@ -257,8 +259,13 @@ class FakeCluster:
         }
 
     def _kubelet(self) -> None:
-        """Probe Jobs that ran ``job_seconds`` finish with the network's documents."""
+        """Probe Jobs that ran ``job_seconds`` finish with the network's documents; cure
+        Jobs (``nethealth cure``) change ``routes`` and finish at once."""
         for key, job in self.jobs.items():
+            if curejob.LABEL_CURE in raw.labels(job):
+                if key not in self.probe_pods:
+                    self._cure(key, job)
+                continue
             if key in self.probe_pods or self.clock.now() < job["started"] + datetime.timedelta(
                 seconds=self.job_seconds
             ):
@@ -319,6 +326,31 @@ class FakeCluster:
             "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]
         }
 
+    def _cure(self, key: str, job: Mapping[str, Any]) -> None:
+        """What `nethealth cure` does on the node: the route added to (removed from) the
+        pod's namespace, idempotent; a pod not on the node is an error (exit 1)."""
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        uid, action = args[args.index("--pod-uid") + 1], args[args.index("--action") + 1]
+        if not any(raw.uid(p) == uid for p in self.pods.values()):
+            document, code = {"action": action, "error": f"no process of pod {uid}"}, 1
+        elif action == curejob.ADD:
+            result = "present" if uid in self.routes else "added"
+            self.routes.add(uid)
+            document, code = {"action": action, "result": result}, 0
+        else:
+            result = "removed" if uid in self.routes else "absent"
+            self.routes.discard(uid)
+            document, code = {"action": action, "result": result}, 0
+        namespace, name = key.split("/", 1)
+        terminated = {"exitCode": code, "message": json.dumps(document)}
+        self.probe_pods[key] = {
+            "metadata": {"name": f"{name}-x", "namespace": namespace, "labels": raw.labels(job)},
+            "status": {
+                "phase": "Succeeded" if code == 0 else "Failed",
+                "containerStatuses": [{"name": "cure", "state": {"terminated": terminated}}],
+            },
+        }
+
     def _fail(self, method: str) -> None:
         if method in self.failing:
             raise self.failing[method]
@@ -367,6 +399,8 @@ class FakeCluster:
             return False
         self.jobs[key] = {**copy.deepcopy(dict(manifest)), "started": self.clock.now()}
         self.jobs[key]["metadata"]["uid"] = f"uid-job-{next(self._job_serial)}"
+        if curejob.LABEL_CURE in raw.labels(manifest):
+            self.cure_jobs.append(copy.deepcopy(dict(manifest)))
         self.created_jobs.append(key)
         return True
 

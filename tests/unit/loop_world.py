@@ -19,6 +19,19 @@ from nethealth.remediation import globalbudget, hostnetwork
 
 HEALTHY = probe_document("." * 60, klass=types.ProbeClass.HEALTHY)
 FAILING = probe_document("xxxxxx....." * 6, klass=types.ProbeClass.POD_NAMESPACE)
+# The kernel's broadcast-route-cache bug at work, as the probe names it (per-CPU evidence).
+KERNEL_BUG = probe_document(
+    "xxxxxx....." * 6,
+    klass=types.ProbeClass.POD_NAMESPACE,
+    hints=(
+        types.Hint(
+            code="KernelBroadcastRouteCache",
+            evidence="failures on CPU 0, none on CPU 1: 30/30 connects on CPU 0 failed with"
+            " ENETUNREACH, 0/30 on CPU 1",
+            advice="upgrade the kernel",
+        ),
+    ),
+)
 # Degraded after one failing run, healthy again after one passing run: the loop's sequence,
 # not the decision's statistics, is what these tests are about.
 FAST = {"threshold": {"consecutiveRuns": 1, "recoveryRuns": 1}}
@@ -32,10 +45,17 @@ class Network:
 
     pod_network: Mapping[str, Any] | None = dataclasses.field(default_factory=lambda: HEALTHY)
     host_network: Mapping[str, Any] | None = dataclasses.field(default_factory=lambda: HEALTHY)
+    # A pod whose namespace has the cure's route (``FakeCluster.routes``) measures this.
+    with_route: Mapping[str, Any] | None = None
+    routes: set[str] = dataclasses.field(default_factory=set)
 
     def __call__(self, pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
         on_host = (pod.get("spec") or {}).get("hostNetwork") is True
-        return self.host_network if on_host else self.pod_network
+        if on_host:
+            return self.host_network
+        if self.with_route is not None and pod["metadata"]["uid"] in self.routes:
+            return self.with_route
+        return self.pod_network
 
 
 @dataclasses.dataclass
@@ -86,6 +106,7 @@ def world(*, max_remediated_pods: int = 10, **spec: Any) -> World:
     clock = fakekube.FakeClock()
     network = Network()
     cluster = fakekube.FakeCluster(clock, network=network)
+    network.routes = cluster.routes
     cluster.add_node()
     workload = cluster.add_deployment("web", labels={"app": "web"})
     check = cluster.add_check("web", **spec)

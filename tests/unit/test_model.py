@@ -78,7 +78,7 @@ def test_minimal_example_gets_the_documented_defaults() -> None:
     assert spec.probe.image is None
     assert spec.threshold.failure_rate == 0.2
     assert spec.remediation.mode is model.RemediationMode.DRY_RUN
-    assert spec.remediation.strategy is model.RemediationStrategy.HOST_NETWORK
+    assert spec.remediation.strategy is model.RemediationStrategy.IN_PLACE_THEN_HOST_NETWORK
     assert spec.remediation.revert_on_delete is True
     assert spec.remediation.verify is True
     assert spec.remediation.pause_requests == ()

@@ -14,10 +14,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nethealth import kube, model, settings
-from nethealth.detection import reporting, results
-from nethealth.loop import clock, notify, owners, revertondelete
+from nethealth.detection import reporting, results, selection
+from nethealth.loop import clock, cure, notify, owners, revertondelete
 from nethealth.model import raw
-from nethealth.remediation import actions, globalbudget, hostnetwork, ledger, planning, steps
+from nethealth.remediation import (
+    actions,
+    curejob,
+    globalbudget,
+    hostnetwork,
+    ledger,
+    planning,
+    prevention,
+    steps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +69,8 @@ class Remediator:
         outcomes: Mapping[str, results.Outcome],
     ) -> Outcome:
         uid = check.uid or check.name
+        if prevention.wanted(check.spec.remediation):
+            await self._prevent(check=check, raw_pods=raw_pods, views=views)
         if steps.idle(spec=check.spec.remediation, entries=self.entries, views=views):
             self.entries, self.plan = {}, None
             self._budget.record(uid, 0)
@@ -116,6 +127,40 @@ class Remediator:
         self._budget.record(uid, conclusion.changed_pods)
         return Outcome(view=conclusion.view, remediated_pods=conclusion.remediated_pods)
 
+    async def _prevent(
+        self,
+        *,
+        check: model.NetHealthCheck,
+        raw_pods: Sequence[Mapping[str, Any]],
+        views: Mapping[str, reporting.PodView],
+    ) -> None:
+        """Prevention: the route into every selected pod on an affected node that does not
+        have it yet, grouped by workload (the record is per workload)."""
+        spec = check.spec.remediation
+        self.entries = prevention.settle(self.entries, selected=set(views))
+        nodes = prevention.affected_nodes(spec, await self._api.list_nodes())
+        todo = prevention.unprotected(views, nodes=nodes, entries=self.entries)
+        if not todo:
+            return
+        by_key = {raw.key(p): p for p in raw_pods}
+        replicasets: dict[str, raw.Object | None] = {}
+        groups: dict[ledger.Key, list[selection.PodRef]] = {}
+        for ref in todo:
+            pod = by_key.get(ref.key)
+            if pod is None:
+                continue
+            owner = await owners.resolve(self._api, pod, replicasets=replicasets)
+            if isinstance(owner, ledger.Key):
+                groups.setdefault(owner, []).append(ref)
+        planned: list[actions.Action] = []
+        if groups and spec.revert_on_delete:
+            planned.append(actions.HoldFinalizer())
+        for key, refs in sorted(groups.items()):
+            why = "; ".join(sorted({nodes[r.node] for r in refs}))
+            planned.append(actions.Protect(key=key, pods=tuple(refs), why=why))
+        step = steps.Step(entries=dict(self.entries), actions=tuple(planned))
+        self.entries = await self._carry_out(step, live={}, views=views)
+
     async def _carry_out(
         self,
         step: steps.Step,
@@ -159,6 +204,40 @@ class Remediator:
                     return actions.Done(answer=await owners.patch(self._api, verdict))
                 case actions.Revert(key=key):
                     return actions.Done(answer=await owners.revert(self._api, key))
+                case actions.Cure(pods=pods):
+                    return await self._cure(pods)
+                case actions.Protect(pods=pods):
+                    return await self._cure(pods, partial=True)
         except kube.KubeError as error:
             return actions.Failed(error=str(error), status=error.status)
         raise AssertionError(f"unknown action {action!r}")
+
+    async def _cure(
+        self, pods: tuple[selection.PodRef, ...], *, partial: bool = False
+    ) -> actions.Result:
+        """One cure Job per pod, one after another (each takes a second or two); the
+        first failure fails the action (the next run tries again: the cure is idempotent).
+        ``partial`` (prevention): the pods reached are done, the others wait for the next
+        run, and only none reached is a failure."""
+        names = cure.hostnames(await self._api.list_nodes())
+        found: list[str] = []
+        errors: list[str] = []
+        for pod in pods:
+            outcome = await cure.run(
+                self._api,
+                self._clock,
+                pod=pod,
+                hostnames=names,
+                image=self._settings.probe_image,
+                action=curejob.ADD,
+                check_uid=raw.uid(self._body()),
+            )
+            if not outcome.ok:
+                if not partial:
+                    return actions.Failed(error=f"{pod.key}: {outcome.error}")
+                errors.append(f"{pod.key}: {outcome.error}")
+                continue
+            found.append(f"{pod.key}: {outcome.result}")
+        if not found:
+            return actions.Failed(error="; ".join(errors))
+        return actions.Done(detail=", ".join(found))

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from nethealth import kube, metrics, settings
 from nethealth.detection import jobs, scheduling
-from nethealth.loop import batcher, checkloop, clock, owners, revertondelete
+from nethealth.loop import batcher, checkloop, clock, cure, owners, revertondelete
 from nethealth.model import raw
 from nethealth.remediation import finalizer, globalbudget, hostnetwork
 
@@ -122,6 +122,15 @@ class Supervisor:
 
     async def _finalize(self, body: Mapping[str, Any]) -> None:
         try:
+            routes, failed = await cure.remove_all(
+                self._api, self._clock, body, image=self._settings.probe_image
+            )
+            if routes:
+                logger.info("%s deleted: removed the broadcast route of %s", raw.key(body),
+                            ", ".join(routes))  # fmt: skip
+            if failed:
+                logger.warning("%s deleted: the broadcast route stays in %s", raw.key(body),
+                               "; ".join(failed))  # fmt: skip
             reverted = await revertondelete.finalize(self._api, body)
             if reverted:
                 logger.info("%s deleted: reverted %s", raw.key(body), ", ".join(reverted))

@@ -42,6 +42,7 @@ from nethealth.model.probing import (
 )
 from nethealth.model.remediation import (
     REMEDIATION,
+    Prevention,
     Remediation,
     RemediationMode,
     RemediationStrategy,
@@ -108,6 +109,7 @@ __all__ = [
     "Notice",
     "PodResult",
     "PodState",
+    "Prevention",
     "Probe",
     "Quantities",
     "Reason",

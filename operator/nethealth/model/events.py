@@ -29,6 +29,7 @@ class EventReason(enum.StrEnum):
     # remediation: what was done to a workload
     HOST_NETWORK_APPLIED = "HostNetworkApplied"
     PODS_RESTARTED = "PodsRestarted"
+    BROADCAST_ROUTE_ADDED = "BroadcastRouteAdded"
     REMEDIATION_VERIFIED = "RemediationVerified"
     REMEDIATION_INEFFECTIVE = "RemediationIneffective"
     REMEDIATION_REVERTED = "RemediationReverted"
@@ -40,6 +41,7 @@ ACTIONS: Final = frozenset(
     {
         EventReason.HOST_NETWORK_APPLIED,
         EventReason.PODS_RESTARTED,
+        EventReason.BROADCAST_ROUTE_ADDED,
         EventReason.REMEDIATION_VERIFIED,
         EventReason.REMEDIATION_INEFFECTIVE,
         EventReason.REMEDIATION_APPLY_FAILED,

@@ -18,6 +18,17 @@ class RemediationMode(enum.StrEnum):
 class RemediationStrategy(enum.StrEnum):
     HOST_NETWORK = "HostNetwork"  # switch the workload to the node's network namespace
     RESTART_THEN_HOST_NETWORK = "RestartThenHostNetwork"  # restart first; hostNetwork if again
+    # For the kernel's broadcast-route-cache bug: a route in the pod's own namespace first
+    # (no workload change); hostNetwork if it does not hold. Any other fault: hostNetwork.
+    IN_PLACE_THEN_HOST_NETWORK = "InPlaceThenHostNetwork"
+
+
+class Prevention(enum.StrEnum):
+    """Whether the broadcast route goes into every selected pod before anything fails."""
+
+    OFF = "Off"
+    AFFECTED_KERNELS = "AffectedKernels"  # on nodes whose kernel the table places in range
+    ALWAYS = "Always"  # on every node (kernels the table cannot place: vendor ABI names)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,6 +40,7 @@ class Remediation:
     revert_on_delete: bool
     verify: bool
     pause_requests: tuple[str, ...]
+    prevention: Prevention = Prevention.OFF
 
 
 REMEDIATION = schema.Obj(
@@ -47,9 +59,13 @@ REMEDIATION = schema.Obj(
         "strategy": schema.Prop(
             node=schema.Choice(
                 choices=RemediationStrategy,
-                default=RemediationStrategy.HOST_NETWORK.value,
+                default=RemediationStrategy.IN_PLACE_THEN_HOST_NETWORK.value,
                 description="HostNetwork: move the workload to the node's network namespace. "
-                "RestartThenHostNetwork: restart the pod first; hostNetwork if it degrades again.",
+                "RestartThenHostNetwork: restart the pod first; hostNetwork if it degrades again. "
+                "InPlaceThenHostNetwork: when the probe shows the kernel's broadcast-route-cache "
+                "bug at work, add the route 255.255.255.255/32 dev eth0 in the pod's own "
+                "namespace (no workload change); hostNetwork if it does not hold, and for any "
+                "other fault.",
             )
         ),
         "cooldown": schema.Prop(
@@ -79,6 +95,17 @@ REMEDIATION = schema.Obj(
                 default=True,
                 description="Probe the new pods after the change and revert it if they still"
                 " fail (or relapse later). False: keep the change without judging it.",
+            )
+        ),
+        "prevention": schema.Prop(
+            node=schema.Choice(
+                choices=Prevention,
+                default=Prevention.OFF.value,
+                description="With mode Auto, add the route 255.255.255.255/32 dev eth0 to every "
+                "selected IPv4 pod of a workload as soon as a run sees it, before the kernel's "
+                "broadcast-route-cache bug can break it. AffectedKernels: on nodes whose "
+                "kernelVersion is in the known-bad range. Always: on every node. Removed when "
+                "the check is deleted.",
             )
         ),
         "pause_requests": schema.Prop(

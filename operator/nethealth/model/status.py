@@ -110,6 +110,8 @@ class WorkloadState(enum.StrEnum):
     DRY_RUN = "DryRun"  # the patch Auto would apply, published only
     BLOCKED = "Blocked"  # a preflight or a limit says no; the reason names it
     RESTARTED = "Restarted"  # RestartThenHostNetwork: pods restarted; hostNetwork if again
+    CURED_IN_PLACE = "CuredInPlace"  # the broadcast route added in its pods' namespaces
+    PROTECTED = "Protected"  # prevention: the broadcast route added before any failure
     VERIFYING = "Verifying"  # patched; waiting for its new pods' probe results
     REMEDIATED = "Remediated"  # patched, and the new pods measured healthy
     INEFFECTIVE = "Ineffective"  # patched, still failing: reverted

@@ -57,7 +57,28 @@ class Revert:
     pods: tuple[str, ...]  # the new pods that were judged
 
 
-Action = Announce | HoldFinalizer | Restart | Patch | Revert
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cure:
+    """InPlaceThenHostNetwork's first step: add the broadcast route in each pod's own
+    network namespace, one short Job per pod on its node (``curejob``); no workload
+    changes."""
+
+    key: hostnetwork.WorkloadKey
+    subject: str
+    pods: tuple[selection.PodRef, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Protect:
+    """Prevention: the same route in pods that did not fail yet (``prevention``); ``why``
+    names the node's kernel. Pods the Job could not reach are left for the next run."""
+
+    key: hostnetwork.WorkloadKey
+    pods: tuple[selection.PodRef, ...]
+    why: str
+
+
+Action = Announce | HoldFinalizer | Restart | Patch | Revert | Cure | Protect
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,6 +86,7 @@ class Done:
     """The action happened; ``answer`` is the workload as the API server returned it."""
 
     answer: raw.Workload | None = None
+    detail: str | None = None  # what the action found (a Cure: each pod's result)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

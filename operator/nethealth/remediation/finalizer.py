@@ -23,7 +23,21 @@ HELD: Final = ledger.HELD
 
 
 def wanted(*, spec: model.Remediation, entries: Mapping[ledger.Key, ledger.Entry]) -> bool:
-    return spec.revert_on_delete and any(e.state in HELD for e in entries.values())
+    return spec.revert_on_delete and any(
+        e.state in HELD or e.state in ledger.IN_PLACE for e in entries.values()
+    )
+
+
+def routes_to_remove(body: Mapping[str, Any]) -> list[str]:
+    """The pods (``namespace/name``) a deleted check's status records with the broadcast
+    route in their namespace (cured in place or protected): the route goes with the check."""
+    status = {k: v for k, v in raw.status(body).items() if k != "kopf"}
+    try:
+        parsed = model.parse_status(status)
+    except model.SpecError:
+        return []
+    entries = ledger.load(parsed.remediation)
+    return sorted({p for e in entries.values() if e.state in ledger.IN_PLACE for p in e.pods})
 
 
 def holds(body: Mapping[str, Any]) -> bool:

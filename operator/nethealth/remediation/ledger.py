@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nethealth import model
+from nethealth.detection import selection
 from nethealth.model import raw
-from nethealth.remediation import actions, hostnetwork, planning
+from nethealth.remediation import actions, curejob, hostnetwork, inplace, planning
 
 State = model.WorkloadState
 Entry = model.WorkloadResult
@@ -32,7 +33,15 @@ CHANGED: frozenset[State] = frozenset({State.VERIFYING, State.REMEDIATED})
 # Changes whose record must outlive everything else: the workload still carries something
 # of ours (the values, or at least our annotations) until it is reverted or released.
 HELD: frozenset[State] = CHANGED | {State.REVERTED_BY_OTHER}
-KEPT: frozenset[State] = CHANGED | {State.INEFFECTIVE, State.REVERTED_BY_OTHER, State.RESTARTED}
+KEPT: frozenset[State] = CHANGED | {
+    State.INEFFECTIVE,
+    State.REVERTED_BY_OTHER,
+    State.RESTARTED,
+    State.CURED_IN_PLACE,
+    State.PROTECTED,
+}
+# Not a change of the workload: no cooldown, no workload annotation to check.
+IN_PLACE: frozenset[State] = frozenset({State.CURED_IN_PLACE, State.PROTECTED})
 
 
 def key_of(entry: Entry) -> Key:
@@ -59,6 +68,8 @@ def dump(entries: Mapping[Key, Entry]) -> tuple[Entry, ...]:
         State.VERIFYING: 3,
         State.DRY_RUN: 4,
         State.RESTARTED: 5,
+        State.CURED_IN_PLACE: 5,
+        State.PROTECTED: 7,
         State.REMEDIATED: 6,
     }
     ranked = sorted(entries.items(), key=lambda item: (order[item[1].state], item[0]))
@@ -85,7 +96,7 @@ def history(entries: Mapping[Key, Entry]) -> dict[Key, datetime.datetime]:
     return {
         key: e.changed_at
         for key, e in entries.items()
-        if e.changed_at is not None and e.state is not State.RESTARTED
+        if e.changed_at is not None and e.state is not State.RESTARTED and e.state not in IN_PLACE
     }
 
 
@@ -336,6 +347,10 @@ def settle(
     for key, entry in entries.items():
         if entry.state in (State.BLOCKED, State.DRY_RUN) and key not in degraded:
             continue
+        if entry.state in IN_PLACE:
+            if key not in live or live[key] is not None:
+                kept[key] = entry  # the route lives as long as the pods: so does the record
+            continue
         if key in live and entry.state in KEPT - {State.INEFFECTIVE, State.RESTARTED}:
             workload = live[key]
             if workload is None:
@@ -389,6 +404,35 @@ def record(
             reason = model.EventReason.PODS_RESTARTED
             found[key] = entry
             return found, (_notice(normal, reason, entry.message, verdict.pods),)
+        case actions.Cure(key=key, subject=subject, pods=pods), actions.Done(detail=detail):
+            found[key] = cured(
+                found.get(key), key=key, subject=subject, pods=pods, detail=detail, now=now
+            )
+            reason = model.EventReason.BROADCAST_ROUTE_ADDED
+            return found, (_notice(normal, reason, found[key].message, found[key].pods),)
+        case actions.Cure(key=key, subject=subject, pods=pods), actions.Failed(error=error):
+            names = tuple(p.key for p in pods)
+            found[key] = Entry(
+                kind=str(key.kind),
+                namespace=key.namespace,
+                name=key.name,
+                state=State.BLOCKED,
+                reason=str(model.Reason.APPLY_FAILED),
+                message=f"{subject}: adding the route {curejob.route()} failed, retried at the"
+                f" next run: {error}"[:1024],
+                pods=names[: model.MAX_POD_RESULTS],
+                patch=inplace.patch_of(names)[:4096],
+                original=None,
+                changed_at=None,
+            )
+            reason = model.EventReason.REMEDIATION_APPLY_FAILED
+            return found, (_notice(warning, reason, found[key].message, names),)
+        case actions.Protect(key=key, why=why), actions.Done(detail=detail):
+            found[key] = protected(
+                found.get(key), key=key, pods=detail_pods(detail), why=why, now=now
+            )
+            reason = model.EventReason.BROADCAST_ROUTE_ADDED
+            return found, (_notice(normal, reason, found[key].message, found[key].pods),)
         case actions.Restart(verdict=verdict), actions.Failed(error=error, status=429):
             key, entry = disrupted(verdict, error=error)
             found[key] = entry
@@ -420,6 +464,108 @@ def record(
             )
             return found, ()
     return found, ()
+
+
+def cured(
+    before: Entry | None,
+    *,
+    key: Key,
+    subject: str,
+    pods: tuple[selection.PodRef, ...],
+    detail: str | None,
+    now: datetime.datetime,
+) -> Entry:
+    """The route is in the pods' namespaces: verified with the next runs. Pods cured
+    earlier (a workload whose new pod got it too) stay listed."""
+    names = tuple(p.key for p in pods)
+    if before is not None and before.state in IN_PLACE:
+        names = tuple(dict.fromkeys([*before.pods, *names]))
+    return Entry(
+        kind=str(key.kind),
+        namespace=key.namespace,
+        name=key.name,
+        state=State.CURED_IN_PLACE,
+        reason=str(model.Reason.VERIFYING),
+        message=inplace.cured_message(subject, names, results=detail or "")[:1024],
+        pods=names[: model.MAX_POD_RESULTS],
+        patch=inplace.patch_of(names)[:4096],
+        original=None,
+        changed_at=now,
+        passing_runs=0,
+    )
+
+
+def protected(
+    before: Entry | None,
+    *,
+    key: Key,
+    pods: Sequence[str],
+    why: str,
+    now: datetime.datetime,
+) -> Entry:
+    """The workload's record after the route went into ``pods`` (the ones before kept)."""
+    names = tuple(pods)
+    if before is not None and before.state in IN_PLACE:
+        names = tuple(dict.fromkeys([*before.pods, *names]))
+    return Entry(
+        kind=str(key.kind),
+        namespace=key.namespace,
+        name=key.name,
+        state=model.WorkloadState.PROTECTED,
+        reason=None,
+        message=f"{key}: the route {curejob.route()} is in the network namespace of pod(s)"
+        f" {', '.join(names)} ({why})"[:1024],
+        pods=names[: model.MAX_POD_RESULTS],
+        patch=inplace.patch_of(names)[:4096],
+        original=None,
+        changed_at=now,
+    )
+
+
+def cure_dry_run(key: Key, *, subject: str, pods: tuple[str, ...]) -> Entry:
+    return Entry(
+        kind=str(key.kind),
+        namespace=key.namespace,
+        name=key.name,
+        state=State.DRY_RUN,
+        reason=str(model.Reason.DRY_RUN),
+        message=inplace.dry_run_message(subject, pods)[:1024],
+        pods=pods[: model.MAX_POD_RESULTS],
+        patch=inplace.patch_of(pods)[:4096],
+        original=None,
+        changed_at=None,
+    )
+
+
+def cure_judged(entry: Entry, *, result: str, needed: int) -> Entry:
+    """The next runs' word on the cured pods (``verification.Result``)."""
+    runs = (entry.passing_runs or 0) + 1
+    route = curejob.route()
+    pods = ", ".join(entry.pods)
+    match result:
+        case "Verified":
+            reason, runs_kept = model.Reason.VERIFIED, runs
+            text = f"{key_of(entry)}: with {route}, its pod(s) {pods} measure healthy ({runs}"
+            text += " run(s) in a row clearly below the threshold)"
+        case "Passed":
+            reason, runs_kept = model.Reason.VERIFYING, runs
+            text = f"{key_of(entry)}: with {route}, its pod(s) {pods} passed {runs} of the"
+            text += f" {needed} runs in a row that verify the cure"
+        case "StillFailing" | "NotVerifiedInTime":
+            reason, runs_kept = model.Reason(result), 0
+            text = f"{key_of(entry)}: the route {route} did not hold for pod(s) {pods}"
+            text += " (still failing)" if result == "StillFailing" else " (not verified in time)"
+            text += "; hostNetwork next"
+        case _:
+            return entry
+    return dataclasses.replace(
+        entry, reason=str(reason), message=text[:1024], passing_runs=runs_kept
+    )
+
+
+def detail_pods(detail: str | None) -> tuple[str, ...]:
+    """The pods a Protect reached, from its ``Done.detail`` ("ns/pod: added, ...")."""
+    return tuple(part.split(": ", 1)[0] for part in (detail or "").split(", ") if part)
 
 
 def _notice(

@@ -8,7 +8,9 @@ their nodes), then:
    still failing / never measured in time (a ``Revert``);
 2. ``respond``: the pods decided Degraded get their verdicts (``planning``): Events for new
    or changed verdicts, and in Auto mode a ``Patch`` per workload, or first a ``Restart``
-   when the strategy is RestartThenHostNetwork and this is the first time;
+   when the strategy is RestartThenHostNetwork and this is the first time, or first a
+   ``Cure`` (the broadcast route in the pods' own namespaces: ``inplace``) when the
+   strategy is InPlaceThenHostNetwork and the pods show the kernel bug at work;
 3. ``conclude``: what status shows, once ``ledger.settle`` dropped what no longer matters.
 
 The loop carries out each step's actions in order and records each result with
@@ -31,6 +33,7 @@ from nethealth.model import raw
 from nethealth.remediation import (
     actions,
     hostnetwork,
+    inplace,
     ledger,
     placement,
     planning,
@@ -103,6 +106,10 @@ def verify(
     found = ledger.adopt(entries, workloads=workloads, check=name, now=now)
     planned: list[actions.Action] = []
     for key, entry in list(found.items()):
+        if entry.state in ledger.IN_PLACE:
+            found[key], announced = _judge_cure(entry, check=check, outcomes=outcomes, now=now)
+            planned.extend(announced)
+            continue
         workload = live.get(key)
         if entry.state not in ledger.CHANGED or workload is None:
             continue
@@ -181,6 +188,115 @@ def _judge(
     return entry, None
 
 
+def _judge_cure(
+    entry: ledger.Entry,
+    *,
+    check: model.NetHealthCheck,
+    outcomes: Mapping[str, results.Outcome],
+    now: datetime.datetime,
+) -> tuple[ledger.Entry, list[actions.Action]]:
+    """A cure waiting for verification, judged on its own pods' runs like a patch's new
+    pods. Not holding is said here; the hostNetwork step follows in ``respond`` when the
+    pods are degraded."""
+    if entry.reason != model.Reason.VERIFYING:
+        return entry, []
+    if not check.spec.remediation.verify:
+        return dataclasses.replace(entry, reason=str(model.Reason.VERIFICATION_OFF)), []
+    threshold = check.spec.threshold
+    pods = [
+        verification.NewPod(
+            key=k, verdict=verification.measured(o.run, threshold=threshold), hint=o.hint
+        )
+        for k in entry.pods
+        if (o := outcomes.get(k)) is not None
+    ]
+    result = verification.judge(
+        pods=pods,
+        passed_before=entry.passing_runs or 0,
+        needed=threshold.recovery_runs,
+        changed_at=entry.changed_at or now,
+        now=now,
+        limit=verification.deadline(
+            interval=check.spec.probe.interval,
+            probe_deadline=check.spec.probe.deadline,
+            runs=threshold.recovery_runs,
+        ),
+    )
+    judged = ledger.cure_judged(entry, result=str(result), needed=threshold.recovery_runs)
+    match result:
+        case verification.Result.VERIFIED:
+            reason = model.EventReason.REMEDIATION_VERIFIED
+            return judged, [_announce(model.EventType.NORMAL, reason, judged.message, judged.pods)]
+        case verification.Result.STILL_FAILING | verification.Result.TIMED_OUT:
+            reason = model.EventReason.REMEDIATION_INEFFECTIVE
+            return judged, [_announce(model.EventType.WARNING, reason, judged.message, judged.pods)]
+    return judged, []
+
+
+def _cures(
+    *,
+    check: model.NetHealthCheck,
+    entries: dict[Key, ledger.Entry],
+    previous: Mapping[Key, ledger.Entry],
+    facts: Mapping[str, planning.PodFacts],
+    views: Mapping[str, reporting.PodView],
+) -> tuple[set[Key], list[actions.Action]]:
+    """InPlaceThenHostNetwork: the workloads whose degraded pods all show the kernel bug
+    at work get the route in place (Auto: a ``Cure``; DryRun: the route published), and
+    are left out of the hostNetwork plan. A workload whose cure did not hold (judged so
+    by ``verify``), or whose verified cure relapsed on the same pods, goes on to the plan;
+    one still being verified waits. ``entries`` is updated with DryRun entries."""
+    spec = check.spec.remediation
+    if not inplace.wanted(spec):
+        return set(), []
+    groups: dict[Key, list[planning.PodFacts]] = {}
+    for _, fact in sorted(facts.items()):
+        if fact.state is model.PodState.DEGRADED and isinstance(fact.owner, Key):
+            groups.setdefault(fact.owner, []).append(fact)
+    kept: set[Key] = set()
+    planned: list[actions.Action] = []
+    for key, group in sorted(groups.items()):
+        if not all(inplace.applies(p.hint) and inplace.ipv4(views[p.key].ref.ip) for p in group):
+            continue
+        names = tuple(p.key for p in group)
+        entry = entries.get(key)
+        if entry is not None and entry.state in ledger.IN_PLACE:
+            failed = entry.state is model.WorkloadState.CURED_IN_PLACE and entry.reason not in (
+                model.Reason.VERIFYING,
+                model.Reason.VERIFIED,
+                model.Reason.VERIFICATION_OFF,
+            )
+            relapsed = bool(set(names) & set(entry.pods)) and entry.reason != model.Reason.VERIFYING
+            if failed or relapsed:
+                continue  # the route did not hold, or did not prevent it: hostNetwork
+            fresh = tuple(n for n in names if n not in entry.pods)
+            kept.add(key)
+            if not fresh:
+                continue  # being verified: wait for the runs
+            names = fresh  # new pods of a cured workload (a restart): they need it too
+        kept.add(key)
+        subject = f"{key}"
+        if spec.mode is model.RemediationMode.DRY_RUN:
+            dry = ledger.cure_dry_run(key, subject=subject, pods=names)
+            before = previous.get(key)
+            if before is None or before.message != dry.message:
+                notice = model.Notice(
+                    type=model.EventType.NORMAL,
+                    reason=model.Reason.DRY_RUN,
+                    message=dry.message,
+                    pods=names,
+                )
+                planned.append(actions.Announce(notice=notice))
+            entries[key] = dry
+            continue
+        if spec.revert_on_delete and not planned:
+            planned.append(actions.HoldFinalizer())  # the route goes when the check goes
+        planned.append(
+            actions.Cure(key=key, subject=subject, pods=tuple(views[n].ref for n in names))
+        )
+    return kept, planned
+
+
 def _new_pods(
     key: Key,
     *,
@@ -237,6 +353,10 @@ def respond(
         )
         for key, view in views.items()
     }
+    cured: dict[Key, ledger.Entry] = {
+        k: e for k, e in entries.items() if e.state in ledger.IN_PLACE
+    }
+    in_place, cures = _cures(check=check, entries=cured, previous=entries, facts=facts, views=views)
     plan = planning.plan(
         check=f"{check.namespace}/{check.name}",
         check_uid=check.uid or check.name,
@@ -249,9 +369,13 @@ def respond(
         now=now,
         limits=limits,
     )
+    # The workloads cured in place are not planned for hostNetwork in this run.
+    plan = planning.Plan(verdicts=tuple(v for v in plan.verdicts if v.workload not in in_place))
     found = ledger.planned(previous=entries, plan=plan, now=now)
+    found.update({k: e for k, e in cured.items() if k in in_place})
     quiet = planning.notices(previous=_quiet(previous), current=_quiet(plan))
     planned: list[actions.Action] = [actions.Announce(notice=n) for n in quiet]
+    planned += cures
     ladder = spec.strategy is model.RemediationStrategy.RESTART_THEN_HOST_NETWORK
     for verdict in plan.patches:
         if ladder and not ledger.escalates(found, ledger.key_of_verdict(verdict)):

@@ -41,8 +41,13 @@ def conditions(
         found[model.ConditionType.REMEDIATION_REVERTED] = _summary(reverted)
     done = [e for e in entries.values() if e.state is ledger.State.REMEDIATED]
     waiting = [e for e in entries.values() if e.state is ledger.State.VERIFYING]
+    cured = [e for e in entries.values() if e.state is ledger.State.CURED_IN_PLACE]
+    done += [e for e in cured if e.reason == model.Reason.VERIFIED]
+    curing = [e for e in cured if e.reason == model.Reason.VERIFYING]
     if done:
         found[model.ConditionType.REMEDIATED] = _summary(done)
+    elif curing and not waiting:
+        found[model.ConditionType.REMEDIATED] = (False, model.Reason.VERIFYING, curing[0].message)
     elif waiting:
         found[model.ConditionType.REMEDIATED] = (
             False,
