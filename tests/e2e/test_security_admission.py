@@ -265,7 +265,9 @@ def test_a_stolen_operator_token_changes_only_host_network_and_dns_policy(
     apply(revert)
 
     def merge(patch: dict[str, Any]) -> Any:
-        return apps.patch_namespaced_deployment("app", sealed, patch)
+        return apps.patch_namespaced_deployment(
+            "app", sealed, patch, _content_type="application/strategic-merge-patch+json"
+        )
 
     image = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "evil:1"}]}}}}
     env = {
