@@ -527,8 +527,8 @@ def test_another_job_shape_can_be_allowed_for_the_operators_token(helm: pathlib.
     policy = _policies(render(helm, sets=sets), "ValidatingAdmissionPolicy")["operator-token"]
     shapes = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["shapes"]
     assert json.loads(shapes) == [
-        {"arg": "probe", "add": ["SYS_ADMIN", "SYS_PTRACE"]},
-        {"arg": "cure", "add": ["SYS_ADMIN", "SYS_PTRACE", "NET_ADMIN"]},
+        "probe:SYS_ADMIN,SYS_PTRACE",
+        "cure:SYS_ADMIN,SYS_PTRACE,NET_ADMIN",
     ]
 
 

@@ -265,7 +265,9 @@ def test_a_stolen_operator_token_changes_only_host_network_and_dns_policy(
     apply(revert)
 
     def merge(patch: dict[str, Any]) -> Any:
-        return apps.patch_namespaced_deployment("app", sealed, patch)
+        return apps.patch_namespaced_deployment(
+            "app", sealed, patch, _content_type="application/strategic-merge-patch+json"
+        )
 
     image = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "evil:1"}]}}}}
     env = {
@@ -293,6 +295,7 @@ def test_a_stolen_operator_token_changes_only_host_network_and_dns_policy(
         assert "nethealth operator may" in why, what
     ours = {"metadata": {"annotations": {"nethealth.io/remediated-by": "sec/c"}}}
     merge(ours)
+    # Creating a workload (also by applying to a missing one) is refused by RBAC first (the
+    # role grants no create); the policy refuses it too, should a role ever grant it.
     created = sleepers.deployment("another")
-    why = ah.refused(lambda: apps.create_namespaced_deployment(sealed, created, dry_run="All"))
-    assert "never creates workloads" in why
+    ah.refused(lambda: apps.create_namespaced_deployment(sealed, created, dry_run="All"))

@@ -23,7 +23,7 @@ def test_a_restricted_namespace_makes_the_check_not_ready_with_the_way_out_and_b
     core = client.CoreV1Api(api_client)
     labels = {"pod-security.kubernetes.io/enforce": "restricted"}
     core.patch_namespace(namespace, {"metadata": {"labels": labels}})
-    body = h.check_body("psa", app="app", probe={"deadline": "8s", "spread": "2s"})
+    body = h.check_body("psa", app="app", probe={"deadline": "10s", "spread": "2s"})
     created = h.create_check(api_client, namespace=namespace, body=body)
     started = time.monotonic()
     refused = h.wait_for(
