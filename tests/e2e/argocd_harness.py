@@ -60,6 +60,10 @@ APP_RESYNC_SECONDS = 10
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
+# The processes this worker started, kept so that they are reaped (whichever worker stops
+# them) and not reported as leaked while they serve the other workers.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -415,6 +419,9 @@ def shared(*, kubeconfig: pathlib.Path) -> Iterator[ArgoCD]:
                 finally:
                     state_file.unlink(missing_ok=True)
         api_client.close()
+        for pid, proc in list(_STARTED.items()):
+            if proc.poll() is not None:
+                del _STARTED[pid]
 
 
 def _read_json(path: pathlib.Path, default: Any) -> Any:
@@ -598,6 +605,7 @@ def _spawn(
             # and not by a Ctrl-C meant for pytest before the teardown runs.
             start_new_session=True,
         )
+    _STARTED[proc.pid] = proc
     state["pids"].append(proc.pid)
 
 
@@ -749,12 +757,13 @@ def _stop_group(pid: int) -> None:
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        if pid in _STARTED:
+            _STARTED[pid].poll()
         if not _alive(pid) or _zombie(pid):
             break
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+    proc = _STARTED.pop(pid, None)
+    if proc is not None:
+        proc.wait()
