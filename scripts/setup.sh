@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(containerd runc containernetworking-plugins busybox-static iptables ipset
               debootstrap conntrack iproute2 gcc libc6-dev binutils util-linux
               linux-source-6.1 qemu-system-x86 flex bison bc libelf-dev make patch xz-utils
-              lua5.1 prometheus)
+              lua5.1 prometheus redis-server git)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -24,6 +24,8 @@ if systemctl is-active --quiet containerd 2>/dev/null; then systemctl stop conta
 # prometheus: only its binaries are wanted (promtool for the alert tests, prometheus for the
 # e2e, which runs its own on a free port); Debian starts a server on :9090 on install.
 if systemctl is-active --quiet prometheus 2>/dev/null; then systemctl stop prometheus || true; fi
+# redis-server and git: for the Argo CD e2e tier, which runs its own redis on a free port.
+if systemctl is-active --quiet redis-server 2>/dev/null; then systemctl stop redis-server || true; fi
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -27,13 +27,24 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 
+import argocd_harness
 import interrupts
 import kubernetes
 import operator_harness
 import pytest
 import remediation_helpers
 
-from nethealth.devcluster import build, cleanup, helmtool, images, layout, lock, node, tools
+from nethealth.devcluster import (
+    argocdbuild,
+    build,
+    cleanup,
+    helmtool,
+    images,
+    layout,
+    lock,
+    node,
+    tools,
+)
 
 REUSE_ENV = "NETHEALTH_KUBECONFIG"
 NAMESPACE_DELETE_TIMEOUT = 120.0
@@ -255,3 +266,28 @@ def operator_for(
         kubeconfig=cluster.kubeconfig, log=tmp_path / "operator.log", namespaces=(namespace,)
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def argocd(cluster: node.Node) -> Iterator[argocd_harness.ArgoCD]:
+    """A real Argo CD (controller, repo server, redis, git daemon) for the session, shared
+    with the other pytest-xdist workers (the last one to finish stops it)."""
+    try:
+        argocdbuild.ensure_argocd()
+    except build.BuildError as exc:
+        _unavailable(str(exc))
+    with argocd_harness.shared(kubeconfig=cluster.kubeconfig) as running:
+        yield running
+
+
+@pytest.fixture
+def argocd_apps(
+    argocd: argocd_harness.ArgoCD, api_client: kubernetes.client.ApiClient, namespace: str
+) -> Iterator[argocd_harness.Apps]:
+    """The test's Applications on the shared Argo CD, deleted afterwards (ask for it after
+    ``operator_for``, so that they go while the operator still runs)."""
+    apps = argocd_harness.Apps(argocd=argocd, namespace=namespace)
+    yield apps
+    apps.cleanup(
+        release=lambda: remediation_helpers.release_checks(api_client, namespace=namespace)
+    )

@@ -1,0 +1,185 @@
+"""Auto remediation under a real Argo CD with ``selfHeal: true``: the operator moves a
+degraded workload to the node's network while Argo CD keeps the workload as Git says.
+Each runs with Argo CD's default client-side apply and with ``ServerSideApply=true``.
+
+- Without ``ignoreDifferences``, once Git names ``hostNetwork: false`` and ``dnsPolicy:
+  ClusterFirst`` (someone wants the pod network back) Argo CD's sync
+  changes the workload back; the operator reports it (``RevertedByOtherManager``, naming
+  Argo CD's field manager ``argocd-controller``) and neither of them changes the workload
+  again for three probe intervals: no flip-flop.
+- With ``ignoreDifferences`` for the operator's fields (``managedFieldsManagers:
+  [nethealth-operator]``, or the two ``jsonPointers``) and ``RespectIgnoreDifferences=true``
+  as ``docs/argocd.md`` shows, the same commit leaves the fallback in place and the
+  Application Synced; deleting the check (pruned from Git) still restores the workload.
+- A sync that changes the check's spec while its remediation is being verified neither
+  loses nor repeats the change.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import argocd_flow as f
+import argocd_harness as a
+import operator_harness as h
+import pytest
+
+from nethealth import model
+from nethealth.remediation import hostnetwork
+from nethealth.testing import faults
+
+pytestmark = pytest.mark.e2e
+
+# The two forms of docs/argocd.md.
+IGNORE_FORMS = {
+    "managedFieldsManagers": {"managedFieldsManagers": [hostnetwork.FIELD_MANAGER]},
+    "jsonPointers": {
+        "jsonPointers": ["/spec/template/spec/hostNetwork", "/spec/template/spec/dnsPolicy"]
+    },
+}
+AUTOMATED = {"prune": True, "selfHeal": True}
+APPLY = {"client-side": [], "server-side": ["ServerSideApply=true"]}
+
+
+def _policy(apply: str, *options: str) -> dict[str, Any]:
+    return {"automated": AUTOMATED, "syncOptions": [*APPLY[apply], *options]}
+
+
+QUIET_INTERVALS = 3
+
+
+def _remediated(flow: f.Flow) -> dict[str, Any]:
+    """Degrades the workload's pod under a fault until the operator has moved the workload
+    to the node's network and verified it; the workload then."""
+    pod = h.running_pod(
+        flow.api_client, namespace=flow.namespace, app=f.WORKLOAD, host_network=False
+    )
+    flow.check.pod_reaches(
+        pod=pod["metadata"]["name"], state="Healthy", timeout=f.RUN_TIMEOUT, what="measured"
+    )
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+        flow.check.remediation_reaches(
+            workload=f.WORKLOAD, state="Verifying", timeout=f.RUN_TIMEOUT
+        )
+    flow.check.remediation_reaches(workload=f.WORKLOAD, state="Remediated", timeout=f.RUN_TIMEOUT)
+    workload = flow.workload()
+    assert hostnetwork.is_patched(workload)
+    return workload
+
+
+def _fields(workload: dict[str, Any]) -> tuple[object, object]:
+    spec = hostnetwork.pod_spec(workload)
+    return spec.get("hostNetwork", False), spec.get("dnsPolicy")
+
+
+@pytest.mark.parametrize("apply", sorted(APPLY))
+def test_self_heal_without_ignore_differences_reverts_once_and_neither_side_fights(
+    api_client, namespace, operator_for, argocd_apps, apply
+):
+    flow = f.start(argocd_apps, api_client, f.manifests(), sync_policy=_policy(apply))
+    flow.wait(lambda o: a.sync_status(o) == "Synced", what="Synced")
+    _remediated(flow)
+
+    # Someone wants the pod network back and says so in Git: the sync applies it.
+    flow.push(f.manifests(undo=True), message="back to the pod network")
+    reverted = flow.check.remediation_reaches(
+        workload=f.WORKLOAD, state=model.WorkloadState.REVERTED_BY_OTHER, timeout=f.RUN_TIMEOUT
+    )
+    condition = h.condition(reverted, model.ConditionType.REMEDIATION_REVERTED)
+    assert (condition["status"], condition["reason"]) == ("True", "RevertedByOtherManager")
+    assert "argocd-controller" in condition["message"]
+    assert _fields(flow.workload())[0] is False
+
+    generations, syncs = f.generations_during(flow, seconds=QUIET_INTERVALS * f.INTERVAL_SECONDS)
+    print(
+        f"\nFIGURE argocd self-heal ({apply}): generations {generations}, sync {syncs}, "
+        f"fields {_fields(flow.workload())}, {condition['message']}"
+    )
+    assert len(generations) == 1, "the workload changed again: a flip-flop"
+    assert syncs == {"Synced"}
+    assert _fields(flow.workload()) == (False, "ClusterFirst")
+
+
+@pytest.mark.parametrize(
+    ("form", "apply"), [("managedFieldsManagers", "client-side"), ("jsonPointers", "server-side")]
+)
+def test_ignore_differences_with_respect_ignore_differences_keeps_the_fallback_synced(
+    api_client, namespace, operator_for, argocd_apps, form, apply
+):
+    flow = f.start(
+        argocd_apps,
+        api_client,
+        f.manifests(),
+        sync_policy=_policy(apply, "RespectIgnoreDifferences=true"),
+        ignore_differences=[{"group": "apps", "kind": "Deployment", **IGNORE_FORMS[form]}],
+    )
+    flow.wait(lambda o: a.sync_status(o) == "Synced", what="Synced")
+    patched = _remediated(flow)
+
+    # The same commit as above: Argo CD syncs it (the label), with the live values of the
+    # ignored fields.
+    flow.push(f.manifests(undo=True), message="back to the pod network")
+    assert flow.workload()["metadata"]["labels"]["revision"] == "undo"
+    generations, syncs = f.generations_during(flow, seconds=QUIET_INTERVALS * f.INTERVAL_SECONDS)
+    print(f"\nFIGURE argocd {form} ({apply}): generations {generations}, sync {syncs}")
+    assert generations == {patched["metadata"]["generation"]}
+    assert syncs == {"Synced"}
+    assert _fields(flow.workload()) == (True, hostnetwork.HOST_DNS_POLICY)
+    check = h.read_check(api_client, namespace=namespace, name=f.CHECK)
+    assert h.remediation_entry(check, f.WORKLOAD)["state"] == "Remediated"
+
+    # The check deleted through Git (pruned): its revert-on-delete restores the workload.
+    files = f.manifests(undo=True)
+    del files["check.yaml"]
+    flow.push(files, message="no check")
+    deadline = time.monotonic() + f.SYNC_TIMEOUT
+    while True:
+        workload = flow.workload()
+        if not hostnetwork.is_patched(workload):
+            break
+        assert time.monotonic() < deadline, "the workload was not restored"
+        time.sleep(1)
+    assert _fields(workload) == (False, "ClusterFirst")
+    assert hostnetwork.ORIGINAL_ANNOTATION not in hostnetwork.annotations_of(workload)
+    flow.wait(lambda o: a.sync_status(o) == "Synced", what="Synced after the revert")
+
+
+def test_a_sync_that_changes_the_check_while_its_remediation_is_verified_keeps_one_change(
+    api_client, namespace, operator_for, argocd_apps
+):
+    flow = f.start(argocd_apps, api_client, f.manifests(), sync_policy=_policy("client-side"))
+    flow.wait(lambda o: a.sync_status(o) == "Synced", what="Synced")
+    pod = h.running_pod(api_client, namespace=namespace, app=f.WORKLOAD, host_network=False)
+    flow.check.pod_reaches(
+        pod=pod["metadata"]["name"], state="Healthy", timeout=f.RUN_TIMEOUT, what="measured"
+    )
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+        flow.check.remediation_reaches(
+            workload=f.WORKLOAD, state="Verifying", timeout=f.RUN_TIMEOUT
+        )
+
+    # An edit of the check's spec arrives from Git mid-verification.
+    edited = f.manifests(probe={"attempts": 30})
+    flow.push(edited, message="more attempts")
+    check = h.read_check(api_client, namespace=namespace, name=f.CHECK)
+    assert check["metadata"]["generation"] == 2
+    assert check["spec"]["probe"]["attempts"] == 30
+
+    verified = flow.check.remediation_reaches(
+        workload=f.WORKLOAD, state="Remediated", timeout=f.RUN_TIMEOUT
+    )
+    assert verified["status"]["observedGeneration"] == 2
+    workload = flow.workload()
+    assert hostnetwork.is_patched(workload)
+    # One change: one rollout (generation 2), no second patch, no revert.
+    assert workload["metadata"]["generation"] == 2
+    app = flow.wait(
+        lambda o: a.health_status(o) == "Healthy" and a.sync_status(o) == "Synced",
+        what="Synced and Healthy after the edit",
+    )
+    assert flow.check_health(app) == "Healthy"
+    events = {
+        e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name=f.CHECK)
+    }
+    assert "RemediationReverted" not in events
