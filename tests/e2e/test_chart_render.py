@@ -24,7 +24,9 @@ import pytest
 import yaml
 
 from nethealth import model
+from nethealth.detection import jobs, selection
 from nethealth.kube import client
+from nethealth.remediation import curejob
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "nethealth-operator"
@@ -519,17 +521,52 @@ def test_the_token_policy_names_the_charts_service_account_and_probe_images(
     assert json.loads(images) == [container_env(docs)["NETHEALTH_PROBE_IMAGE"], "example.test/p:1"]
 
 
+def _shapes(docs: Sequence[Mapping[str, Any]]) -> list[str]:
+    policy = _policies(docs, "ValidatingAdmissionPolicy")["operator-token"]
+    variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
+    return list(json.loads(variables["shapes"]))
+
+
+def _shape(manifest: Mapping[str, Any]) -> str:
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    return f"{container['args'][0]}:{','.join(container['securityContext']['capabilities']['add'])}"
+
+
+def test_the_token_may_create_exactly_the_probe_and_cure_job_shapes_the_code_builds(
+    helm: pathlib.Path,
+) -> None:
+    pod = selection.PodRef(namespace="apps", name="web-0", uid="u1", node="n1", ip="198.51.100.7")
+    cure = curejob.manifest(pod=pod, hostname="n1", image="i", action=curejob.ADD, check_uid="c")
+    check = model.parse(
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": model.KIND,
+            "metadata": {"name": "c", "namespace": "apps", "uid": "c", "generation": 1},
+            "spec": {
+                "selector": {"matchLabels": {"app": "web"}},
+                "targets": [{"name": "api", "host": "203.0.113.1", "port": 443}],
+            },
+        }
+    )
+    probe = jobs.manifest(
+        owner=jobs.Owner(namespace="apps", name="c", uid="c"),
+        spec=check.spec,
+        node="n1",
+        hostname="n1",
+        pods=[pod],
+        run="r",
+        part=0,
+        image="i",
+    )
+    assert _shapes(render(helm)) == [_shape(probe), _shape(cure)]
+
+
 def test_another_job_shape_can_be_allowed_for_the_operators_token(helm: pathlib.Path) -> None:
     sets = [
-        "admissionPolicies.extraJobShapes[0].arg=cure",
-        "admissionPolicies.extraJobShapes[0].add={SYS_ADMIN,SYS_PTRACE,NET_ADMIN}",
+        "admissionPolicies.extraJobShapes[0].arg=extra",
+        "admissionPolicies.extraJobShapes[0].add={NET_RAW}",
     ]
-    policy = _policies(render(helm, sets=sets), "ValidatingAdmissionPolicy")["operator-token"]
-    shapes = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["shapes"]
-    assert json.loads(shapes) == [
-        "probe:SYS_ADMIN,SYS_PTRACE",
-        "cure:SYS_ADMIN,SYS_PTRACE,NET_ADMIN",
-    ]
+    assert _shapes(render(helm, sets=sets))[-1] == "extra:NET_RAW"
 
 
 def test_the_operator_and_probe_images_can_be_pinned_by_digest(helm: pathlib.Path) -> None:
