@@ -344,7 +344,15 @@ class FakeCluster:
         namespace, name = key.split("/", 1)
         terminated = {"exitCode": code, "message": json.dumps(document)}
         self.probe_pods[key] = {
-            "metadata": {"name": f"{name}-x", "namespace": namespace, "labels": raw.labels(job)},
+            "metadata": {
+                "name": f"{name}-x",
+                "namespace": namespace,
+                "labels": raw.labels(job),
+                "ownerReferences": [
+                    {"kind": "Job", "name": name, "uid": raw.uid(job), "controller": True}
+                ],
+            },
+            "spec": copy.deepcopy(job["spec"]["template"]["spec"]),
             "status": {
                 "phase": "Succeeded" if code == 0 else "Failed",
                 "containerStatuses": [{"name": "cure", "state": {"terminated": terminated}}],

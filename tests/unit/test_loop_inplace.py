@@ -318,3 +318,23 @@ def test_with_verification_off_a_cure_is_kept_unjudged_and_never_escalated_on_it
         assert len(w.cluster.cure_jobs) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_cure_result_from_a_pod_its_job_did_not_make_is_not_believed() -> None:
+    async def scenario() -> None:
+        w = world(**AUTO)
+        w.network.pod_network, w.network.with_route = KERNEL_BUG, HEALTHY
+        cure_on_the_node = w.cluster._cure
+
+        def forged(key, job) -> None:
+            cure_on_the_node(key, job)
+            w.cluster.routes.clear()  # the node added nothing, but a tenant's pod says "added"
+            del w.cluster.probe_pods[key]["metadata"]["ownerReferences"]
+
+        w.cluster._cure = forged
+        await w.run(w.loop())
+        [entry] = w.entries()
+        assert entry["state"] != "CuredInPlace"
+        assert not w.cluster.events_with("BroadcastRouteAdded")
+
+    asyncio.run(scenario())

@@ -9,14 +9,17 @@ running operator (one that dies meanwhile leaves it to the Job's ``ttlSecondsAft
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from nethealth import kube
-from nethealth.detection import selection
+from nethealth.detection import provenance, selection
 from nethealth.loop import clock
 from nethealth.model import raw
 from nethealth.remediation import curejob, finalizer
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS: Final = 1.0
 GRACE: Final = datetime.timedelta(seconds=15)
@@ -53,10 +56,19 @@ async def run(
             return curejob.Outcome(result=None, error=f"cure Job {name} refused: {error}")
         give_up = clock.now() + datetime.timedelta(seconds=curejob.DEADLINE_SECONDS) + GRACE
         while True:
-            pods = await api.list_pods(
-                namespace=pod.namespace, label_selector=curejob.selector(name)
-            )
+            selector = curejob.selector(name)
+            pods = await api.list_pods(namespace=pod.namespace, label_selector=selector)
+            mine = [
+                j
+                for j in await api.list_jobs_everywhere(label_selector=selector)
+                if raw.key(j) == f"{pod.namespace}/{name}"
+            ]
             for found in pods:
+                # Only the pod our Job made: a pod with forged labels is not a result.
+                why = provenance.why_not(job=mine[0], pod=found) if mine else "its Job is gone"
+                if why is not None:
+                    logger.warning("ignoring pod %s: %s", raw.key(found), why)
+                    continue
                 outcome = curejob.outcome(found)
                 if outcome is not None:
                     return outcome
