@@ -11,6 +11,11 @@ server behind the node's uplink), then, step by step:
     fresh        fresh pod: join/leave + M-SEARCH on CPU 1 probe the fresh pod (control: pod)
     oscillating  pod: SSDP-like loop (join, M-SEARCH, wait, leave, wait) on CPU 0
                                                        probe the pod over several periods
+    cured        `nethealth cure` adds the route in the pod's namespace (what the cure Job
+                 runs), then join/leave + M-SEARCH on CPU 0   probe the pod
+    cured_oscillating  the SSDP-like loop again, with the route    probe the pod
+    uncured      `nethealth cure --action remove`, then join/leave + M-SEARCH on CPU 0
+                                                       probe the pod
 
 Each step records the probe's JSON, how long the probe took, an independent per-CPU
 connect tally and ``ip route get`` per CPU, into ``RESULTS_DIR/scenario.json``. It
@@ -71,6 +76,22 @@ def main(results: pathlib.Path) -> int:
         sender.kill()
         out, _ = sender.communicate(timeout=10)
         steps[-1]["sender"] = out.splitlines()
+
+        added = cure(node, "add")
+        ssdp(node.pod, "broadcast", "--cpu", "0", "--invalidate")
+        steps.append(step(node, "cured", target=node.pod, control=node.fresh))
+        steps[-1]["cure"] = added
+        sender = node.start(node.pod, sys.executable, SSDP, "loop", "--cpu", "0",
+                            "--period", str(LOOP_PERIOD))  # fmt: skip
+        time.sleep(0.5)
+        # Two sender periods in one default window: enough to poison CPU 0 without the route.
+        steps.append(step(node, "cured_oscillating", target=node.pod, control=node.fresh))
+        sender.kill()
+        sender.communicate(timeout=10)
+        removed = cure(node, "remove")
+        ssdp(node.pod, "broadcast", "--cpu", "0", "--invalidate")
+        steps.append(step(node, "uncured", target=node.pod, control=node.fresh))
+        steps[-1]["cure"] = removed
     record["total_seconds"] = round(time.monotonic() - started, 2)
     (results / "scenario.json").write_text(json.dumps(record, indent=1))
     return 0
@@ -121,6 +142,21 @@ def step(
         "probe_stderr": done.stderr[-2000:],
         "probe_seconds": round(seconds, 2),
     }
+
+
+def cure(node: topology.Topology, action: str) -> dict[str, Any]:
+    """`nethealth cure` on the pod's namespace: the command the cure Job runs (here the
+    namespace is named by path; the pod-UID lookup is the netns tier's)."""
+    argv = [NETHEALTH, "cure", "--netns", node.pod_netns, "--action", action,
+            "--termination-log", ""]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    print(f"cure {action}: {done.stdout.strip()} {done.stderr.strip()}", flush=True)
+    try:
+        document: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        document = {"unparsable_stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}
+    document["exit"] = done.returncode
+    return document
 
 
 def ssdp(ns: str, *args: str) -> None:
