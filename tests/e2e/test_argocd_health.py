@@ -17,7 +17,7 @@ import pytest
 
 from nethealth.testing import faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.argocd]
 
 
 def test_the_application_health_follows_the_check_from_progressing_to_degraded_to_remediated(

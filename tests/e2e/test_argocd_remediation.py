@@ -29,7 +29,7 @@ from nethealth import model
 from nethealth.remediation import hostnetwork
 from nethealth.testing import faults
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.argocd]
 
 # The two forms of docs/argocd.md.
 IGNORE_FORMS = {

@@ -12,7 +12,7 @@ from kubernetes import client
 
 from nethealth.devcluster import sleepers
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.argocd]
 
 SYNC_TIMEOUT = 120.0
 

@@ -21,7 +21,7 @@ import pytest
 
 from nethealth.devcluster import images
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.argocd]
 
 CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "nethealth-operator"
 # Status writes to watch the check through: each run writes it at least once.

@@ -267,6 +267,53 @@ def test_restart_then_host_network_restarts_first_and_moves_only_when_it_degrade
     assert {"PodsRestarted", "HostNetworkApplied"} <= reasons
 
 
+def test_a_change_argo_cd_undoes_is_reported_and_not_fought(api_client, namespace, operator_for):
+    pod = h.deployment(api_client, namespace=namespace, name="git")
+    body = h.check_body("git", app="git", threshold=ONE_RUN, remediation={"mode": "Auto"})
+    h.create_check(api_client, namespace=namespace, body=body)
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="git")
+    with faults.on_off(pod_uid=pod["metadata"]["uid"], port=443):
+        check.remediation_reaches(
+            workload="git", state="Verifying", timeout=DEGRADE_TIMEOUT, what="the workload patched"
+        )
+    # Argo CD self-heal with server-side apply: Git's manifest says hostNetwork: false.
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "git", "namespace": namespace},
+        "spec": {"template": {"spec": {"hostNetwork": False, "dnsPolicy": "ClusterFirst"}}},
+    }
+    client.AppsV1Api(api_client).patch_namespaced_deployment(
+        "git",
+        namespace,
+        manifest,
+        field_manager="argocd-controller",
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+    obj = check.remediation_reaches(
+        workload="git",
+        state="RevertedByOtherManager",
+        timeout=90,
+        what="the revert by another manager noticed",
+    )
+    reverted = h.condition(obj, "RemediationReverted")
+    assert reverted["status"] == "True"
+    assert "argocd-controller" in reverted["message"]
+    generation = _template(api_client, namespace=namespace, name="git")["metadata"]["generation"]
+    # Another run: nothing re-applied (no fight), the report stays.
+    later = check.next_run(after=obj, timeout=90, what="one more run")
+    assert h.remediation_entry(later, "git")["state"] == "RevertedByOtherManager"
+    deployment = _template(api_client, namespace=namespace, name="git")
+    assert deployment["metadata"]["generation"] == generation
+    # false is Go's zero value: the API server leaves it out of the object it returns.
+    assert not deployment["spec"]["template"]["spec"].get("hostNetwork")
+    reasons = {
+        e.reason for e in h.events(api_client, namespace=namespace, kind=model.KIND, name="git")
+    }
+    assert "RemediationReverted" in reasons
+
+
 def test_two_overlapping_checks_never_touch_each_others_change(
     api_client, cluster, namespace, tmp_path
 ):

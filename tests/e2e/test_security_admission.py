@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="session")
 def policies(api_client: client.ApiClient, helm: pathlib.Path) -> Iterator[ah.Policies]:
-    with ah.installed(api_client, helm, session=secrets.token_hex(3)) as installed:
+    with ah.installed(api_client, helm, session=f"s{secrets.token_hex(3)}") as installed:
         yield installed
 
 

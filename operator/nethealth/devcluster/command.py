@@ -87,12 +87,7 @@ def _require_root(action: str) -> None:
 
 def _build(run_dir: pathlib.Path) -> int:
     del run_dir
-    from nethealth.devcluster import (  # noqa: PLC0415 - keep `nethealth --help` light
-        argocdbuild,
-        build,
-        helmtool,
-        images,
-    )
+    from nethealth.devcluster import build, helmtool, images  # noqa: PLC0415 - keep `nethealth --help` light
 
     built = build.ensure_kubenode()
     verb = "built" if built.fresh else "cached"
@@ -100,10 +95,6 @@ def _build(run_dir: pathlib.Path) -> int:
     helm = helmtool.ensure_helm()
     verb = "built" if helm.fresh else "cached"
     print(f"helm {helm.version} {verb} in {helm.seconds:.1f} s: {helm.path}")
-    # For the Argo CD e2e tier (tests/e2e/argocd_harness.py).
-    argocd = argocdbuild.ensure_argocd()
-    verb = "built" if argocd.fresh else "cached"
-    print(f"argocd {argocd.version} {verb} in {argocd.seconds:.1f} s: {argocd.path}")
     started = time.monotonic()
     archives = images.build_all()
     print(f"images ready in {time.monotonic() - started:.1f} s:")
