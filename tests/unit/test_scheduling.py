@@ -13,17 +13,27 @@ NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
 
 
-def test_first_runs_of_checks_meeting_the_operator_together_spread_over_the_interval() -> None:
+def test_a_check_that_never_ran_is_due_at_once() -> None:
+    due = scheduling.next_run(last_start=None, interval=MINUTE * 5, now=NOW, seed="u", run=0)
+    assert due == NOW
+
+
+def test_overdue_checks_meeting_a_restarted_operator_spread_over_the_interval() -> None:
     interval = MINUTE * 5
+    ran = NOW - interval * 3
     dues = [
-        scheduling.next_run(last_start=None, interval=interval, now=NOW, seed=f"uid-{i}", run=0)
+        scheduling.next_run(
+            last_start=None, interval=interval, now=NOW, seed=f"uid-{i}", run=0, last_run=ran
+        )
         for i in range(1000)
     ]
     assert all(NOW <= d < NOW + interval for d in dues)
     per_tenth = collections.Counter(int((d - NOW) / (interval / 10)) for d in dues)
     assert sorted(per_tenth) == list(range(10))
     assert all(70 <= n <= 130 for n in per_tenth.values()), per_tenth  # ~100 each
-    again = scheduling.next_run(last_start=None, interval=interval, now=NOW, seed="uid-7", run=0)
+    again = scheduling.next_run(
+        last_start=None, interval=interval, now=NOW, seed="uid-7", run=0, last_run=ran
+    )
     assert again == dues[7]  # the same check, the same phase
 
 

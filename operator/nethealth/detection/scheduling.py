@@ -65,10 +65,13 @@ def due(
 ) -> datetime.datetime:
     """When the next run is due, possibly in the past (a run that overran): an interval
     after the last start plus jitter; the first run in this process an interval after the
-    last run its status records, or, when that is past or unknown, at its ``phase`` of
-    the interval from now."""
+    last run its status records, or, when that is past, at its ``phase`` of the interval
+    from now (an operator restarted under many overdue checks spreads them). A check that
+    never ran is due now: whoever just applied it waits for its first verdict."""
     if last_start is None:
-        if last_run is not None and last_run + interval > now:
+        if last_run is None:
+            return now
+        if last_run + interval > now:
             return last_run + interval + jitter(seed=seed, run=run, interval=interval)
         return now + phase(seed=seed, interval=interval)
     return last_start + interval + jitter(seed=seed, run=run, interval=interval)
