@@ -22,7 +22,7 @@ from typing import Final
 
 from nethealth import kube
 from nethealth.detection import batching, jobs, provenance, results, scheduling
-from nethealth.loop import clock
+from nethealth.loop import clock, jobrefusal
 from nethealth.model import raw
 
 TICK_SECONDS: Final = 1.0  # how long runs gather before their Jobs are planned
@@ -137,11 +137,8 @@ class Batcher:
             pods = by_job.get(raw.key(job), [])
             refused = None
             if not pods:
-                refused = await self._api.latest_event_message(
-                    namespace=raw.namespace(job),
-                    kind="Job",
-                    name=raw.name(job),
-                    reason="FailedCreate",
+                refused = await jobrefusal.why_no_pod(
+                    self._api, namespace=raw.namespace(job), name=raw.name(job)
                 )
             for uid in sorted(batching.checks_of(job)):
                 view = batching.for_check(job, uid)

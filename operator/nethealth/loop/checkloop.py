@@ -49,7 +49,7 @@ from nethealth.detection import (
     targetsafety,
 )
 from nethealth.kube import view as kubeview
-from nethealth.loop import batcher, clock, notify, remediator, revertondelete
+from nethealth.loop import batcher, clock, jobrefusal, notify, remediator, revertondelete
 from nethealth.model import raw
 from nethealth.remediation import finalizer, globalbudget
 
@@ -342,11 +342,8 @@ class CheckLoop:
             pods = by_job.get(raw.key(job), [])
             refused = None
             if not pods:
-                refused = await self._api.latest_event_message(
-                    namespace=raw.namespace(job),
-                    kind="Job",
-                    name=raw.name(job),
-                    reason="FailedCreate",
+                refused = await jobrefusal.why_no_pod(
+                    self._api, namespace=raw.namespace(job), name=raw.name(job)
                 )
             try:
                 outcomes.update(results.collect(job=job, pods=pods, refused=refused))

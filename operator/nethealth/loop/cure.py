@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from nethealth import kube
 from nethealth.detection import provenance, selection
-from nethealth.loop import clock
+from nethealth.loop import clock, jobrefusal
 from nethealth.model import raw
 from nethealth.remediation import curejob, finalizer
 
@@ -75,9 +75,7 @@ async def run(
             if clock.now() > give_up:
                 refused = None
                 if not pods:
-                    refused = await api.latest_event_message(
-                        namespace=pod.namespace, kind="Job", name=name, reason="FailedCreate"
-                    )
+                    refused = await jobrefusal.why_no_pod(api, namespace=pod.namespace, name=name)
                 why = f"its pod was not created: {refused}" if refused else "no result in time"
                 return curejob.Outcome(result=None, error=f"cure Job {name}: {why}")
             await clock.sleep(POLL_SECONDS)
