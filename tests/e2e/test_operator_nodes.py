@@ -156,9 +156,29 @@ def test_a_remediated_pod_on_another_node_is_verified_and_resolves_a_service(
     body["spec"]["template"]["spec"]["containers"][0].update(
         image=images.NETHEALTH_IMAGE, command=["python3", "-c", "import time; time.sleep(3600)"]
     )
+    # New pods keep off a node that runs a pod labelled ``keep-off`` (required pod
+    # anti-affinity): the test moves the workload without cordoning a node of the shared
+    # cluster, which would leave every other test's pods there unmeasured.
+    body["spec"]["template"]["spec"]["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {"keep-off": "moved"}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
+    }
     apps.create_namespaced_deployment(namespace, body)
     pod = h.running_pod(api_client, namespace=namespace, app="moved", host_network=False)
     first_node = pod["spec"]["nodeName"]
+    # From now on the old node takes no new pod of the workload: the patched one lands
+    # elsewhere (the running pod stays: IgnoredDuringExecution).
+    marker = {
+        "metadata": {"name": "keep-off", "labels": {"keep-off": "moved"}},
+        "spec": {**sleepers.pod_spec(), "nodeName": first_node},
+    }
+    core.create_namespaced_pod(namespace, marker)
     check = h.check_body(
         "moved", app="moved", threshold={"consecutiveRuns": 1}, remediation={"mode": "Auto"}
     )
@@ -172,12 +192,7 @@ def test_a_remediated_pod_on_another_node_is_verified_and_resolves_a_service(
             waits.remediation_reaches(
                 workload="moved", state="Verifying", timeout=200, what="the workload patched"
             )
-            # Its old node takes no new pod: the new one lands elsewhere.
-            core.patch_node(first_node, {"spec": {"unschedulable": True}})
         moved = h.running_pod(api_client, namespace=namespace, app="moved", host_network=True)
-        if moved["spec"]["nodeName"] == first_node:  # scheduled before the cordon
-            core.delete_namespaced_pod(moved["metadata"]["name"], namespace)
-            moved = h.running_pod(api_client, namespace=namespace, app="moved", host_network=True)
         assert moved["spec"]["nodeName"] != first_node
         assert moved["status"]["podIP"] == moved["status"]["hostIP"]  # the other node's
         waits.remediation_reaches(
@@ -191,5 +206,4 @@ def test_a_remediated_pod_on_another_node_is_verified_and_resolves_a_service(
         )
         assert answer.strip() == str(layout.api_service_ip())
     finally:
-        core.patch_node(first_node, {"spec": {"unschedulable": False}})
         remediation_helpers.delete_checks(api_client, namespace=namespace)

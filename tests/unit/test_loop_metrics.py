@@ -79,3 +79,30 @@ def test_a_run_that_finds_the_pod_healthy_again_moves_it_out_of_the_degraded_gau
         assert sum(states.values()) == 1
 
     asyncio.run(scenario())
+
+
+def test_the_metrics_count_a_run_by_the_time_its_status_says_it_happened() -> None:
+    """Whoever reads the status and then scrapes (an alert's runbook, the e2e) finds the
+    run counted: the metrics are not left behind the status write."""
+
+    async def scenario() -> None:
+        w = world()
+        observer = metrics.Observer()
+        loop = _observed_loop(w, observer)
+        seen_at_write: list[dict[frozenset[tuple[str, str]], float]] = []
+        write = w.cluster.patch_check_status
+
+        async def observed_write(**kwargs: object) -> None:
+            patch = kwargs["patch"]
+            assert isinstance(patch, dict)
+            if (patch.get("status") or patch).get("lastRunTime"):
+                seen_at_write.append(_series(observer, "nethealth_probe_runs_total"))
+            await write(**kwargs)  # type: ignore[arg-type]
+
+        w.cluster.patch_check_status = observed_write  # type: ignore[method-assign]
+        await w.run(loop)
+        assert seen_at_write, "the run wrote no lastRunTime"
+        key = frozenset({("check", w.check), ("class", "Healthy")})
+        assert seen_at_write[-1] == {key: 1}
+
+    asyncio.run(scenario())

@@ -272,6 +272,18 @@ class CheckLoop:
         remedied = await self._remediate(check=check, pods=pods, outcomes=outcomes)
         self.memory.last_finish = self._clock.now()
         next_due = max(self._due(check, last_start=started), self._clock.now())
+        # The metrics first: whoever reads the run in status and then scrapes finds it
+        # counted (the status write and the cleanup after it are awaits).
+        if self._observer is not None:
+            self._observer.run_finished(
+                check=f"{check.namespace}/{check.name}",
+                spec=check.spec,
+                outcomes=outcomes,
+                views=self.memory.views,
+                workloads=self.remediator.entries.values(),
+                started=started,
+                finished=self.memory.last_finish,
+            )
         await self._report(
             body=self._body(),
             verdict=verdict,
@@ -284,16 +296,6 @@ class CheckLoop:
             want = finalizer.wanted(spec=check.spec.remediation, entries=self.remediator.entries)
             await revertondelete.keep(self._api, self._body(), want=want)
         await self._prune(owner)
-        if self._observer is not None:
-            self._observer.run_finished(
-                check=f"{check.namespace}/{check.name}",
-                spec=check.spec,
-                outcomes=outcomes,
-                views=self.memory.views,
-                workloads=self.remediator.entries.values(),
-                started=started,
-                finished=self.memory.last_finish,
-            )
 
     async def _launch_and_collect(
         self,
