@@ -249,6 +249,8 @@ def test_probe_image_defaults_to_the_operator_image_and_can_be_overridden(
         ("image.digest=latest", "/image/digest"),
         ("rbac.mode=sometimes", "/rbac/mode"),
         ("operator.allowedProbeImages[0]=a'b", "/operator/allowedProbeImages/0"),
+        ("admissionPolicies.validationActions={Deny,Warn}", "/admissionPolicies/validationActions"),
+        ("admissionPolicies.validationActions={Refuse}", "/admissionPolicies/validationActions/0"),
     ],
 )
 def test_bad_values_fail_at_install_naming_the_field(
@@ -493,6 +495,15 @@ def test_admission_policies_are_on_by_default_and_each_is_bound(helm: pathlib.Pa
     assert bindings["probe-pods"]["spec"]["matchResources"]["namespaceSelector"] == {}
     off = render(helm, sets=["admissionPolicies.enabled=false"])
     assert not _policies(off, "ValidatingAdmissionPolicy")
+
+
+def test_the_policies_can_be_rolled_out_reporting_before_they_refuse(helm: pathlib.Path) -> None:
+    """``[Warn, Audit]`` reports what would be refused and refuses nothing: a cluster can
+    see what the policies catch before it turns on ``[Deny]``, the default."""
+    docs = render(helm, sets=["admissionPolicies.validationActions={Warn,Audit}"])
+    bindings = _policies(docs, "ValidatingAdmissionPolicyBinding")
+    assert sorted(bindings) == sorted(POLICIES)
+    assert {tuple(b["spec"]["validationActions"]) for b in bindings.values()} == {("Warn", "Audit")}
 
 
 def test_the_probe_pod_policies_apply_where_the_operator_serves(helm: pathlib.Path) -> None:
