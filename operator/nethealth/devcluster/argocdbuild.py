@@ -8,8 +8,7 @@ binary under each name. Its ``go.mod`` repeats Argo CD's own ``replace`` lines
 (they apply only in the main module), as ``cluster/kubenode`` does for
 Kubernetes.
 
-Cached like ``coredns``: under a digest of the module files, the Go toolchain
-and the flags, so a warm lookup is a ``stat`` and a ``go version``. Static
+Cached like every ``gobinary``. Static
 (``CGO_ENABLED=0``, as Argo CD's own release builds), stripped, ``-trimpath``,
 and stamped with the Argo CD version its logs and ``--version`` report.
 """
@@ -17,16 +16,11 @@ and stamped with the Argo CD version its logs and ``--version`` report.
 from __future__ import annotations
 
 import dataclasses
-import os
 import pathlib
-import re
-import subprocess
-import time
 
-from nethealth.devcluster import build, buildcache
+from nethealth.devcluster import gobinary
 
 SOURCE_ENV = "NETHEALTH_ARGOCD_SRC"
-SOURCE_FILES = ("go.mod", "go.sum", "main.go")
 MODULE = "github.com/argoproj/argo-cd/v2"
 # Unstamped, Argo CD calls itself 99.99.99.
 VERSION_VARIABLE = f"{MODULE}/common.version"
@@ -37,15 +31,24 @@ REPO_SERVER = "argocd-repo-server"
 GIT_ASK_PASS = "argocd-git-ask-pass"
 COMMANDS = (APPLICATION_CONTROLLER, REPO_SERVER, GIT_ASK_PASS)
 
+RECIPE = gobinary.Recipe(
+    name=BINARY_NAME,
+    folder="argocd",
+    source_env=SOURCE_ENV,
+    source_files=("go.mod", "go.sum", "main.go"),
+    requires=MODULE,
+    flags=lambda version: [
+        "-trimpath",
+        f"-ldflags=-s -w -X {VERSION_VARIABLE}={version.lstrip('v')}",
+    ],
+    static=True,
+    links=COMMANDS,
+)
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Built:
-    """An argocd binary and whether this call had to build it."""
-
-    path: pathlib.Path
-    version: str
-    fresh: bool
-    seconds: float
+class Built(gobinary.Built):
+    """An argocd binary, whether this call had to build it, and its commands."""
 
     def command(self, name: str) -> pathlib.Path:
         """The link that runs ``name`` (one of ``COMMANDS``), beside the binary."""
@@ -56,61 +59,15 @@ class Built:
 
 def find_source() -> pathlib.Path:
     """The ``cluster/argocd`` module: ``$NETHEALTH_ARGOCD_SRC`` or the checkout's own."""
-    return build.find_module(name="argocd", env=SOURCE_ENV)
+    return gobinary.find_source(RECIPE)
 
 
 def argocd_version(source: pathlib.Path) -> str:
     """The Argo CD version ``go.mod`` requires, e.g. ``v2.14.21``."""
-    text = (source / "go.mod").read_text()
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULE)}\s+(v\S+)", text, re.M)
-    if match is None:
-        raise build.BuildError(f"{source / 'go.mod'} does not require {MODULE}")
-    return match.group(1)
-
-
-def _flags(version: str) -> list[str]:
-    return ["-trimpath", f"-ldflags=-s -w -X {VERSION_VARIABLE}={version.lstrip('v')}"]
-
-
-def _key(*, source: pathlib.Path, version: str) -> str:
-    files = [(source / name).read_bytes() for name in SOURCE_FILES]
-    return buildcache.key_of(build.go_version(), "CGO_ENABLED=0", *_flags(version), *files)
+    return gobinary.required_version(RECIPE, source)
 
 
 def ensure_argocd(*, cache: pathlib.Path | None = None) -> Built:
     """The cached argocd binary (and its command links), building it if missing."""
-    started = time.monotonic()
-    source = find_source()
-    version = argocd_version(source)
-    fresh = False
-
-    def compile_into(directory: pathlib.Path) -> None:
-        nonlocal fresh
-        fresh = True
-        log = directory / "build.log"
-        command = ["go", "build", *_flags(version), "-o", str(directory / BINARY_NAME), "."]
-        env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-        with log.open("wb") as output:
-            result = subprocess.run(
-                command, cwd=source, env=env, stdout=output, stderr=subprocess.STDOUT, check=False
-            )
-        if result.returncode != 0:
-            tail = log.read_text(errors="replace").splitlines()[-30:]
-            raise build.BuildError(
-                f"building argocd failed (exit {result.returncode}):\n" + "\n".join(tail)
-            )
-        for name in COMMANDS:
-            (directory / name).symlink_to(BINARY_NAME)
-
-    entry = buildcache.entry(
-        cache_dir=cache or build.cache_root(),
-        name=BINARY_NAME,
-        key=_key(source=source, version=version),
-        build=compile_into,
-    )
-    return Built(
-        path=entry / BINARY_NAME,
-        version=version,
-        fresh=fresh,
-        seconds=time.monotonic() - started,
-    )
+    built = gobinary.ensure(RECIPE, cache=cache)
+    return Built(path=built.path, version=built.version, fresh=built.fresh, seconds=built.seconds)
