@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from nethealth import model
 from nethealth.detection import reporting, results
@@ -159,18 +159,7 @@ def _judge(
         why = model.Reason.RELAPSED
         return entry, actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
     threshold = check.spec.threshold
-    result = verification.judge(
-        pods=new,
-        passed_before=entry.passing_runs or 0,
-        needed=threshold.recovery_runs,
-        changed_at=entry.changed_at or now,
-        now=now,
-        limit=verification.deadline(
-            interval=check.spec.probe.interval,
-            probe_deadline=check.spec.probe.deadline,
-            runs=threshold.recovery_runs,
-        ),
-    )
+    result = _verify(entry, check=check, pods=new, now=now)
     match result:
         case verification.Result.VERIFIED:
             done = ledger.verified(entry)
@@ -186,6 +175,30 @@ def _judge(
             )
             return entry, actions.Revert(key=key, entry=entry, why=why, hint=hint, pods=judged)
     return entry, None
+
+
+def _verify(
+    entry: ledger.Entry,
+    *,
+    check: model.NetHealthCheck,
+    pods: Sequence[verification.NewPod],
+    now: datetime.datetime,
+) -> verification.Result:
+    """A change's pods judged against the check's recovery runs and the time allowed since
+    the change (a hostNetwork patch's new pods, a cure's own pods)."""
+    threshold = check.spec.threshold
+    return verification.judge(
+        pods=pods,
+        passed_before=entry.passing_runs or 0,
+        needed=threshold.recovery_runs,
+        changed_at=entry.changed_at or now,
+        now=now,
+        limit=verification.deadline(
+            interval=check.spec.probe.interval,
+            probe_deadline=check.spec.probe.deadline,
+            runs=threshold.recovery_runs,
+        ),
+    )
 
 
 def _judge_cure(
@@ -210,18 +223,7 @@ def _judge_cure(
         for k in entry.pods
         if (o := outcomes.get(k)) is not None
     ]
-    result = verification.judge(
-        pods=pods,
-        passed_before=entry.passing_runs or 0,
-        needed=threshold.recovery_runs,
-        changed_at=entry.changed_at or now,
-        now=now,
-        limit=verification.deadline(
-            interval=check.spec.probe.interval,
-            probe_deadline=check.spec.probe.deadline,
-            runs=threshold.recovery_runs,
-        ),
-    )
+    result = _verify(entry, check=check, pods=pods, now=now)
     judged = ledger.cure_judged(entry, result=str(result), needed=threshold.recovery_runs)
     match result:
         case verification.Result.VERIFIED:
