@@ -137,6 +137,19 @@ class Client:
 
     # --- pods, nodes, namespaces -------------------------------------------------------------
 
+    async def _everywhere(
+        self, what: str, *, each: Callable[[str], Any], every: Callable[[], Any]
+    ) -> list[Any]:
+        """The items of a list in every namespace the operator serves: one call per
+        namespace when it is confined to some (its Roles grant no cluster-wide list), else
+        one call for all."""
+        if not self._namespaces:
+            return await _items(f"{what} in all namespaces", every)
+        found: list[Any] = []
+        for namespace in self._namespaces:
+            found += await _items(f"{what} in {namespace}", functools.partial(each, namespace))
+        return found
+
     async def list_pods(self, *, namespace: str, label_selector: str) -> list[raw.Pod]:
         core = self._core
         found: list[raw.Pod] = await _items(
@@ -150,22 +163,12 @@ class Client:
     async def list_pods_on_node(self, node: str) -> list[raw.Pod]:
         core = self._core
         selector = f"spec.nodeName={node}"
-        if self._namespaces:
-            confined: list[raw.Pod] = []
-            for namespace in self._namespaces:
-                confined += await _items(
-                    f"list pods on node {node} in {namespace}",
-                    functools.partial(
-                        core.list_namespaced_pod,
-                        namespace,
-                        field_selector=selector,
-                        _preload_content=False,
-                    ),
-                )
-            return confined
-        found: list[raw.Pod] = await _items(
+        found: list[raw.Pod] = await self._everywhere(
             f"list pods on node {node}",
-            lambda: core.list_pod_for_all_namespaces(
+            each=lambda namespace: core.list_namespaced_pod(
+                namespace, field_selector=selector, _preload_content=False
+            ),
+            every=lambda: core.list_pod_for_all_namespaces(
                 field_selector=selector, _preload_content=False
             ),
         )
@@ -225,22 +228,12 @@ class Client:
     async def list_jobs_everywhere(self, *, label_selector: str) -> list[raw.Job]:
         """Jobs of every namespace: a check's Jobs follow its pods' namespaces."""
         batch = self._batch
-        if self._namespaces:
-            confined: list[raw.Job] = []
-            for namespace in self._namespaces:
-                confined += await _items(
-                    f"list jobs in {namespace} matching {label_selector!r}",
-                    functools.partial(
-                        batch.list_namespaced_job,
-                        namespace,
-                        label_selector=label_selector,
-                        _preload_content=False,
-                    ),
-                )
-            return confined
-        found: list[raw.Job] = await _items(
-            f"list jobs in all namespaces matching {label_selector!r}",
-            lambda: batch.list_job_for_all_namespaces(
+        found: list[raw.Job] = await self._everywhere(
+            f"list jobs matching {label_selector!r}",
+            each=lambda namespace: batch.list_namespaced_job(
+                namespace, label_selector=label_selector, _preload_content=False
+            ),
+            every=lambda: batch.list_job_for_all_namespaces(
                 label_selector=label_selector, _preload_content=False
             ),
         )
@@ -327,25 +320,12 @@ class Client:
     async def list_check_uids(self) -> set[str]:
         """The uids of every NetHealthCheck in the cluster (to find Jobs whose check is gone)."""
         custom = self._custom
-        if self._namespaces:
-            uids: set[str] = set()
-            for namespace in self._namespaces:
-                checks: list[raw.Object] = await _items(
-                    f"list {model.PLURAL} in {namespace}",
-                    functools.partial(
-                        custom.list_namespaced_custom_object,
-                        model.GROUP,
-                        model.VERSION,
-                        namespace,
-                        model.PLURAL,
-                        _preload_content=False,
-                    ),
-                )
-                uids |= {raw.uid(c) for c in checks}
-            return uids
-        listed: list[raw.Object] = await _items(
-            f"list {model.PLURAL} in all namespaces",
-            lambda: custom.list_cluster_custom_object(
+        listed: list[raw.Object] = await self._everywhere(
+            f"list {model.PLURAL}",
+            each=lambda namespace: custom.list_namespaced_custom_object(
+                model.GROUP, model.VERSION, namespace, model.PLURAL, _preload_content=False
+            ),
+            every=lambda: custom.list_cluster_custom_object(
                 model.GROUP, model.VERSION, model.PLURAL, _preload_content=False
             ),
         )
