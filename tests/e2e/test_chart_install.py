@@ -35,6 +35,10 @@ def _release(namespace: str) -> str:
     return f"nh-{namespace.removeprefix('t-')}"
 
 
+def _later(namespace: str) -> str:
+    return f"{namespace}-later"
+
+
 def _helm(helm: pathlib.Path, kubeconfig: pathlib.Path, *args: str) -> str:
     result = subprocess.run(
         [str(helm), "--kubeconfig", str(kubeconfig), *args],
@@ -76,8 +80,10 @@ def release(
     namespace). Confined by ``operator.watchNamespaces``, or (``indirect`` parameter
     ``"roles"``) by ``rbac.namespaces``: Roles, and an operator that lists only there."""
     repository, tag = images.NETHEALTH_IMAGE.rsplit(":", 1)
-    confine = "rbac.namespaces" if getattr(request, "param", None) == "roles" else None
-    confine = confine or "operator.watchNamespaces"
+    param = getattr(request, "param", None)
+    confine = "rbac.namespaces" if param == "roles" else "operator.watchNamespaces"
+    # "later": the release also serves a namespace that does not exist yet (_later).
+    served = f"{namespace},{_later(namespace)}" if param == "later" else namespace
     try:
         notes = _helm(
             helm,
@@ -94,7 +100,7 @@ def release(
             "--set",
             "image.pullPolicy=Never",
             "--set",
-            f"{confine}={{{namespace}}}",
+            f"{confine}={{{served}}}",
             "--wait",
             "--timeout",
             "120s",
@@ -200,3 +206,32 @@ def test_the_chart_operator_may_remediate_and_revert_on_delete(
             time.sleep(1)
     except pytest.fail.Exception:
         pytest.fail(_diagnosis(api_client, namespace))
+
+
+@pytest.mark.parametrize("release", ["later"], indirect=True)
+def test_a_served_namespace_created_after_the_operator_started_is_served(
+    api_client: client.ApiClient, namespace: str, release: str
+) -> None:
+    """GitOps creates namespaces and the operator in any order: checks in a namespace the
+    release serves but that appeared after the operator started are measured all the same
+    (kopf learns of the namespace by watching namespaces, which the chart must grant)."""
+    del release
+    core = client.CoreV1Api(api_client)
+    later = _later(namespace)
+    core.create_namespace({"metadata": {"name": later, "labels": {"nethealth.test/e2e": "true"}}})
+    try:
+        h.workload(api_client, namespace=later, name="web")
+        h.create_check(api_client, namespace=later, body=h.check_body("web", app="web"))
+        check = check_waits.Check(api_client=api_client, namespace=later, name="web")
+        try:
+            check.pod_reaches(
+                pod="web",
+                state="Healthy",
+                timeout=120,
+                what="pod Healthy in a namespace created after the operator",
+            )
+        except pytest.fail.Exception:
+            pytest.fail(_diagnosis(api_client, namespace))
+    finally:
+        core.delete_namespace(later)
+        core.delete_collection_namespaced_pod(later, grace_period_seconds=1)
