@@ -94,6 +94,9 @@ def operator(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """``nethealth operator`` as a user runs it; stopped (and its log shown) afterwards."""
+    if not namespaces and os.environ.get("PYTEST_XDIST_WORKER"):
+        # It would serve every parallel test's checks beside their own operators.
+        raise AssertionError("a cluster-wide operator in the parallel pass: mark it e2e_serial")
     port = _free_port()
     env = {
         **os.environ,

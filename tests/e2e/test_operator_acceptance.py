@@ -16,6 +16,10 @@ from kubernetes import client, utils
 from nethealth import model
 from nethealth.devcluster import images
 
+# A cluster-wide operator serves every test's checks: next to the parallel tests' own
+# operators it made extra Jobs and status writes in their namespaces (a CI failure).
+pytestmark = pytest.mark.e2e_serial
+
 
 @pytest.fixture(scope="module")
 def crd_installed(api_client):
