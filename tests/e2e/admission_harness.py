@@ -31,7 +31,8 @@ LABEL = "nethealth.test/admission"
 # is a probe pod that stays up (to try exec on), the workload image a forged one.
 EXTRA_IMAGES = (images.PAUSE_IMAGE,)
 # The protections off, to see each test fail without them (docs/security.md):
-# ``NETHEALTH_E2E_ADMISSION_ACTIONS=Warn`` binds the policies to warn instead of deny.
+# ``NETHEALTH_E2E_ADMISSION_ACTIONS=Warn`` binds the policies to warn instead of deny
+# (with Warn in it: ``seal`` knows the policies are in force by the warning).
 ACTIONS = os.environ.get("NETHEALTH_E2E_ADMISSION_ACTIONS", "")
 KINDS = (
     "ClusterRole",
@@ -138,7 +139,9 @@ def seal(api_client: client.ApiClient, *, namespace: str, policies: Policies) ->
             if exc.status == 403 and "Job controller" in str(exc.body):
                 return
             raise
-        if "Job controller" in (response.headers.get("Warning") or ""):
+        warning = response.headers.get("Warning") or ""
+        response.release_conn()
+        if "Job controller" in warning:
             return  # bound to warn (ACTIONS): enforced, and refusing nothing
         time.sleep(0.3)
     pytest.fail("the admission policies were not enforced within 30 s")

@@ -96,7 +96,10 @@ def operator(
     """``nethealth operator`` as a user runs it; stopped (and its log shown) afterwards."""
     if not namespaces and os.environ.get("PYTEST_XDIST_WORKER"):
         # It would serve every parallel test's checks beside their own operators.
-        raise AssertionError("a cluster-wide operator in the parallel pass: mark it e2e_serial")
+        raise AssertionError(
+            "a cluster-wide operator in a parallel (xdist) pass: mark the test e2e_serial,"
+            " which the parallel pass leaves out (-m 'not e2e_serial'), and run it without -n"
+        )
     port = _free_port()
     env = {
         **os.environ,

@@ -18,6 +18,7 @@ from typing import Any
 import check_waits
 import operator_harness as h
 import pytest
+import remediation_helpers
 from kubernetes import client
 
 from nethealth import model
@@ -208,30 +209,48 @@ def test_the_chart_operator_may_remediate_and_revert_on_delete(
         pytest.fail(_diagnosis(api_client, namespace))
 
 
+@pytest.fixture
+def later(
+    api_client: client.ApiClient, namespace: str, _deleted_namespaces: list[str]
+) -> Iterator[str]:
+    """The name of the namespace the ``later`` release also serves; the test creates it.
+    Deleted afterwards like the test's own (checks released, pods gone)."""
+    name = _later(namespace)
+    yield name
+    core = client.CoreV1Api(api_client)
+    try:
+        core.read_namespace(name)
+    except client.ApiException:
+        return
+    remediation_helpers.release_checks(api_client, namespace=name)
+    core.delete_namespace(name)
+    _deleted_namespaces.append(name)
+    core.delete_collection_namespaced_pod(name, grace_period_seconds=1)
+    deadline = time.monotonic() + 60
+    while core.list_namespaced_pod(name).items:
+        assert time.monotonic() < deadline, f"pods of namespace {name} outlived it"
+        time.sleep(0.3)
+
+
 @pytest.mark.parametrize("release", ["later"], indirect=True)
 def test_a_served_namespace_created_after_the_operator_started_is_served(
-    api_client: client.ApiClient, namespace: str, release: str
+    api_client: client.ApiClient, namespace: str, release: str, later: str
 ) -> None:
     """GitOps creates namespaces and the operator in any order: checks in a namespace the
     release serves but that appeared after the operator started are measured all the same
     (kopf learns of the namespace by watching namespaces, which the chart must grant)."""
     del release
     core = client.CoreV1Api(api_client)
-    later = _later(namespace)
     core.create_namespace({"metadata": {"name": later, "labels": {"nethealth.test/e2e": "true"}}})
+    h.workload(api_client, namespace=later, name="web")
+    h.create_check(api_client, namespace=later, body=h.check_body("web", app="web"))
+    check = check_waits.Check(api_client=api_client, namespace=later, name="web")
     try:
-        h.workload(api_client, namespace=later, name="web")
-        h.create_check(api_client, namespace=later, body=h.check_body("web", app="web"))
-        check = check_waits.Check(api_client=api_client, namespace=later, name="web")
-        try:
-            check.pod_reaches(
-                pod="web",
-                state="Healthy",
-                timeout=120,
-                what="pod Healthy in a namespace created after the operator",
-            )
-        except pytest.fail.Exception:
-            pytest.fail(_diagnosis(api_client, namespace))
-    finally:
-        core.delete_namespace(later)
-        core.delete_collection_namespaced_pod(later, grace_period_seconds=1)
+        check.pod_reaches(
+            pod="web",
+            state="Healthy",
+            timeout=120,
+            what="pod Healthy in a namespace created after the operator",
+        )
+    except pytest.fail.Exception:
+        pytest.fail(_diagnosis(api_client, namespace))
