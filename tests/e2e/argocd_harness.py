@@ -65,6 +65,8 @@ APP_RESYNC_SECONDS = 10
 # The controller's and repo server's log level; ``debug`` shows, e.g., an ignoreDifferences
 # rule Argo CD could not apply ("error building typed results").
 LOG_LEVEL = os.environ.get("NETHEALTH_ARGOCD_LOGLEVEL", "info")
+# Where to keep Argo CD's logs after the session (they go with its temporary directory).
+KEEP_LOGS = os.environ.get("NETHEALTH_ARGOCD_LOGS")
 # How long a refresh may take before it is asked for again (see ``ArgoCD.wait_synced``).
 REFRESH_AGAIN_SECONDS = 15.0
 READY_TIMEOUT = 90.0
@@ -135,6 +137,20 @@ class Repo:
             _git(self.work, "commit", "-q", "--allow-empty", "-m", message)
             _git(self.work, "push", "-q", "origin", "HEAD:main")
             return _git(self.work, "rev-parse", "HEAD").strip()
+
+    def includes(self, revision: str, commit: str) -> bool:
+        """Whether ``revision`` is ``commit`` or a later commit of ``main``. The tests share
+        the repository: an Application compares ``main``'s newest commit, which may be
+        another test's, pushed after this one's (the history is linear)."""
+        with _locked(self.lock):
+            result = subprocess.run(
+                ["git", "merge-base", "--is-ancestor", commit, revision],
+                cwd=self.work,
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+        return result.returncode == 0
 
 
 def _git(cwd: pathlib.Path, *args: str) -> str:
@@ -222,17 +238,19 @@ class ArgoCD:
         self.patch(name, {"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}})
 
     def wait_synced(self, name: str, commit: str, *, timeout: float) -> dict[str, Any]:
-        """Waits until the Application has synced ``commit`` (just pushed) and is
-        Synced. Asks for a hard refresh, and again whenever the controller has taken the
-        request (the annotation is gone) but the Application still shows an older commit
-        after ``REFRESH_AGAIN_SECONDS``, so that a request lost to a refresh already under
-        way is made again rather than waited out."""
+        """Waits until the Application has synced ``commit`` (just pushed), or a later
+        commit of ``main`` (``Repo.includes``), and is Synced. Asks for a hard refresh, and
+        again whenever the controller has taken the request (the annotation is gone) but the
+        Application still compares an older commit after ``REFRESH_AGAIN_SECONDS``, so that
+        a request lost to a refresh already under way is made again rather than waited
+        out."""
         self.refresh(name)
         asked = time.monotonic()
 
         def synced(app: dict[str, Any]) -> bool:
             nonlocal asked
-            if revision(app) == commit:
+            compared = revision(app)
+            if compared is not None and self.repo.includes(compared, commit):
                 return sync_status(app) == "Synced"
             pending = REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {})
             if not pending and time.monotonic() - asked > REFRESH_AGAIN_SECONDS:
@@ -789,6 +807,10 @@ def _teardown(api_client: client.ApiClient, state: Mapping[str, Any]) -> None:
         logs = pathlib.Path(state["logs"])
         for log in sorted(logs.glob("*.log")):
             sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}\n")
+        if KEEP_LOGS:
+            shutil.copytree(
+                logs, pathlib.Path(KEEP_LOGS) / pathlib.Path(root).name, dirs_exist_ok=True
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 
