@@ -65,8 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "argocd: the real Argo CD tier (#19): not in `make test` yet, run by"
-        " `make e2e-argocd`; one case (jsonPointers, client-side apply: the check's"
-        " deletion not restoring the workload) failed in 1 of 2 runs (docs/argocd.md)",
+        " `make e2e-argocd`; the jsonPointers cases fail in some runs: Argo CD's pruning"
+        " sync can put the fallback back after the revert (docs/argocd.md)",
     )
 
 
