@@ -82,11 +82,7 @@ class Flow:
     def push(self, files: dict[str, Any], *, message: str) -> str:
         """Pushes a new version of the Application's directory and has Argo CD sync it."""
         pushed = self.apps.push("app", files, message=message)
-        self.argocd.refresh(self.app)
-        self.wait(
-            lambda o: a.revision(o) == pushed and a.sync_status(o) == "Synced",
-            what=f"commit {pushed[:8]} synced",
-        )
+        self.argocd.wait_synced(self.app, pushed, timeout=SYNC_TIMEOUT)
         return pushed
 
 

@@ -7,9 +7,10 @@ The controller reaches the cluster through the test kubeconfig: ``--kubeconfig``
 own API calls, and ``ARGOCD_FAKE_IN_CLUSTER=true`` with ``KUBECONFIG`` for the in-cluster
 destination ``https://kubernetes.default.svc`` (Argo CD's own escape hatch for running
 outside a pod). Its settings live where a real install keeps them: the ``argocd``
-namespace with ``argocd-cm`` (the health check of ``argocd/health.lua``, a short
-reconciliation), ``argocd-rbac-cm``, ``argocd-secret`` and the ``default`` AppProject; the
-Application and AppProject CRDs come from the argo-cd module in the Go module cache.
+namespace with ``argocd-cm`` (``examples/argocd/argocd-cm.yaml`` as the docs tell users
+to merge it, and a short reconciliation), ``argocd-rbac-cm``, ``argocd-secret`` and the
+``default`` AppProject; the Application and AppProject CRDs come from the argo-cd module
+in the Go module cache.
 
 One Argo CD serves every test of a session, also across pytest-xdist workers: the first
 worker that needs it starts it under a file lock and records it in a state directory, the
@@ -49,14 +50,25 @@ NAMESPACE = "argocd"
 GROUP = "argoproj.io"
 VERSION = "v1alpha1"
 IN_CLUSTER = "https://kubernetes.default.svc"
-HEALTH_KEY = "resource.customizations.health.nethealth.io_NetHealthCheck"
-HEALTH_LUA = pathlib.Path(__file__).resolve().parents[2] / "argocd" / "health.lua"
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "argocd"
+# What docs/argocd.md tells users to merge into argocd-cm (the health check of
+# argocd/health.lua, and ``resource.compareoptions``), installed verbatim.
+CONFIGMAP_EXAMPLE = EXAMPLES / "argocd-cm.yaml"
+# The check's Application of the docs: its ignoreDifferences are what the tests use.
+CHECK_APPLICATION_EXAMPLE = EXAMPLES / "check-application.yaml"
 # Deleting an Application deletes what it synced (ClusterRoles of a chart included).
 CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 # Short, so that a pushed commit and a drift are seen within seconds (a real install
 # reconciles every 180 s); the tests still refresh by annotation after each push.
 APP_RESYNC_SECONDS = 10
+# The controller's and repo server's log level; ``debug`` shows, e.g., an ignoreDifferences
+# rule Argo CD could not apply ("error building typed results").
+LOG_LEVEL = os.environ.get("NETHEALTH_ARGOCD_LOGLEVEL", "info")
+# Where to keep Argo CD's logs after the session (they go with its temporary directory).
+KEEP_LOGS = os.environ.get("NETHEALTH_ARGOCD_LOGS")
+# How long a refresh may take before it is asked for again (see ``ArgoCD.wait_synced``).
+REFRESH_AGAIN_SECONDS = 15.0
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 20.0
 
@@ -125,6 +137,20 @@ class Repo:
             _git(self.work, "commit", "-q", "--allow-empty", "-m", message)
             _git(self.work, "push", "-q", "origin", "HEAD:main")
             return _git(self.work, "rev-parse", "HEAD").strip()
+
+    def includes(self, revision: str, commit: str) -> bool:
+        """Whether ``revision`` is ``commit`` or a later commit of ``main``. The tests share
+        the repository: an Application compares ``main``'s newest commit, which may be
+        another test's, pushed after this one's (the history is linear)."""
+        with _locked(self.lock):
+            result = subprocess.run(
+                ["git", "merge-base", "--is-ancestor", commit, revision],
+                cwd=self.work,
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+        return result.returncode == 0
 
 
 def _git(cwd: pathlib.Path, *args: str) -> str:
@@ -210,6 +236,29 @@ class ArgoCD:
     def refresh(self, name: str) -> None:
         """Asks for a hard refresh (Git read again, the app compared again) now."""
         self.patch(name, {"metadata": {"annotations": {REFRESH_ANNOTATION: "hard"}}})
+
+    def wait_synced(self, name: str, commit: str, *, timeout: float) -> dict[str, Any]:
+        """Waits until the Application has synced ``commit`` (just pushed), or a later
+        commit of ``main`` (``Repo.includes``), and is Synced. Asks for a hard refresh, and
+        again whenever the controller has taken the request (the annotation is gone) but the
+        Application still compares an older commit after ``REFRESH_AGAIN_SECONDS``, so that
+        a request lost to a refresh already under way is made again rather than waited
+        out."""
+        self.refresh(name)
+        asked = time.monotonic()
+
+        def synced(app: dict[str, Any]) -> bool:
+            nonlocal asked
+            compared = revision(app)
+            if compared is not None and self.repo.includes(compared, commit):
+                return sync_status(app) == "Synced"
+            pending = REFRESH_ANNOTATION in (app["metadata"].get("annotations") or {})
+            if not pending and time.monotonic() - asked > REFRESH_AGAIN_SECONDS:
+                self.refresh(name)
+                asked = time.monotonic()
+            return False
+
+        return self.wait(name, until=synced, timeout=timeout, what=f"commit {commit[:8]} synced")
 
     def wait(
         self,
@@ -308,6 +357,13 @@ class Apps:
                 stuck.append(name)
         if stuck:
             raise AssertionError(f"Argo CD did not delete {stuck}:\n{self.argocd.log_tail()}")
+
+
+def documented_ignore_differences(kind: str) -> dict[str, Any]:
+    """The ``ignoreDifferences`` entry for ``kind`` of the docs' check Application."""
+    app = yaml.safe_load(CHECK_APPLICATION_EXAMPLE.read_text())
+    [entry] = [e for e in app["spec"]["ignoreDifferences"] if e["kind"] == kind]
+    return dict(entry)
 
 
 def sync_status(app: Mapping[str, Any]) -> str | None:
@@ -489,7 +545,7 @@ def _start(
                 "--redis",
                 redis,
                 "--loglevel",
-                "info",
+                LOG_LEVEL,
             ],
             env=env,
         )
@@ -517,7 +573,7 @@ def _start(
                 "--operation-processors",
                 "4",
                 "--loglevel",
-                "info",
+                LOG_LEVEL,
             ],
             env=env,
         )
@@ -548,6 +604,9 @@ def _argocd_env(
         "ARGOCD_TLS_DATA_PATH": str(home / "tls"),
         "ARGOCD_SSH_DATA_PATH": str(home / "ssh"),
         "ARGOCD_GNUPGHOME": str(home / "gpg"),
+        # A real install passes argocd-cm's timeout.reconciliation to the repo server
+        # as this variable: how long it keeps a branch resolved to a commit (3 min unset).
+        "ARGOCD_RECONCILIATION_TIMEOUT": f"{APP_RESYNC_SECONDS}s",
         # helm for Applications of charts (the repo server runs `helm template`).
         "PATH": f"{helm.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -648,8 +707,8 @@ def _install_crds(api_client: client.ApiClient, bodies: list[dict[str, Any]]) ->
 
 
 def _settings(api_client: client.ApiClient) -> None:
-    """The namespace, settings and project a real install creates, as the docs tell users
-    to set them: the health check under its key in ``argocd-cm``."""
+    """The namespace, settings and project a real install creates, with ``argocd-cm`` as
+    the docs tell users to set it (``CONFIGMAP_EXAMPLE``)."""
     core = client.CoreV1Api(api_client)
     core.create_namespace({"metadata": {"name": NAMESPACE}})
     # Argo CD reads only ConfigMaps and Secrets carrying this label.
@@ -659,7 +718,7 @@ def _settings(api_client: client.ApiClient) -> None:
         {
             "metadata": {"name": "argocd-cm", "labels": labels},
             "data": {
-                HEALTH_KEY: HEALTH_LUA.read_text(),
+                **yaml.safe_load(CONFIGMAP_EXAMPLE.read_text())["data"],
                 "timeout.reconciliation": f"{APP_RESYNC_SECONDS}s",
             },
         },
@@ -748,6 +807,10 @@ def _teardown(api_client: client.ApiClient, state: Mapping[str, Any]) -> None:
         logs = pathlib.Path(state["logs"])
         for log in sorted(logs.glob("*.log")):
             sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}\n")
+        if KEEP_LOGS:
+            shutil.copytree(
+                logs, pathlib.Path(KEEP_LOGS) / pathlib.Path(root).name, dirs_exist_ok=True
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -37,13 +37,7 @@ def test_an_application_syncs_a_deployment_from_git_and_deleting_it_deletes_the_
 
     deployment["metadata"]["labels"]["revision"] = "two"
     pushed = argocd_apps.push("smoke", {"deployment.yaml": deployment}, message="two")
-    argocd.refresh(name)
-    argocd.wait(
-        name,
-        until=lambda o: a.revision(o) == pushed and a.sync_status(o) == "Synced",
-        timeout=SYNC_TIMEOUT,
-        what="the pushed commit synced",
-    )
+    argocd.wait_synced(name, pushed, timeout=SYNC_TIMEOUT)
     assert apps.read_namespaced_deployment("smoke", namespace).metadata.labels["revision"] == "two"
 
     assert argocd.delete(name, timeout=60)

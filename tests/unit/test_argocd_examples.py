@@ -1,15 +1,17 @@
-"""The Argo CD examples: the check's Application must ignore exactly what the operator's
-remediation owns (its field manager), also when syncing, and the chart's Application must
-point at the chart in this repository."""
+"""The Argo CD examples: the check's Application must ignore exactly the fields the
+operator's remediation sets on a workload, also when syncing; argocd-cm must leave status
+out of comparisons; and the chart's Application must point at the chart in this
+repository."""
 
 from __future__ import annotations
 
+import datetime
 import pathlib
 from typing import Any
 
 import yaml
 
-from nethealth import settings
+from nethealth.remediation import hostnetwork
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "argocd"
@@ -21,13 +23,33 @@ def _application(name: str) -> dict[str, Any]:
     return dict(doc)
 
 
-def test_workload_differences_owned_by_the_operators_field_manager_are_ignored() -> None:
-    manager = settings.from_env({}).field_manager
+def test_the_pod_template_fields_the_operators_patch_sets_are_ignored_for_each_kind() -> None:
+    """jsonPointers, not managedFieldsManagers: Argo CD 2.x applies the latter to nothing on
+    Kubernetes >= 1.33 (tests/e2e/test_argocd_remediation.py)."""
     ignored = _application("check-application.yaml")["spec"]["ignoreDifferences"]
-    assert {entry["kind"] for entry in ignored} >= {"Deployment", "StatefulSet"}
+    assert [entry["kind"] for entry in ignored] == [str(kind) for kind in hostnetwork.Kind]
     for entry in ignored:
+        key = hostnetwork.WorkloadKey(kind=hostnetwork.Kind(entry["kind"]), namespace="n", name="w")
+        body = hostnetwork.patch_body(
+            key=key,
+            workload={"kind": entry["kind"], "spec": {"template": {"spec": {}}}},
+            check="n/c",
+            check_uid="uid",
+            revert_on_delete=True,
+            now=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        )
+        pod_spec = body["spec"]["template"]["spec"]
         assert entry["group"] == "apps"
-        assert entry["managedFieldsManagers"] == [manager]
+        assert set(entry) == {"group", "kind", "jsonPointers"}
+        assert sorted(entry["jsonPointers"]) == sorted(
+            f"/spec/template/spec/{field}" for field in pod_spec
+        )
+
+
+def test_the_configmap_example_leaves_status_out_of_every_comparison() -> None:
+    configmap = yaml.safe_load((EXAMPLES / "argocd-cm.yaml").read_text())
+    options = yaml.safe_load(configmap["data"]["resource.compareoptions"])
+    assert options == {"ignoreResourceStatusField": "all"}
 
 
 def test_ignored_differences_are_respected_when_syncing_too() -> None:
