@@ -1,20 +1,21 @@
-"""Argo CD and the hostNetwork fallback, simulated on the real API server: what the real
-Argo CD of ``test_argocd_remediation.py`` does not show (its manifests never name the two
-fields before the patch, its ``managedFieldsManagers`` ignores nothing on Kubernetes 1.36).
+"""Argo CD and the hostNetwork fallback, simulated on the real API server.
 
-Which of Argo CD's writes undo the fallback, and which let it stick, is decided by the API
-server's field management, so that is what these tests exercise, with Argo CD's writes
-made by hand:
+Argo CD owns the workload's manifest and, with self-heal, applies it again when the live
+object drifts. Which of its writes undo the fallback, and which let it stick, is decided by
+the API server's field management, so that is what these tests exercise (no Argo CD here):
 
 - a manifest that names ``hostNetwork`` or ``dnsPolicy`` itself (applied client-side, as
   Argo CD does by default, or server-side by ``argocd-controller``) keeps the field: the
   workload is Blocked (``FieldsOwnedByAnotherManager``) naming that manager and nothing is
   written: no round of flip-flop. (Whoever created a workload also owns the fields the API
   server defaulted, ``dnsPolicy`` among them: those alone never block the patch.);
-- ``managedFieldsManagers: [nethealth-operator]`` with ``RespectIgnoreDifferences=true``,
-  where Argo CD applies it: it ignores exactly the two fields, Argo CD copies their live
-  values into what it applies (``normalizeTargetResources`` in argo-cd's
-  controller/sync.go), so the patch stays;
+- a manifest that names neither field lets the patch apply, and self-heal syncs leave it;
+- a field added to the manifest after the patch changes it back: the next plan reports
+  ``RevertedByOtherManager`` naming the manager and proposes no patch (not fought);
+- ``ignoreDifferences`` (``managedFieldsManagers: [nethealth-operator]``, or the two
+  ``jsonPointers``) with ``RespectIgnoreDifferences=true``: Argo CD copies the live values
+  of the ignored fields into what it applies (``normalizeTargetResources`` in
+  argo-cd's controller/sync.go), so the patch stays, and the revert still restores;
 - a server-side apply that sets ``hostNetwork: false`` *without* force is refused with a
   409 conflict naming ``nethealth-operator``.
 
@@ -42,7 +43,7 @@ import model_examples
 from nethealth import model
 from nethealth.devcluster import sleepers
 from nethealth.probe import types
-from nethealth.remediation import hostnetwork, planning
+from nethealth.remediation import hostnetwork, planning, summary
 
 pytestmark = pytest.mark.e2e
 
@@ -165,6 +166,24 @@ def _fields(obj: dict[str, Any]) -> tuple[object, object]:
     return spec.get("hostNetwork", False), spec.get("dnsPolicy")
 
 
+def _assert_reverted_by(live: dict[str, Any], key: hostnetwork.WorkloadKey, manager: str) -> None:
+    """The plan reports the change-back, names who did it, and proposes nothing."""
+    plan = _plan(live, key)
+    [verdict] = plan.verdicts
+    assert verdict.outcome is planning.Outcome.REVERTED_BY_OTHER
+    assert verdict.reason is model.Reason.REVERTED_BY_OTHER_MANAGER
+    assert f"changed back by {manager};" in verdict.message
+    assert verdict.body is None
+    assert plan.patches == ()
+    [(kind, is_true, reason, message)] = summary.of_plan(plan)
+    assert (kind, is_true, reason) == (
+        model.ConditionType.REMEDIATION_REVERTED,
+        True,
+        model.Reason.REVERTED_BY_OTHER_MANAGER,
+    )
+    assert manager in message
+
+
 def test_a_field_the_client_side_applied_manifest_names_blocks_the_patch_naming_its_manager(
     api_client, cluster, namespace
 ):
@@ -176,6 +195,49 @@ def test_a_field_argo_cds_server_side_apply_names_blocks_the_patch_naming_it(api
     manifest = _manifest(namespace, "ssa", explicit=True)
     _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
     _assert_blocked_by(api_client, _key(namespace, "ssa"), ARGOCD)
+
+
+def test_a_manifest_without_the_two_fields_lets_the_fallback_stick_through_self_heal(
+    api_client, cluster, namespace
+):
+    manifest = _manifest(namespace, "stick")
+    key = _key(namespace, "stick")
+    _client_side_apply(cluster.kubeconfig, manifest)
+    patched = _remediate(api_client, key)
+
+    _client_side_apply(cluster.kubeconfig, manifest)  # self-heal
+    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)  # or server-side
+
+    live = _read(api_client, key)
+    _assert_still_patched(live, key)
+    assert live["metadata"]["generation"] == patched["metadata"]["generation"]
+
+
+def test_a_field_added_to_the_manifest_later_is_reported_and_not_fought(
+    api_client, cluster, namespace
+):
+    key = _key(namespace, "later")
+    _client_side_apply(cluster.kubeconfig, _manifest(namespace, "later"))
+    _remediate(api_client, key)
+
+    _client_side_apply(cluster.kubeconfig, _manifest(namespace, "later", explicit=True))
+
+    live = _read(api_client, key)
+    assert _fields(live)[0] is False
+    _assert_reverted_by(live, key, CLIENT_SIDE_APPLY)
+
+
+def test_a_forced_server_side_apply_by_argo_cd_is_reported_and_not_fought(api_client, namespace):
+    key = _key(namespace, "forced")
+    _server_side_apply(api_client, _manifest(namespace, "forced"), manager=ARGOCD, force=True)
+    _remediate(api_client, key)
+
+    explicit = _manifest(namespace, "forced", explicit=True)
+    _server_side_apply(api_client, explicit, manager=ARGOCD, force=True)  # self-heal
+
+    live = _read(api_client, key)
+    assert _fields(live)[0] is False
+    _assert_reverted_by(live, key, ARGOCD)
 
 
 def _get(obj: Any, path: Sequence[str]) -> Any:
@@ -245,23 +307,23 @@ def _assert_still_patched(live: dict[str, Any], key: hostnetwork.WorkloadKey) ->
     assert verdict.outcome is planning.Outcome.APPLIED  # settled: nothing to do, no fight
 
 
-def test_managed_fields_managers_with_respect_ignore_differences_would_let_the_fallback_stick(
-    api_client, namespace
+@pytest.mark.parametrize("form", ["managedFieldsManagers", "jsonPointers"])
+def test_ignore_differences_with_respect_ignore_differences_lets_the_fallback_stick(
+    api_client, namespace, form
 ):
-    """Where Argo CD applies ``managedFieldsManagers`` (its compiled schema knows every field
-    of the live workload: not Argo CD 2.14 on Kubernetes >= 1.33, which ignores nothing,
-    ``test_argocd_remediation.py``), it ignores exactly the operator's two pod template
-    fields, and a sync that copies their live values in leaves the fallback."""
     manifest = _manifest(namespace, "ign")
     key = _key(namespace, "ign")
     _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
     patched = _remediate(api_client, key)
-    ignored = _owned_paths(patched, hostnetwork.FIELD_MANAGER)
-    # The manager owns the two fields and its annotations, nothing of the user's.
-    assert {p for p in ignored if p[: len(POD_SPEC)] == POD_SPEC} == {
-        (*POD_SPEC, "hostNetwork"),
-        (*POD_SPEC, "dnsPolicy"),
-    }
+    if form == "managedFieldsManagers":
+        ignored = _owned_paths(patched, hostnetwork.FIELD_MANAGER)
+        # The manager owns the two fields and its annotations, nothing of the user's.
+        assert {p for p in ignored if p[: len(POD_SPEC)] == POD_SPEC} == {
+            (*POD_SPEC, "hostNetwork"),
+            (*POD_SPEC, "dnsPolicy"),
+        }
+    else:
+        ignored = [_pointer(p) for p in POINTERS]
     generation = patched["metadata"]["generation"]
 
     # A sync of the manifest with the two fields left out (as a hand-trimmed manifest).
@@ -303,3 +365,30 @@ def test_a_server_side_apply_of_an_explicit_false_without_force_conflicts_with_u
     # (Not the resourceVersion: the Deployment controller still writes its status.)
     assert live["metadata"]["generation"] == patched["metadata"]["generation"]
     assert hostnetwork.is_patched(live)
+
+
+def test_a_revert_after_an_argo_cd_sync_that_respected_ignore_differences_restores_the_original(
+    api_client, namespace
+):
+    """After Argo CD applied the live values of the ignored fields (server-side), it co-owns
+    ``hostNetwork: true``; the revert must still bring the original pod template back, not
+    leave the pods on the node's network with ``dnsPolicy: ClusterFirst`` and no record."""
+    manifest = _manifest(namespace, "rev")
+    key = _key(namespace, "rev")
+    _server_side_apply(api_client, manifest, manager=ARGOCD, force=True)
+    before = _read(api_client, key)
+    _remediate(api_client, key)
+    live = _read(api_client, key)
+    synced = _respecting_ignore_differences(manifest, live, [_pointer(p) for p in POINTERS])
+    _server_side_apply(api_client, synced, manager=ARGOCD, force=True)
+
+    restored = workloads.revert(api_client, key)
+
+    assert restored is not None
+    assert not hostnetwork.annotations_of(restored).keys() & {
+        hostnetwork.ORIGINAL_ANNOTATION,
+        hostnetwork.BY_ANNOTATION,
+        hostnetwork.AT_ANNOTATION,
+    }
+    assert _fields(restored) == (False, "ClusterFirst")
+    assert restored["spec"]["template"] == before["spec"]["template"]
