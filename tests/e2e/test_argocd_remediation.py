@@ -9,8 +9,9 @@ Each runs with Argo CD's default client-side apply and with ``ServerSideApply=tr
   again for three probe intervals: no flip-flop.
 - With ``ignoreDifferences`` for the two fields (``jsonPointers``) and
   ``RespectIgnoreDifferences=true`` as ``docs/argocd.md`` shows, the same commit leaves the
-  fallback in place and the Application Synced; deleting the check (pruned from Git) still
-  restores the workload.
+  fallback in place and the Application Synced; deleting the check (pruned from Git; the
+  check annotated ``PruneLast=true``, so that pruning's sync applies the workload before
+  the operator's revert-on-delete) still restores the workload, and it stays restored.
 - The other form, ``managedFieldsManagers: [nethealth-operator]``, is silently not applied
   by Argo CD 2.14 to a Deployment of Kubernetes >= 1.33: it builds typed values of the live
   object against its compiled Kubernetes 1.31 schema, which lacks
@@ -45,6 +46,9 @@ MANAGED_FIELDS_MANAGERS = {
     "managedFieldsManagers": [hostnetwork.FIELD_MANAGER],
 }
 AUTOMATED = {"prune": True, "selfHeal": True}
+# docs/argocd.md: the check is pruned only after the rest of the sync (the workload's
+# apply) is done, so the operator's revert-on-delete comes after that apply.
+PRUNE_LAST = {"argocd.argoproj.io/sync-options": "PruneLast=true"}
 APPLY = {"client-side": [], "server-side": ["ServerSideApply=true"]}
 
 
@@ -125,7 +129,7 @@ def test_json_pointers_ignored_with_respect_ignore_differences_keep_the_fallback
     flow = f.start(
         argocd_apps,
         api_client,
-        f.manifests(),
+        _prune_last(f.manifests()),
         sync_policy=_policy(apply, "RespectIgnoreDifferences=true"),
         ignore_differences=[JSON_POINTERS],
     )
@@ -134,7 +138,7 @@ def test_json_pointers_ignored_with_respect_ignore_differences_keep_the_fallback
 
     # The same commit as above: Argo CD syncs it (the label), with the live values of the
     # ignored fields.
-    flow.push(f.manifests(undo=True), message="back to the pod network")
+    flow.push(_prune_last(f.manifests(undo=True)), message="back to the pod network")
     assert flow.workload()["metadata"]["labels"]["revision"] == "undo"
     generations, syncs = f.generations_during(flow, seconds=QUIET_INTERVALS * f.INTERVAL_SECONDS)
     print(f"\nFIGURE argocd jsonPointers ({apply}): generations {generations}, sync {syncs}")
@@ -166,6 +170,28 @@ def test_json_pointers_ignored_with_respect_ignore_differences_keep_the_fallback
     assert _fields(workload) == (False, "ClusterFirst")
     assert hostnetwork.ORIGINAL_ANNOTATION not in hostnetwork.annotations_of(workload)
     flow.wait(lambda o: a.sync_status(o) == "Synced", what="Synced after the revert")
+    # And it stays on the pod network: no sync puts the fallback back (PruneLast: the
+    # pruning sync applied the workload before the check was pruned) for two of Argo CD's
+    # reconciliation periods after the revert.
+    restored = workload["spec"]["template"]
+    quiet = 2 * a.APP_RESYNC_SECONDS
+    deadline = time.monotonic() + quiet
+    while time.monotonic() < deadline:
+        workload = flow.workload()
+        managers = [(m["manager"], m["operation"], m["time"]) for m in _managed(workload)]
+        assert workload["spec"]["template"] == restored, (
+            f"the pod template changed after the revert: fields {_fields(workload)}, "
+            f"managers {managers}"
+        )
+        time.sleep(1)
+    print(f"\nFIGURE argocd jsonPointers ({apply}): pod network kept {quiet} s after the revert")
+
+
+def _prune_last(files: dict[str, Any]) -> dict[str, Any]:
+    """The check annotated to be pruned last, as examples/argocd/app/nethealthcheck.yaml."""
+    annotations = files["check.yaml"]["metadata"].setdefault("annotations", {})
+    annotations.update(PRUNE_LAST)
+    return files
 
 
 def test_managed_fields_managers_is_not_applied_by_argo_cd_2_14_to_a_deployment_of_kubernetes_1_36(

@@ -1,7 +1,7 @@
 """The Argo CD examples: the check's Application must ignore exactly the fields the
 operator's remediation sets on a workload, also when syncing; argocd-cm must leave status
-out of comparisons; and the chart's Application must point at the chart in this
-repository."""
+out of comparisons; the check must be pruned last; and the chart's Application must point
+at the chart in this repository."""
 
 from __future__ import annotations
 
@@ -66,6 +66,22 @@ def test_the_checks_application_syncs_a_check_and_its_workload() -> None:
         if doc
     }
     assert kinds == {"Deployment", "NetHealthCheck"}
+
+
+def test_the_check_is_pruned_after_the_rest_of_its_sync() -> None:
+    """PruneLast on the check: the pruning sync applies the workload (with the ignored
+    fields' pre-revert values) before the operator's revert-on-delete runs, not after."""
+    path = _application("check-application.yaml")["spec"]["source"]["path"]
+    checks = [
+        doc
+        for manifest in (ROOT / path).glob("*.yaml")
+        for doc in yaml.safe_load_all(manifest.read_text())
+        if doc and doc["kind"] == "NetHealthCheck"
+    ]
+    assert checks
+    for check in checks:
+        options = check["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+        assert "PruneLast=true" in options.split(",")
 
 
 def test_the_operators_application_installs_this_repositorys_chart() -> None:
