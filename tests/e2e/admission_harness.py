@@ -140,6 +140,7 @@ def seal(api_client: client.ApiClient, *, namespace: str, policies: Policies) ->
                 return
             raise
         warning = response.headers.get("Warning") or ""
+        response.drain_conn()  # read to the end: the connection goes back to the pool clean
         response.release_conn()
         if "Job controller" in warning:
             return  # bound to warn (ACTIONS): enforced, and refusing nothing

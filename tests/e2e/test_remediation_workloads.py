@@ -94,7 +94,11 @@ def test_a_deployment_moves_to_host_network_and_back_exactly(api_client, cluster
     workloads.apply(api_client, dry.body, dry_run=True)
     unchanged = workloads.read_workload(api_client, key)
     assert unchanged is not None
-    assert unchanged["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    # Nothing written: no new generation, no annotation, the same pod template. (Not the
+    # resourceVersion: the Deployment controller still updates the status meanwhile.)
+    assert unchanged["metadata"]["generation"] == before["metadata"]["generation"]
+    assert unchanged["metadata"].get("annotations") == before["metadata"].get("annotations")
+    assert unchanged["spec"]["template"] == before["spec"]["template"]
 
     # Auto: the patch lands, the rollout gives a pod in the node's network namespace.
     [verdict] = _plan(api_client, pod, model.RemediationMode.AUTO).verdicts
