@@ -64,6 +64,9 @@ def probe_job(*, namespace: str, pod: dict[str, Any], image: str | None = None) 
     body = h.check_body("sec", app="app")
     if image is not None:
         body["spec"]["probe"]["image"] = image
+        # A probe pod that stays up to be tried: not ended by the Job's deadline (the
+        # check's 40 s) before a loaded cluster got it running and the test saw it.
+        body["spec"]["probe"]["deadline"] = "5m"
     spec = model.parse_spec(body["spec"])
     return jobs.manifest(
         owner=owner,
@@ -153,7 +156,18 @@ def _running_pod_of(api_client: client.ApiClient, *, namespace: str, job: str) -
         if pods and pods[0].status.phase == "Running":
             return pods[0]
         time.sleep(0.5)
-    pytest.fail(f"the probe pod of Job {job} never ran (created by the Job controller?)")
+    seen = [(p.metadata.name, p.status.phase) for p in pods]
+    status = client.BatchV1Api(api_client).read_namespaced_job(job, namespace).status
+    events = [
+        f"{e.reason}: {e.message}"
+        for e in core.list_namespaced_event(
+            namespace, field_selector=f"involvedObject.name={job}"
+        ).items
+    ]
+    pytest.fail(
+        f"the probe pod of Job {job} never ran within 90 s: pods {seen},"
+        f" Job conditions {status.conditions}, Job events {events}"
+    )
 
 
 def _exec(core: client.CoreV1Api, *, namespace: str, pod: str) -> None:
