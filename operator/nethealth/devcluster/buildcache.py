@@ -73,6 +73,11 @@ def _remove_least_recently_used(*, cache_dir: pathlib.Path, name: str, keep: int
         shutil.rmtree(old, ignore_errors=True)
 
 
+def entry_dir(*, cache_dir: pathlib.Path, name: str, key: str) -> pathlib.Path:
+    """Where the entry ``name``/``key`` lives once built (it may not exist yet)."""
+    return cache_dir / f"{name}-{key}"
+
+
 def entry(
     *,
     cache_dir: pathlib.Path,
@@ -89,7 +94,7 @@ def entry(
     """
     if "-" in key or "/" in key or "/" in name:
         raise ValueError(f"cache key {key!r} and name {name!r} must not contain '-' or '/'")
-    final = cache_dir / f"{name}-{key}"
+    final = entry_dir(cache_dir=cache_dir, name=name, key=key)
     if final.is_dir():
         # Marks it as used, for the least-recently-used clean-up.
         os.utime(final)

@@ -92,7 +92,10 @@ def cached(recipe: Recipe, *, cache: pathlib.Path | None = None) -> pathlib.Path
     """The cached binary for the module as it is, or None when it still needs a build."""
     source = find_source(recipe)
     digest = key(recipe, source=source, version=required_version(recipe, source))
-    binary = (cache or build.cache_root()) / f"{recipe.name}-{digest}" / recipe.name
+    entry = buildcache.entry_dir(
+        cache_dir=cache or build.cache_root(), name=recipe.name, key=digest
+    )
+    binary = entry / recipe.name
     return binary if binary.is_file() else None
 
 
