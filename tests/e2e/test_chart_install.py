@@ -68,6 +68,23 @@ def _diagnosis(api_client: client.ApiClient, namespace: str) -> str:
     return "\n".join(lines)
 
 
+def _web_healthy(
+    api_client: client.ApiClient,
+    *,
+    namespace: str,
+    release_namespace: str,
+    timeout: float,
+    what: str,
+) -> dict[str, Any]:
+    """The check ``web`` once its pod ``web`` is Healthy; else fails with the release's
+    pods and logs."""
+    check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
+    try:
+        return check.pod_reaches(pod="web", state="Healthy", timeout=timeout, what=what)
+    except pytest.fail.Exception:
+        pytest.fail(_diagnosis(api_client, release_namespace))
+
+
 @pytest.fixture
 def release(
     cluster: Any,
@@ -144,16 +161,13 @@ def test_the_chart_operator_runs_under_its_own_service_account_and_probes_a_pod(
     h.workload(api_client, namespace=namespace, name="web")
     started = time.monotonic()
     h.create_check(api_client, namespace=namespace, body=h.check_body("web", app="web"))
-    try:
-        check = check_waits.Check(api_client=api_client, namespace=namespace, name="web")
-        obj = check.pod_reaches(
-            pod="web",
-            state="Healthy",
-            timeout=150,
-            what="pod Healthy, measured by the chart's operator",
-        )
-    except pytest.fail.Exception:
-        pytest.fail(_diagnosis(api_client, namespace))
+    obj = _web_healthy(
+        api_client,
+        namespace=namespace,
+        release_namespace=namespace,
+        timeout=150,
+        what="pod Healthy, measured by the chart's operator",
+    )
     print(
         f"\nFIGURE chart operator: pod Healthy {time.monotonic() - started:.0f} s after the check"
     )
@@ -244,13 +258,10 @@ def test_a_served_namespace_created_after_the_operator_started_is_served(
     core.create_namespace({"metadata": {"name": later, "labels": {"nethealth.test/e2e": "true"}}})
     h.workload(api_client, namespace=later, name="web")
     h.create_check(api_client, namespace=later, body=h.check_body("web", app="web"))
-    check = check_waits.Check(api_client=api_client, namespace=later, name="web")
-    try:
-        check.pod_reaches(
-            pod="web",
-            state="Healthy",
-            timeout=120,
-            what="pod Healthy in a namespace created after the operator",
-        )
-    except pytest.fail.Exception:
-        pytest.fail(_diagnosis(api_client, namespace))
+    _web_healthy(
+        api_client,
+        namespace=later,
+        release_namespace=namespace,
+        timeout=120,
+        what="pod Healthy in a namespace created after the operator",
+    )
